@@ -1,0 +1,53 @@
+package schema
+
+import "testing"
+
+func TestParseType(t *testing.T) {
+	tests := []struct {
+		in                 string
+		kind               Kind
+		prec, scale, width int
+	}{
+		{"DECIMAL(13, 0)", KindDecimal, 13, 0, 0},
+		{"decimal128(38,9)", KindDecimal, 38, 9, 0},
+		{"decimal", KindDecimal, 10, 0, 0},
+		{"varchar(100)", KindVarchar, 0, 0, 100},
+		{"char(5)", KindChar, 0, 0, 5},
+		{"int(11)", KindInt, 0, 0, 0},
+		{"bigint(20)", KindBigInt, 0, 0, 0},
+		{"DATETIME", KindDatetime, 0, 0, 0},
+		{"date", KindDate, 0, 0, 0},
+		{"array<int(11)>", KindArray, 0, 0, 0},
+		{"json", KindJSON, 0, 0, 0},
+		{"varbinary(16)", KindBinary, 0, 0, 0},
+		{"geometry", KindUnknown, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		k, p, s, l := ParseType(tt.in)
+		if k != tt.kind || p != tt.prec || s != tt.scale || l != tt.width {
+			t.Errorf("ParseType(%q) = %v,%d,%d,%d; want %v,%d,%d,%d", tt.in, k, p, s, l, tt.kind, tt.prec, tt.scale, tt.width)
+		}
+	}
+}
+
+func TestModel(t *testing.T) {
+	for _, m := range []Model{ModelPrimaryKeys, ModelDupKeys, ModelUniqueKeys, ModelAggKeys} {
+		got, err := ParseModel(m.String())
+		if err != nil || got != m {
+			t.Errorf("ParseModel(%q) = %v, %v", m.String(), got, err)
+		}
+	}
+	if _, err := ParseModel("OLAP"); err == nil {
+		t.Error("ParseModel(OLAP) should fail")
+	}
+}
+
+func TestTableIndex(t *testing.T) {
+	tb := Table{Columns: []Column{NewColumn("use_date", "varchar(8)", false, true), NewColumn("pass_in", "decimal(13,0)", true, false)}}
+	if tb.Index("PASS_IN") != 1 || tb.Index("nope") != -1 {
+		t.Fatal("Index")
+	}
+	if k := tb.KeyColumns(); len(k) != 1 || k[0] != "use_date" {
+		t.Fatalf("KeyColumns = %v", k)
+	}
+}
