@@ -1,0 +1,176 @@
+// Package config holds starsink's configuration: one struct, one defaults
+// function (Default), one validation (Validate) and the loaders (YAML file,
+// STARSINK_* environment variables, flags, and the Java StarRocks Kafka
+// connector's configuration).
+package config
+
+import "time"
+
+// Secret is a string that is never printed: String and MarshalText hide it.
+type Secret string
+
+// String hides the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "******"
+}
+
+// MarshalText hides the secret when a Config is printed as YAML or JSON.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Value returns the secret itself, for the one place that must send it.
+func (s Secret) Value() string { return string(s) }
+
+// Config is the whole configuration of a starsink worker.
+type Config struct {
+	Kafka     Kafka     `koanf:"kafka"`
+	StarRocks StarRocks `koanf:"starrocks"`
+	Mapping   Mapping   `koanf:"mapping"`
+	Decoder   Decoder   `koanf:"decoder"`
+	Batch     Batch     `koanf:"batch"`
+	Commit    Commit    `koanf:"commit"`
+	Errors    Errors    `koanf:"errors"`
+	HTTP      HTTP      `koanf:"http"`
+	Log       Log       `koanf:"log"`
+	Shutdown  Shutdown  `koanf:"shutdown"`
+}
+
+// Kafka configures the consumer group.
+type Kafka struct {
+	Brokers          []string      `koanf:"brokers"`        // bootstrap.servers
+	GroupID          string        `koanf:"group_id"`       // group.id (Connect: connect-<name>)
+	GroupProtocol    string        `koanf:"group_protocol"` // "classic" or "consumer" (KIP-848)
+	ClientID         string        `koanf:"client_id"`
+	Topics           []string      `koanf:"topics"`        // topics
+	TopicRegex       []string      `koanf:"topic_regex"`   // topics.regex
+	ExcludeRegex     []string      `koanf:"exclude_regex"` // never consumed, even when a regex matches
+	StartOffset      string        `koanf:"start_offset"`  // "earliest" or "latest" with no committed offset
+	FetchMaxBytes    int32         `koanf:"fetch_max_bytes"`
+	SessionTimeout   time.Duration `koanf:"session_timeout"`
+	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
+	TLS              TLS           `koanf:"tls"`
+	SASL             SASL          `koanf:"sasl"`
+}
+
+// TLS configures TLS to the Kafka brokers.
+type TLS struct {
+	Enabled            bool   `koanf:"enabled"`
+	CAFile             string `koanf:"ca_file"`
+	CertFile           string `koanf:"cert_file"`
+	KeyFile            string `koanf:"key_file"`
+	InsecureSkipVerify bool   `koanf:"insecure_skip_verify"`
+}
+
+// SASL configures SASL authentication to the Kafka brokers.
+type SASL struct {
+	Mechanism    string `koanf:"mechanism"` // "", PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+	Username     string `koanf:"username"`
+	Password     Secret `koanf:"password"`
+	PasswordFile string `koanf:"password_file"`
+}
+
+// StarRocks configures the target cluster.
+type StarRocks struct {
+	LoadURLs        []string          `koanf:"load_urls"`  // starrocks.http.url: FE HTTP addresses
+	MySQLAddr       string            `koanf:"mysql_addr"` // host:port of the FE MySQL protocol (from starrocks.database.url? no: the JDBC URL)
+	User            string            `koanf:"user"`       // starrocks.username
+	Password        Secret            `koanf:"password"`   // starrocks.password
+	PasswordFile    string            `koanf:"password_file"`
+	Database        string            `koanf:"database"`        // starrocks.database.name
+	BEHostRewrite   map[string]string `koanf:"be_host_rewrite"` // "be-internal:8040": "localhost:8040"
+	CAFile          string            `koanf:"ca_file"`
+	LabelPrefix     string            `koanf:"label_prefix"`
+	ConnectTimeout  time.Duration     `koanf:"connect_timeout"` // connect.timeoutms
+	LoadTimeout     time.Duration     `koanf:"load_timeout"`    // sink.properties.timeout
+	MaxRetries      int               `koanf:"max_retries"`     // sink.maxretries
+	RetryBackoff    time.Duration     `koanf:"retry_backoff"`
+	MaxRetryBackoff time.Duration     `koanf:"max_retry_backoff"`
+	Compression     string            `koanf:"compression"` // "", gzip, lz4_frame, zstd
+	Format          string            `koanf:"format"`      // json (default) or csv: sink.properties.format
+	Properties      map[string]string `koanf:"properties"`  // sink.properties.*: extra Stream Load headers for every table
+	SchemaTTL       time.Duration     `koanf:"schema_ttl"`  // how long a table schema read over MySQL is cached
+}
+
+// Mapping configures which StarRocks table each topic loads into.
+type Mapping struct {
+	// Topic2Table is the exact map, as the Java connector's
+	// starrocks.topic2table.map ("topic:table,topic:table").
+	Topic2Table map[string]string `koanf:"topic2table"`
+	// Rules are tried in order after the exact map.
+	Rules []Rule `koanf:"rules"`
+	// Template names the table of any topic not matched above, over the
+	// topic's segments: {prefix}, {schema}, {table}, {topic}. "" = no
+	// default: an unmatched topic is an error.
+	Template string `koanf:"template"`
+	// Tables holds per-table options, keyed by "table" or "db.table".
+	Tables map[string]TableOptions `koanf:"tables"`
+}
+
+// Rule maps topics matching Regex to Table (which may use $1… groups and
+// the {…} template names) in Database ("" = starrocks.database).
+type Rule struct {
+	Regex    string `koanf:"regex"`
+	Table    string `koanf:"table"`
+	Database string `koanf:"database"`
+}
+
+// TableOptions are per-table loading options.
+type TableOptions struct {
+	Format            string            `koanf:"format"`              // json or csv; "" = starrocks.format
+	Headers           map[string]string `koanf:"headers"`             // extra Stream Load headers
+	Deletes           string            `koanf:"deletes"`             // "apply" (PK tables), "skip" (count), "fail"
+	Mode              string            `koanf:"mode"`                // "upsert" (default) or "versioned"
+	MergeCondition    string            `koanf:"merge_condition"`     // Primary Key tables: version guard column
+	PartialUpdateMode string            `koanf:"partial_update_mode"` // row or column
+}
+
+// Decoder configures how Debezium messages are read.
+type Decoder struct {
+	Framing     string `koanf:"framing"`     // auto, schema, schemaless (value.converter.schemas.enable)
+	TimeZone    string `koanf:"time_zone"`   // zone zoned timestamps are rendered in; default UTC
+	Placeholder string `koanf:"placeholder"` // unavailable.value.placeholder
+}
+
+// Batch configures batching and memory.
+type Batch struct {
+	MaxRows            int           `koanf:"max_rows"`             // flush when a table's batch has this many rows
+	MaxBytes           int64         `koanf:"max_bytes"`            // bufferflush.maxbytes
+	MaxAge             time.Duration `koanf:"max_age"`              // bufferflush.intervalms
+	MaxConcurrentLoads int           `koanf:"max_concurrent_loads"` // tables loading at once
+	BufferMemory       int64         `koanf:"buffer_memory"`        // one budget for all buffers; fetching pauses beyond it
+}
+
+// Commit configures offset commits.
+type Commit struct {
+	Interval      time.Duration `koanf:"interval"`       // how often marked offsets are committed
+	RevokeTimeout time.Duration `koanf:"revoke_timeout"` // bound on flush+commit when partitions are revoked
+}
+
+// Errors configures what happens to records that cannot be loaded.
+type Errors struct {
+	Tolerance string `koanf:"tolerance"` // errors.tolerance: none (default) or all
+	DLQTopic  string `koanf:"dlq_topic"` // errors.deadletterqueue.topic.name
+	// The worker stops when more than DLQMaxFailures of the last
+	// DLQWindow records were dead-lettered.
+	DLQMaxFailures int `koanf:"dlq_max_failures"`
+	DLQWindow      int `koanf:"dlq_window"`
+}
+
+// HTTP configures the metrics and health endpoints.
+type HTTP struct {
+	Addr       string        `koanf:"addr"`        // ":8080"; "" disables
+	StuckAfter time.Duration `koanf:"stuck_after"` // /readyz fails when a partition has had no progress for this long while records wait
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `koanf:"level"`  // debug, info, warn, error
+	Format string `koanf:"format"` // json or console
+}
+
+// Shutdown configures graceful shutdown.
+type Shutdown struct {
+	GracePeriod time.Duration `koanf:"grace_period"`
+}
