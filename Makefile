@@ -1,0 +1,39 @@
+# starsink — the commands README.md documents. Every target installs what it
+# needs (Go modules; the end-to-end suite fetches PostgreSQL, Kafka, Connect
+# and Debezium into .cache/ by itself).
+
+GO ?= go
+PKGS := ./...
+
+.PHONY: demo test unit e2e bench fuzz build lint
+
+## demo: the whole reference pipeline in one process (kfake + StarRocks emulator)
+demo:
+	$(GO) run ./cmd/starsink demo
+
+## test: everything CI runs: vet, unit and in-process integration tests with -race, then the end-to-end suite
+test: lint unit e2e
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+## e2e: PostgreSQL 15 -> Debezium -> Kafka 4.0 -> starsink -> StarRocks emulator, real processes on loopback
+e2e:
+	bash e2e/run.sh
+
+## bench: the benchmark harness (see docs/performance.md)
+bench:
+	bash bench/run.sh
+
+## fuzz: every decoder fuzz target for FUZZTIME each (default 1m)
+FUZZTIME ?= 1m
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./debezium/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./debezium/ || exit 1; done
+
+build:
+	bash deploy/build.sh
