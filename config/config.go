@@ -74,7 +74,7 @@ type SASL struct {
 // StarRocks configures the target cluster.
 type StarRocks struct {
 	LoadURLs        []string          `koanf:"load_urls"`  // starrocks.http.url: FE HTTP addresses
-	MySQLAddr       string            `koanf:"mysql_addr"` // host:port of the FE MySQL protocol (from starrocks.database.url? no: the JDBC URL)
+	MySQLAddr       string            `koanf:"mysql_addr"` // host:port of the FE MySQL protocol, for table schemas and health ("" = host of the first load URL, port 9030)
 	User            string            `koanf:"user"`       // starrocks.username
 	Password        Secret            `koanf:"password"`   // starrocks.password
 	PasswordFile    string            `koanf:"password_file"`
@@ -96,7 +96,9 @@ type StarRocks struct {
 // Mapping configures which StarRocks table each topic loads into.
 type Mapping struct {
 	// Topic2Table is the exact map, as the Java connector's
-	// starrocks.topic2table.map ("topic:table,topic:table").
+	// starrocks.topic2table.map. In a file it is a YAML map or the Java
+	// string form "topic:table,topic:table"; a value may name a database
+	// as "db.table".
 	Topic2Table map[string]string `koanf:"topic2table"`
 	// Rules are tried in order after the exact map.
 	Rules []Rule `koanf:"rules"`
