@@ -1,0 +1,96 @@
+package config
+
+// Option documents one configuration key. The list below is the single
+// declarative source for docs/configuration.md and for the flags of
+// AddFlags; a test fails when it and Config drift apart.
+type Option struct {
+	Key  string // koanf path, e.g. "batch.max_bytes"
+	Java string // equivalent option of the Java StarRocks Kafka connector or Kafka Connect ("" = none)
+	Doc  string // one sentence
+	Size bool   // a byte size: accepts "64MiB"
+	// FileOnly options (lists of structs, maps of structs) are set in the
+	// configuration file only, not from the environment or flags.
+	FileOnly bool
+}
+
+// Options lists every configuration key, grouped as in Config.
+var Options = []Option{
+	{Key: "kafka.brokers", Java: "bootstrap.servers (of the Connect worker)", Doc: "Kafka bootstrap brokers, host:port. Required; a connector configuration does not carry them."},
+	{Key: "kafka.group_id", Java: "connect-<name>", Doc: "Consumer group. A translated connector configuration uses connect-<name> so committed offsets carry over."},
+	{Key: "kafka.group_protocol", Doc: "Group protocol: classic, or consumer (KIP-848, Kafka 4.0+)."},
+	{Key: "kafka.client_id", Java: "client.id", Doc: "Kafka client id."},
+	{Key: "kafka.topics", Java: "topics", Doc: "Topics to consume, by name."},
+	{Key: "kafka.topic_regex", Java: "topics.regex", Doc: "Topics to consume, by regular expression (RE2, anchored by you)."},
+	{Key: "kafka.exclude_regex", Doc: "Topics never consumed even when a regex matches: Debezium heartbeat, transaction and message topics by default."},
+	{Key: "kafka.start_offset", Java: "consumer.auto.offset.reset", Doc: "Where a partition with no committed offset starts: earliest or latest."},
+	{Key: "kafka.fetch_max_bytes", Java: "consumer.fetch.max.bytes", Doc: "Maximum bytes of one fetch response.", Size: true},
+	{Key: "kafka.session_timeout", Java: "consumer.session.timeout.ms", Doc: "Group session timeout (classic protocol)."},
+	{Key: "kafka.rebalance_timeout", Java: "consumer.max.poll.interval.ms", Doc: "Time a member has to rejoin during a rebalance (classic protocol)."},
+	{Key: "kafka.tls.enabled", Java: "security.protocol=SSL|SASL_SSL", Doc: "Use TLS to the brokers."},
+	{Key: "kafka.tls.ca_file", Java: "ssl.truststore.location", Doc: "PEM file of the CAs that sign the broker certificates (\"\" = system roots)."},
+	{Key: "kafka.tls.cert_file", Java: "ssl.keystore.location", Doc: "PEM client certificate, for mutual TLS."},
+	{Key: "kafka.tls.key_file", Java: "ssl.keystore.location", Doc: "PEM client key, for mutual TLS."},
+	{Key: "kafka.tls.insecure_skip_verify", Java: "ssl.endpoint.identification.algorithm=", Doc: "Skip verification of the broker certificates (tests only)."},
+	{Key: "kafka.sasl.mechanism", Java: "sasl.mechanism", Doc: "SASL mechanism: \"\" (none), PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."},
+	{Key: "kafka.sasl.username", Java: "sasl.jaas.config", Doc: "SASL user."},
+	{Key: "kafka.sasl.password", Java: "sasl.jaas.config", Doc: "SASL password (secret: prefer the environment or password_file)."},
+	{Key: "kafka.sasl.password_file", Doc: "File holding the SASL password; a trailing newline is trimmed."},
+
+	{Key: "starrocks.load_urls", Java: "starrocks.http.url", Doc: "FE HTTP addresses (http(s)://host:port or host:port); loads rotate over them. Required."},
+	{Key: "starrocks.mysql_addr", Doc: "FE MySQL-protocol host:port, for table schemas and health (\"\" = host of the first load URL, port 9030)."},
+	{Key: "starrocks.user", Java: "starrocks.username", Doc: "StarRocks user."},
+	{Key: "starrocks.password", Java: "starrocks.password", Doc: "StarRocks password (secret: prefer the environment or password_file)."},
+	{Key: "starrocks.password_file", Doc: "File holding the StarRocks password; a trailing newline is trimmed."},
+	{Key: "starrocks.database", Java: "starrocks.database.name", Doc: "Default database of mapped tables. Required unless every mapping names its database."},
+	{Key: "starrocks.be_host_rewrite", Doc: "Rewrites of BE addresses in FE redirects, from=to (\"be-internal:8040=localhost:8040\"), for Docker and Kubernetes."},
+	{Key: "starrocks.ca_file", Doc: "PEM file of the CAs for https load URLs (\"\" = system roots)."},
+	{Key: "starrocks.label_prefix", Doc: "Prefix of the deterministic Stream Load labels."},
+	{Key: "starrocks.connect_timeout", Java: "connect.timeoutms", Doc: "TCP connect timeout to FEs and BEs."},
+	{Key: "starrocks.load_timeout", Java: "sink.properties.timeout", Doc: "Timeout of one Stream Load, sent as its timeout header."},
+	{Key: "starrocks.max_retries", Java: "sink.maxretries", Doc: "Retries of a retryable load failure, with the same label."},
+	{Key: "starrocks.retry_backoff", Doc: "First retry delay; doubles per retry."},
+	{Key: "starrocks.max_retry_backoff", Doc: "Longest retry delay."},
+	{Key: "starrocks.compression", Java: "sink.properties.compression", Doc: "Body compression: \"\" (none), gzip, lz4_frame or zstd."},
+	{Key: "starrocks.format", Java: "sink.properties.format", Doc: "Body format: json (csv is accepted by the translator but loads as json)."},
+	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value."},
+	{Key: "starrocks.schema_ttl", Doc: "How long a table schema read over MySQL is cached."},
+
+	{Key: "mapping.topic2table", Java: "starrocks.topic2table.map", Doc: "Exact topic → table map; also the Java string form \"topic:table,topic:table\". A table may be written db.table."},
+	{Key: "mapping.rules", Doc: "Regex rules tried in order after the exact map: {regex, table, database}; table may use $1 groups and {prefix}/{schema}/{table}/{topic}.", FileOnly: true},
+	{Key: "mapping.template", Doc: "Table name for any other topic over its segments <prefix>.<schema>.<table>: e.g. \"{table}\" or \"{schema}_{table}\". \"\" = unmatched topics are an error."},
+	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers, deletes (apply|skip|fail), mode (upsert|versioned), merge_condition, partial_update_mode (row|column).", FileOnly: true},
+
+	{Key: "decoder.framing", Java: "value.converter.schemas.enable", Doc: "Message framing: auto, schema (with the JSON converter's schema envelope) or schemaless."},
+	{Key: "decoder.time_zone", Java: "time.precision.mode / database timezone", Doc: "IANA zone zoned timestamps are rendered in."},
+	{Key: "decoder.placeholder", Java: "unavailable.value.placeholder (Debezium)", Doc: "The value Debezium writes for unchanged TOAST columns."},
+
+	{Key: "batch.max_rows", Doc: "Flush a table's batch at this many rows."},
+	{Key: "batch.max_bytes", Java: "bufferflush.maxbytes", Doc: "Flush a table's batch at this many bytes.", Size: true},
+	{Key: "batch.max_age", Java: "bufferflush.intervalms", Doc: "Flush a table's batch this long after its first row (the Java connector's default is 300000 ms; ours is lower for latency)."},
+	{Key: "batch.max_concurrent_loads", Java: "tasks.max (roughly)", Doc: "Tables loading at the same time."},
+	{Key: "batch.buffer_memory", Doc: "One byte budget for all buffers; fetching pauses beyond it, nothing is dropped.", Size: true},
+
+	{Key: "commit.interval", Java: "offset.flush.interval.ms", Doc: "How often marked offsets are committed."},
+	{Key: "commit.revoke_timeout", Doc: "Bound on flush and commit when partitions are revoked."},
+
+	{Key: "errors.tolerance", Java: "errors.tolerance", Doc: "none: stop on a bad record without committing it; all: send it to the dead-letter topic."},
+	{Key: "errors.dlq_topic", Java: "errors.deadletterqueue.topic.name", Doc: "Dead-letter topic. Required when errors.tolerance=all."},
+	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered."},
+	{Key: "errors.dlq_window", Doc: "Window of records over which dlq_max_failures counts."},
+
+	{Key: "http.addr", Doc: "Address of /metrics, /healthz and /readyz (\"\" disables)."},
+	{Key: "http.stuck_after", Doc: "/readyz fails when a partition with waiting records made no progress for this long."},
+
+	{Key: "log.level", Doc: "debug, info, warn or error."},
+	{Key: "log.format", Doc: "json or console."},
+
+	{Key: "shutdown.grace_period", Doc: "Time to flush, commit and leave the group after SIGTERM."},
+}
+
+var optionByKey = func() map[string]Option {
+	m := make(map[string]Option, len(Options))
+	for _, o := range Options {
+		m[o.Key] = o
+	}
+	return m
+}()

@@ -1,0 +1,302 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Validate reports every problem of c at once (errors.Join), each naming
+// the option by its koanf path: "batch.max_rows: must be > 0". Messages
+// never quote a secret.
+func (c *Config) Validate() error {
+	v := &validator{}
+
+	k := &c.Kafka
+	if len(k.Brokers) == 0 {
+		v.add("kafka.brokers", "required")
+	}
+	for i, b := range k.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			v.addf("kafka.brokers", "entry %d (%q): want host:port", i, b)
+		}
+	}
+	v.required("kafka.group_id", k.GroupID)
+	v.oneOf("kafka.group_protocol", k.GroupProtocol, "classic", "consumer")
+	if len(k.Topics) == 0 && len(k.TopicRegex) == 0 {
+		v.add("kafka.topics", "required: set kafka.topics or kafka.topic_regex")
+	}
+	for i, t := range k.Topics {
+		if !validTopic(t) {
+			v.addf("kafka.topics", "entry %d (%q): not a valid topic name", i, t)
+		}
+	}
+	v.regexes("kafka.topic_regex", k.TopicRegex)
+	v.regexes("kafka.exclude_regex", k.ExcludeRegex)
+	v.oneOf("kafka.start_offset", k.StartOffset, "earliest", "latest")
+	v.positive("kafka.fetch_max_bytes", int64(k.FetchMaxBytes))
+	v.positiveDuration("kafka.session_timeout", k.SessionTimeout)
+	v.positiveDuration("kafka.rebalance_timeout", k.RebalanceTimeout)
+	v.file("kafka.tls.ca_file", k.TLS.CAFile)
+	v.file("kafka.tls.cert_file", k.TLS.CertFile)
+	v.file("kafka.tls.key_file", k.TLS.KeyFile)
+	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
+		v.add("kafka.tls.cert_file", "cert_file and key_file go together")
+	}
+	if !k.TLS.Enabled && (k.TLS.CAFile != "" || k.TLS.CertFile != "" || k.TLS.InsecureSkipVerify) {
+		v.add("kafka.tls.enabled", "must be true when TLS files or insecure_skip_verify are set")
+	}
+	v.oneOf("kafka.sasl.mechanism", k.SASL.Mechanism, "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+	if k.SASL.Mechanism != "" {
+		v.required("kafka.sasl.username", k.SASL.Username)
+		if k.SASL.Password == "" {
+			v.add("kafka.sasl.password", "required when kafka.sasl.mechanism is set (or kafka.sasl.password_file)")
+		}
+	}
+
+	s := &c.StarRocks
+	if len(s.LoadURLs) == 0 {
+		v.add("starrocks.load_urls", "required")
+	}
+	for i, u := range s.LoadURLs {
+		if err := checkLoadURL(u); err != nil {
+			v.addf("starrocks.load_urls", "entry %d: %v", i, err)
+		}
+	}
+	if s.MySQLAddr != "" {
+		if _, _, err := net.SplitHostPort(s.MySQLAddr); err != nil {
+			v.add("starrocks.mysql_addr", "want host:port")
+		}
+	}
+	v.required("starrocks.user", s.User)
+	if s.Database == "" && !c.Mapping.allNameDatabase() {
+		v.add("starrocks.database", "required (unless every mapping names its database)")
+	}
+	for from, to := range s.BEHostRewrite {
+		if from == "" || to == "" {
+			v.add("starrocks.be_host_rewrite", "entries must be non-empty from=to")
+		}
+	}
+	v.file("starrocks.ca_file", s.CAFile)
+	v.required("starrocks.label_prefix", s.LabelPrefix)
+	if strings.ContainsFunc(s.LabelPrefix, func(r rune) bool {
+		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		v.add("starrocks.label_prefix", "only letters, digits, '-' and '_' are allowed in Stream Load labels")
+	}
+	v.positiveDuration("starrocks.connect_timeout", s.ConnectTimeout)
+	v.positiveDuration("starrocks.load_timeout", s.LoadTimeout)
+	if s.MaxRetries < 0 {
+		v.add("starrocks.max_retries", "must be >= 0")
+	}
+	v.positiveDuration("starrocks.retry_backoff", s.RetryBackoff)
+	if s.MaxRetryBackoff < s.RetryBackoff {
+		v.add("starrocks.max_retry_backoff", "must be >= starrocks.retry_backoff")
+	}
+	v.oneOf("starrocks.compression", s.Compression, "", "gzip", "lz4_frame", "zstd")
+	v.oneOf("starrocks.format", s.Format, "json")
+	v.positiveDuration("starrocks.schema_ttl", s.SchemaTTL)
+
+	m := &c.Mapping
+	for topic, table := range m.Topic2Table {
+		if topic == "" || table == "" || strings.Count(table, ".") > 1 {
+			v.addf("mapping.topic2table", "entry %q: want topic: table or topic: db.table", topic+":"+table)
+		}
+	}
+	for i, r := range m.Rules {
+		key := fmt.Sprintf("mapping.rules[%d]", i)
+		if r.Regex == "" {
+			v.add(key+".regex", "required")
+		} else if _, err := regexp.Compile(r.Regex); err != nil {
+			v.addf(key+".regex", "%v", err)
+		}
+		v.required(key+".table", r.Table)
+		v.placeholders(key+".table", r.Table)
+	}
+	v.placeholders("mapping.template", m.Template)
+	for name, t := range m.Tables {
+		key := "mapping.tables." + name
+		v.oneOf(key+".format", t.Format, "", "json")
+		v.oneOf(key+".deletes", t.Deletes, "", "apply", "skip", "fail")
+		v.oneOf(key+".mode", t.Mode, "", "upsert", "versioned")
+		v.oneOf(key+".partial_update_mode", t.PartialUpdateMode, "", "row", "column")
+	}
+
+	d := &c.Decoder
+	v.oneOf("decoder.framing", d.Framing, "auto", "schema", "schemaless")
+	if _, err := time.LoadLocation(d.TimeZone); err != nil || d.TimeZone == "" {
+		v.add("decoder.time_zone", "unknown time zone")
+	}
+
+	b := &c.Batch
+	v.positive("batch.max_rows", int64(b.MaxRows))
+	v.positive("batch.max_bytes", b.MaxBytes)
+	v.positiveDuration("batch.max_age", b.MaxAge)
+	v.positive("batch.max_concurrent_loads", int64(b.MaxConcurrentLoads))
+	v.positive("batch.buffer_memory", b.BufferMemory)
+	if b.BufferMemory > 0 && b.MaxBytes > b.BufferMemory {
+		v.add("batch.buffer_memory", "must be >= batch.max_bytes")
+	}
+
+	v.positiveDuration("commit.interval", c.Commit.Interval)
+	v.positiveDuration("commit.revoke_timeout", c.Commit.RevokeTimeout)
+
+	e := &c.Errors
+	v.oneOf("errors.tolerance", e.Tolerance, "none", "all")
+	if e.Tolerance == "all" {
+		if e.DLQTopic == "" {
+			v.add("errors.dlq_topic", "required when errors.tolerance=all")
+		}
+		v.positive("errors.dlq_window", int64(e.DLQWindow))
+		if e.DLQMaxFailures < 0 || e.DLQMaxFailures > e.DLQWindow {
+			v.add("errors.dlq_max_failures", "must be between 0 and errors.dlq_window")
+		}
+	}
+	if e.DLQTopic != "" && !validTopic(e.DLQTopic) {
+		v.add("errors.dlq_topic", "not a valid topic name")
+	}
+
+	if c.HTTP.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+			v.add("http.addr", "want [host]:port")
+		}
+	}
+	v.positiveDuration("http.stuck_after", c.HTTP.StuckAfter)
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "json", "console")
+	v.positiveDuration("shutdown.grace_period", c.Shutdown.GracePeriod)
+
+	return errors.Join(v.errs...)
+}
+
+// allNameDatabase reports whether every way a topic can be mapped names
+// its database, so starrocks.database is not needed.
+func (m *Mapping) allNameDatabase() bool {
+	if m.Template != "" {
+		return false
+	}
+	for _, t := range m.Topic2Table {
+		if !strings.Contains(t, ".") {
+			return false
+		}
+	}
+	for _, r := range m.Rules {
+		if r.Database == "" {
+			return false
+		}
+	}
+	return len(m.Topic2Table)+len(m.Rules) > 0
+}
+
+// checkLoadURL accepts http(s)://host:port or host:port (the Java
+// connector's form). The error never quotes the URL: it may hold a user.
+func checkLoadURL(s string) error {
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("scheme must be http or https")
+	}
+	if u.Host == "" || u.Port() == "" {
+		return errors.New("want host:port")
+	}
+	if u.User != nil {
+		return errors.New("credentials belong in starrocks.user and starrocks.password, not in the URL")
+	}
+	return nil
+}
+
+// validTopic follows Kafka's rule: 1–249 of [a-zA-Z0-9._-], not "." or "..".
+func validTopic(t string) bool {
+	if t == "" || len(t) > 249 || t == "." || t == ".." {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c == '.' || c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(key, msg string) { v.errs = append(v.errs, errors.New(key+": "+msg)) }
+
+func (v *validator) addf(key, format string, args ...any) {
+	v.add(key, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) required(key, val string) {
+	if val == "" {
+		v.add(key, "required")
+	}
+}
+
+func (v *validator) positive(key string, n int64) {
+	if n <= 0 {
+		v.add(key, "must be > 0")
+	}
+}
+
+func (v *validator) positiveDuration(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "must be > 0")
+	}
+}
+
+func (v *validator) oneOf(key, val string, allowed ...string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = fmt.Sprintf("%q", a)
+	}
+	v.addf(key, "%q is not one of %s", val, strings.Join(quoted, ", "))
+}
+
+func (v *validator) regexes(key string, res []string) {
+	for i, re := range res {
+		if _, err := regexp.Compile(re); err != nil {
+			v.addf(key, "entry %d: %v", i, err)
+		}
+	}
+}
+
+func (v *validator) file(key, path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		v.addf(key, "not readable: %v", err)
+		return
+	}
+	f.Close()
+}
+
+var placeholderRe = regexp.MustCompile(`\{[^}]*\}`)
+
+// placeholders checks that a table template uses only known names.
+func (v *validator) placeholders(key, tmpl string) {
+	for _, p := range placeholderRe.FindAllString(tmpl, -1) {
+		switch p {
+		case "{prefix}", "{schema}", "{table}", "{topic}":
+		default:
+			v.addf(key, "unknown placeholder %s (want {prefix}, {schema}, {table} or {topic})", p)
+		}
+	}
+}
