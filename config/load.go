@@ -356,4 +356,3 @@ func (c *Config) readSecretFiles() error {
 	read("kafka.sasl.password_file", c.Kafka.SASL.PasswordFile, &c.Kafka.SASL.Password)
 	return errors.Join(errs...)
 }
-
