@@ -94,7 +94,8 @@ func New(cfg config.Mapping, defaultDB string) (*Mapper, error) {
 			errs = append(errs, fmt.Errorf("mapping.rules[%d].table: required", i))
 			continue
 		}
-		if _, err := parseTemplate(r.Table); err != nil {
+		// ${name} groups expand before the {…} names: hide them here.
+		if _, err := parseTemplate(groupRef.ReplaceAllString(r.Table, "x")); err != nil {
 			errs = append(errs, fmt.Errorf("mapping.rules[%d].table: %w", i, err))
 			continue
 		}
@@ -182,6 +183,8 @@ func (m *Mapper) target(n name, ruleDB string) Target {
 	}
 	return t
 }
+
+var groupRef = regexp.MustCompile(`\$\{\w+\}`)
 
 // segments are a topic's template names.
 type segments struct{ prefix, schema, table, topic string }
