@@ -54,6 +54,7 @@ func parseConnectorJSON(b []byte) (map[string]string, error) {
 	flat := top
 	var name string
 	if raw, ok := top["config"]; ok {
+		flat = nil
 		if err := json.Unmarshal(raw, &flat); err != nil {
 			return nil, fmt.Errorf("config: want an object: %w", err)
 		}

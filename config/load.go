@@ -40,7 +40,9 @@ func Load(opts LoadOptions) (*Config, error) {
 	if opts.Base != nil {
 		cfg = *opts.Base
 	}
-	k := koanf.New(".")
+	// Keys are split at '/', not '.': map keys such as topic names and
+	// "db.table" hold dots and must stay whole.
+	k := koanf.New(delim)
 	if opts.File != "" {
 		var parser koanf.Parser
 		switch strings.ToLower(filepath.Ext(opts.File)) {
@@ -68,11 +70,11 @@ func Load(opts LoadOptions) (*Config, error) {
 	if opts.Flags != nil {
 		// Without a koanf instance posflag only reads flags that were set,
 		// so flag defaults never override the file or the environment.
-		if err := k.Load(posflag.ProviderWithFlag(opts.Flags, ".", nil, func(f *pflag.Flag) (string, any) {
+		if err := k.Load(posflag.ProviderWithFlag(opts.Flags, delim, nil, func(f *pflag.Flag) (string, any) {
 			if _, ok := fieldByKey[f.Name]; !ok {
 				return "", nil
 			}
-			return f.Name, f.Value.String()
+			return kpath(f.Name), f.Value.String()
 		}), nil); err != nil {
 			return nil, fmt.Errorf("flags: %w", err)
 		}
@@ -89,23 +91,25 @@ func Load(opts LoadOptions) (*Config, error) {
 	return &cfg, nil
 }
 
+// delim separates the levels of a key inside koanf; see Load.
+const delim = "/"
+
+// kpath turns a documented key (kafka.group_id) into its koanf path.
+func kpath(key string) string { return strings.ReplaceAll(key, ".", delim) }
+
 // checkFileKeys rejects unknown keys, so a typo is not silently ignored.
 func checkFileKeys(k *koanf.Koanf) error {
 	var errs []error
-	for _, key := range k.Keys() {
-		if _, ok := fieldByKey[key]; ok {
-			continue
-		}
+	for _, path := range k.Keys() {
+		parts := strings.Split(path, delim)
 		known := false
-		for p := key; strings.Contains(p, "."); {
-			p = p[:strings.LastIndexByte(p, '.')]
-			if f, ok := fieldByKey[p]; ok && (f.typ.Kind() == reflect.Map || f.typ.Kind() == reflect.Slice) {
-				known = true
-				break
-			}
+		for n := len(parts); n > 0 && !known; n-- {
+			f, ok := fieldByKey[strings.Join(parts[:n], ".")]
+			// Below a map or list option any key is data, not an option.
+			known = ok && (n == len(parts) || f.typ.Kind() == reflect.Map || f.typ.Kind() == reflect.Slice)
 		}
 		if !known {
-			errs = append(errs, fmt.Errorf("%s: unknown option", key))
+			errs = append(errs, fmt.Errorf("%s: unknown option", strings.Join(parts, ".")))
 		}
 	}
 	return errors.Join(errs...)
@@ -118,11 +122,12 @@ func decode(k *koanf.Koanf, cfg *Config) error {
 	var errs []error
 	root := reflect.ValueOf(cfg).Elem()
 	for _, f := range fields {
-		if !k.Exists(f.key) {
+		p := kpath(f.key)
+		if !k.Exists(p) {
 			continue
 		}
 		dst := root.FieldByIndex(f.index)
-		if err := decodeValue(f, k.Get(f.key), dst); err != nil {
+		if err := decodeValue(f, k.Get(p), dst); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.key, err))
 		}
 	}
@@ -151,7 +156,8 @@ func decodeValue(f field, raw any, dst reflect.Value) error {
 		if f.typ == secretType {
 			return errors.New("invalid value") // never echo a secret
 		}
-		return err
+		// mapstructure names the field ''; the caller names the key.
+		return errors.New(strings.TrimPrefix(err.Error(), "'' "))
 	}
 	if f.typ.Kind() == reflect.Slice && fresh.Elem().Len() == 1 && fresh.Elem().Index(0).Kind() == reflect.String && fresh.Elem().Index(0).String() == "" {
 		fresh.Elem().Set(reflect.Zero(f.typ)) // "" from env or flags clears a list

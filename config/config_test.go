@@ -1,0 +1,333 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// minimal returns the defaults plus what has no default.
+func minimal() Config {
+	c := Default()
+	c.Kafka.Brokers = []string{"k:9092"}
+	c.Kafka.Topics = []string{"p.public.t"}
+	c.StarRocks.LoadURLs = []string{"fe:8030"}
+	c.StarRocks.Database = "db"
+	return c
+}
+
+func TestDefaults(t *testing.T) {
+	d := Default()
+	tests := map[string]string{
+		"kafka.group_id":              "starsink",
+		"kafka.group_protocol":        "classic",
+		"kafka.start_offset":          "earliest",
+		"kafka.exclude_regex":         `^__debezium-heartbeat\..*,.*\.transaction$,.*\.message$`,
+		"batch.max_rows":              "500000",
+		"batch.max_bytes":             "64MiB",
+		"batch.max_age":               "2s",
+		"batch.buffer_memory":         "512MiB",
+		"batch.max_concurrent_loads":  "4",
+		"commit.interval":             "1s",
+		"commit.revoke_timeout":       "30s",
+		"starrocks.max_retries":       "5",
+		"starrocks.retry_backoff":     "200ms",
+		"starrocks.max_retry_backoff": "10s",
+		"starrocks.load_timeout":      "10m0s",
+		"starrocks.label_prefix":      "starsink",
+		"starrocks.schema_ttl":        "5m0s",
+		"http.addr":                   ":8080",
+		"log.format":                  "json",
+		"log.level":                   "info",
+		"shutdown.grace_period":       "30s",
+		"errors.tolerance":            "none",
+		"errors.dlq_window":           "100",
+		"errors.dlq_max_failures":     "10",
+		"decoder.framing":             "auto",
+		"decoder.time_zone":           "UTC",
+		"decoder.placeholder":         "__debezium_unavailable_value",
+	}
+	for key, want := range tests {
+		f, ok := fieldByKey[key]
+		if !ok {
+			t.Fatalf("unknown key %s", key)
+		}
+		if got := render(&d, f); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	c := minimal()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults plus required fields do not validate: %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   []string
+	}{
+		{"required", func(c *Config) { *c = Default() }, []string{
+			"kafka.brokers: required", "kafka.topics: required", "starrocks.load_urls: required", "starrocks.database: required",
+		}},
+		{"positive", func(c *Config) { c.Batch.MaxRows = 0; c.Batch.MaxAge = -1; c.Commit.Interval = 0 }, []string{
+			"batch.max_rows: must be > 0", "batch.max_age: must be > 0", "commit.interval: must be > 0",
+		}},
+		{"dlq", func(c *Config) { c.Errors.Tolerance = "all" }, []string{"errors.dlq_topic: required when errors.tolerance=all"}},
+		{"dlq bounds", func(c *Config) { c.Errors.Tolerance = "all"; c.Errors.DLQTopic = "dlq"; c.Errors.DLQMaxFailures = 200 }, []string{"errors.dlq_max_failures: must be between 0 and errors.dlq_window"}},
+		{"enums", func(c *Config) {
+			c.Errors.Tolerance = "some"
+			c.Kafka.GroupProtocol = "kip848"
+			c.Kafka.StartOffset = "middle"
+			c.Kafka.SASL.Mechanism = "GSSAPI"
+			c.StarRocks.Compression = "brotli"
+			c.Log.Level = "verbose"
+		}, []string{"errors.tolerance: \"some\" is not one of", "kafka.group_protocol:", "kafka.start_offset:", "kafka.sasl.mechanism: \"GSSAPI\"", "starrocks.compression:", "log.level:"}},
+		{"regex", func(c *Config) { c.Kafka.TopicRegex = []string{"("}; c.Kafka.ExcludeRegex = []string{"[a"} }, []string{"kafka.topic_regex: entry 0", "kafka.exclude_regex: entry 0"}},
+		{"urls", func(c *Config) { c.StarRocks.LoadURLs = []string{"ftp://fe:8030", "fe", "http://u:pw@fe:8030"} }, []string{
+			"starrocks.load_urls: entry 0: scheme must be http or https", "starrocks.load_urls: entry 1: want host:port", "starrocks.load_urls: entry 2: credentials",
+		}},
+		{"brokers", func(c *Config) { c.Kafka.Brokers = []string{"nohost"} }, []string{`kafka.brokers: entry 0 ("nohost"): want host:port`}},
+		{"sasl", func(c *Config) { c.Kafka.SASL.Mechanism = "SCRAM-SHA-512" }, []string{"kafka.sasl.username: required", "kafka.sasl.password: required"}},
+		{"tls files", func(c *Config) { c.Kafka.TLS.CAFile = "testdata/missing.pem" }, []string{"kafka.tls.ca_file: not readable", "kafka.tls.enabled: must be true"}},
+		{"tls pair", func(c *Config) { c.Kafka.TLS.Enabled = true; c.Kafka.TLS.CertFile = "testdata/password.txt" }, []string{"kafka.tls.cert_file: cert_file and key_file go together"}},
+		{"memory", func(c *Config) { c.Batch.BufferMemory = c.Batch.MaxBytes - 1 }, []string{"batch.buffer_memory: must be >= batch.max_bytes"}},
+		{"backoff", func(c *Config) { c.StarRocks.MaxRetryBackoff = time.Millisecond }, []string{"starrocks.max_retry_backoff: must be >= starrocks.retry_backoff"}},
+		{"mapping", func(c *Config) {
+			c.Mapping.Rules = []Rule{{Regex: "(", Table: "{db}_x"}}
+			c.Mapping.Template = "{nope}"
+			c.Mapping.Tables = map[string]TableOptions{"t": {Deletes: "ignore"}}
+		}, []string{"mapping.rules[0].regex:", "mapping.rules[0].table: unknown placeholder {db}", "mapping.template: unknown placeholder {nope}", "mapping.tables.t.deletes:"}},
+		{"label prefix", func(c *Config) { c.StarRocks.LabelPrefix = "star sink" }, []string{"starrocks.label_prefix: only letters"}},
+		{"time zone", func(c *Config) { c.Decoder.TimeZone = "Mars/Olympus" }, []string{"decoder.time_zone: unknown time zone"}},
+		{"database from mappings", func(c *Config) {
+			c.StarRocks.Database = ""
+			c.Mapping.Topic2Table = map[string]string{"a": "db.a"}
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := minimal()
+			tt.mutate(&c)
+			err := c.Validate()
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate = nil")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddFlags(fs)
+	if err := fs.Parse([]string{"--batch.max_rows=7", "--log.format=console"}); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"STARSINK_KAFKA_BROKERS=a:9092,b:9092",
+		"STARSINK_KAFKA_GROUP_ID=from-env",
+		"STARSINK_BATCH_MAX_ROWS=9", // loses to the flag
+		"STARSINK_BATCH_BUFFER_MEMORY=1GiB",
+		"STARSINK_STARROCKS_PROPERTIES_TIMEZONE=Asia/Seoul",
+		"STARSINK_KAFKA_EXCLUDE_REGEX=",
+		"UNRELATED=1",
+	}
+	c, err := Load(LoadOptions{File: "testdata/full.yaml", Env: env, Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"brokers: env over file", c.Kafka.Brokers, []string{"a:9092", "b:9092"}},
+		{"group: env over file", c.Kafka.GroupID, "from-env"},
+		{"max_rows: flag over env and file", c.Batch.MaxRows, 7},
+		{"log.format: flag over default", c.Log.Format, "console"},
+		{"log.level: file over default", c.Log.Level, "debug"},
+		{"max_bytes: size from file", c.Batch.MaxBytes, 128 * MiB},
+		{"buffer_memory: size from env", c.Batch.BufferMemory, GiB},
+		{"max_age: duration from file", c.Batch.MaxAge, 5 * time.Second},
+		{"commit.interval: default", c.Commit.Interval, time.Second},
+		{"exclude_regex: cleared by empty env", len(c.Kafka.ExcludeRegex), 0},
+		{"properties: file and env entries", c.StarRocks.Properties, map[string]string{"max_filter_ratio": "0.2", "timezone": "Asia/Seoul"}},
+		{"topic2table: Java string form", c.Mapping.Topic2Table, map[string]string{"shop.public.orders": "orders", "shop.public.items": "items"}},
+		{"rules", c.Mapping.Rules, []Rule{{Regex: `shop\.audit\.(.*)`, Table: "audit_$1"}}},
+		{"tables", c.Mapping.Tables["orders"].Deletes, "skip"},
+		{"password from file, newline trimmed", c.StarRocks.Password.Value(), "file-secret-pw"},
+	}
+	for _, ck := range checks {
+		if !reflect.DeepEqual(ck.got, ck.want) {
+			t.Errorf("%s: got %#v, want %#v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+func TestLoadWithoutFile(t *testing.T) {
+	env := []string{
+		"STARSINK_KAFKA_BROKERS=k:9092",
+		"STARSINK_KAFKA_TOPIC_REGEX=p\\.public\\..*",
+		"STARSINK_STARROCKS_LOAD_URLS=https://fe:8443",
+		"STARSINK_STARROCKS_DATABASE=db",
+		"STARSINK_STARROCKS_PASSWORD=env-secret-pw",
+		"STARSINK_MAPPING_TEMPLATE={schema}_{table}",
+		"STARSINK_KAFKA_TLS_ENABLED=true",
+	}
+	c, err := Load(LoadOptions{Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StarRocks.Password.Value() != "env-secret-pw" || !c.Kafka.TLS.Enabled || c.Mapping.Template != "{schema}_{table}" || c.Batch.MaxRows != 500000 {
+		t.Fatalf("unexpected config:\n%s", c)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("file-secret-pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		opts LoadOptions
+		want []string
+	}{
+		{"unknown file keys", LoadOptions{File: "testdata/typo.yaml", Env: []string{}}, []string{"kafka.broker: unknown option", "batch.max_rowz: unknown option"}},
+		{"bad values name their key", LoadOptions{File: "testdata/bad-values.json", Env: []string{}}, []string{"batch.max_bytes: invalid size", "batch.max_age:"}},
+		{"bad env value", LoadOptions{Env: []string{"STARSINK_BATCH_MAX_ROWS=many"}}, []string{"batch.max_rows:"}},
+		{"missing file", LoadOptions{File: "testdata/none.yaml", Env: []string{}}, []string{"config file testdata/none.yaml"}},
+		{"unknown extension", LoadOptions{File: "testdata/connector.properties", Env: []string{}}, []string{"unknown extension"}},
+		{"password and file", LoadOptions{Env: []string{"STARSINK_STARROCKS_PASSWORD=env-secret-pw", "STARSINK_STARROCKS_PASSWORD_FILE=" + pw}}, []string{"starrocks.password_file: set either"}},
+		{"unreadable password file", LoadOptions{Env: []string{"STARSINK_KAFKA_SASL_PASSWORD_FILE=" + filepath.Join(dir, "nope")}}, []string{"kafka.sasl.password_file:"}},
+		{"validation after load", LoadOptions{Env: []string{"STARSINK_KAFKA_SASL_PASSWORD=env-secret-pw"}}, []string{"kafka.brokers: required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.opts)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, secret := range []string{"env-secret-pw", "file-secret-pw"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error leaks a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	c := minimal()
+	c.StarRocks.Password = "sr-secret-pw"
+	c.Kafka.SASL = SASL{Mechanism: "PLAIN", Username: "u", Password: "sasl-secret-pw"}
+	c.StarRocks.Properties = map[string]string{"Authorization": "Basic c2VjcmV0"}
+	c.Mapping.Tables = map[string]TableOptions{"t": {Headers: map[string]string{"x-token": "tok-secret"}}}
+	r := c.Redacted()
+	outputs := map[string]string{
+		"String":          c.String(),
+		"Redacted.String": r.String(),
+		"Secret.String":   c.StarRocks.Password.String(),
+		"Redacted fields": string(r.StarRocks.Password) + string(r.Kafka.SASL.Password) + r.StarRocks.Properties["Authorization"] + r.Mapping.Tables["t"].Headers["x-token"],
+	}
+	for name, out := range outputs {
+		for _, s := range []string{"sr-secret-pw", "sasl-secret-pw", "c2VjcmV0", "tok-secret"} {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows %q", name, s)
+			}
+		}
+	}
+	if c.StarRocks.Password.Value() != "sr-secret-pw" || c.StarRocks.Properties["Authorization"] == redacted {
+		t.Fatal("Redacted changed the original")
+	}
+	if !strings.Contains(c.String(), "starrocks.password: ******") {
+		t.Errorf("String does not mark the password as set:\n%s", c.String())
+	}
+	c.StarRocks.LoadURLs = []string{"http://user:sr-secret-pw@fe:8030"}
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "sr-secret-pw") {
+		t.Errorf("Validate = %v, want an error without the secret", err)
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{"STARSINK_KAFKA_BROKER=x", "STARSINK_KAFKA_BROKERS=x", "STARSINK_STARROCKS_PROPERTIES_A=1", "PATH=/bin"})
+	if !reflect.DeepEqual(got, []string{"STARSINK_KAFKA_BROKER"}) {
+		t.Fatalf("UnknownEnv = %v", got)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		err  bool
+	}{
+		{"67108864", 64 * MiB, false},
+		{"64MiB", 64 * MiB, false},
+		{"64 MiB", 64 * MiB, false},
+		{"1GiB", GiB, false},
+		{"10KB", 10000, false},
+		{"2mb", 2000000, false},
+		{"512B", 512, false},
+		{"", 0, true},
+		{"MiB", 0, true},
+		{"-1", 0, true},
+		{"1PiB", 0, true},
+		{"99999999999GiB", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+	for _, n := range []int64{0, 1, 1000, KiB, 64 * MiB, 3 * GiB, 64*MiB + 1} {
+		back, err := ParseSize(FormatSize(n))
+		if err != nil || back != n {
+			t.Errorf("FormatSize(%d) = %q does not parse back", n, FormatSize(n))
+		}
+	}
+}
+
+func TestFlagsOnlyWhenSet(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddFlags(fs)
+	fs.String("connector-config", "", "not a config key")
+	if err := fs.Parse([]string{"--connector-config=x.json"}); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"STARSINK_KAFKA_BROKERS=k:9092", "STARSINK_KAFKA_TOPICS=t", "STARSINK_STARROCKS_LOAD_URLS=fe:8030",
+		"STARSINK_STARROCKS_DATABASE=db", "STARSINK_BATCH_MAX_AGE=9s"}
+	c, err := Load(LoadOptions{Env: env, Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Batch.MaxAge != 9*time.Second {
+		t.Fatalf("an unset flag overrode the environment: max_age = %v", c.Batch.MaxAge)
+	}
+	if fs.Lookup("mapping.rules") != nil {
+		t.Fatal("file-only option registered as a flag")
+	}
+}
