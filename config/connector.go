@@ -352,6 +352,24 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 	return &cfg, uns, errors.Join(errs...)
 }
 
+// LoadConnector reads a Java connector configuration file, translates it
+// and applies opts (file, environment, flags) on top, as
+// `starsink run --connector-config` does. The unsupported options are
+// returned even when the error is not nil, for the command to print.
+func LoadConnector(path string, opts LoadOptions) (*Config, []Unsupported, error) {
+	props, err := ReadConnectorFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	base, uns, err := FromConnector(props)
+	if err != nil {
+		return nil, uns, fmt.Errorf("connector config %s: %w", path, err)
+	}
+	opts.Base = base
+	cfg, err := Load(opts)
+	return cfg, uns, err
+}
+
 func translateSinkProperty(cfg *Config, name, v string, unsupported func(key, reason string), bad func(string, error)) {
 	key := "sink.properties." + name
 	switch name {

@@ -51,7 +51,7 @@ var Options = []Option{
 	{Key: "starrocks.retry_backoff", Doc: "First retry delay; doubles per retry."},
 	{Key: "starrocks.max_retry_backoff", Doc: "Longest retry delay."},
 	{Key: "starrocks.compression", Java: "sink.properties.compression", Doc: "Body compression: \"\" (none), gzip, lz4_frame or zstd."},
-	{Key: "starrocks.format", Java: "sink.properties.format", Doc: "Body format: json (csv is accepted by the translator but loads as json)."},
+	{Key: "starrocks.format", Java: "sink.properties.format", Doc: "Body format: json, the only one (the decoder renders JSON rows; a connector's csv is listed as unsupported)."},
 	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value."},
 	{Key: "starrocks.schema_ttl", Doc: "How long a table schema read over MySQL is cached."},
 

@@ -45,8 +45,9 @@ func redactHeaders(h map[string]string) map[string]string {
 }
 
 // String renders the effective configuration, redacted, one "key: value"
-// line per option, for the start-up log.
-func (c *Config) String() string {
+// line per option, for the start-up log. It has a value receiver so that
+// printing a Config or a *Config is equally safe.
+func (c Config) String() string {
 	r := c.Redacted()
 	var b strings.Builder
 	for _, f := range fields {
