@@ -4,7 +4,11 @@
 // connector's configuration).
 package config
 
-import "time"
+import (
+	"net"
+	"strings"
+	"time"
+)
 
 // Secret is a string that is never printed: String and MarshalText hide it.
 type Secret string
@@ -175,4 +179,24 @@ type Log struct {
 // Shutdown configures graceful shutdown.
 type Shutdown struct {
 	GracePeriod time.Duration `koanf:"grace_period"`
+}
+
+// MySQLAddress returns starrocks.mysql_addr, or when it is empty the host
+// of the first load URL with the FE's default query port, 9030.
+func (s *StarRocks) MySQLAddress() string {
+	if s.MySQLAddr != "" || len(s.LoadURLs) == 0 {
+		return s.MySQLAddr
+	}
+	u := s.LoadURLs[0]
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	if i := strings.IndexAny(u, "/?#"); i >= 0 {
+		u = u[:i]
+	}
+	host, _, err := net.SplitHostPort(u)
+	if err != nil {
+		host = u
+	}
+	return net.JoinHostPort(host, "9030")
 }

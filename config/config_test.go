@@ -331,3 +331,51 @@ func TestFlagsOnlyWhenSet(t *testing.T) {
 		t.Fatal("file-only option registered as a flag")
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	env := []string{
+		"STARSINK_KAFKA_BROKERS= a:9092 , b:9092,",
+		"STARSINK_KAFKA_TOPICS=t1, t2",
+		"STARSINK_STARROCKS_LOAD_URLS=fe1:8030, https://fe2:8443",
+		"STARSINK_STARROCKS_DATABASE=db",
+		"STARSINK_MAPPING_TOPIC2TABLE=pg.public.a:a, pg.public.b:other.b",
+		"STARSINK_STARROCKS_BE_HOST_REWRITE=be:8040=localhost:8040",
+	}
+	c, err := Load(LoadOptions{Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"brokers", c.Kafka.Brokers, []string{"a:9092", "b:9092"}},
+		{"topics", c.Kafka.Topics, []string{"t1", "t2"}},
+		{"load urls", c.StarRocks.LoadURLs, []string{"http://fe1:8030", "https://fe2:8443"}},
+		{"topic2table", c.Mapping.Topic2Table, map[string]string{"pg.public.a": "a", "pg.public.b": "other.b"}},
+		{"be rewrite", c.StarRocks.BEHostRewrite, map[string]string{"be:8040": "localhost:8040"}},
+	}
+	for _, ck := range checks {
+		if !reflect.DeepEqual(ck.got, ck.want) {
+			t.Errorf("%s: got %#v, want %#v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+func TestMySQLAddress(t *testing.T) {
+	tests := []struct {
+		s    StarRocks
+		want string
+	}{
+		{StarRocks{MySQLAddr: "fe:9031", LoadURLs: []string{"http://x:8030"}}, "fe:9031"},
+		{StarRocks{LoadURLs: []string{"http://fe1:8030", "http://fe2:8030"}}, "fe1:9030"},
+		{StarRocks{LoadURLs: []string{"https://[::1]:8443/"}}, "[::1]:9030"},
+		{StarRocks{LoadURLs: []string{"fe"}}, "fe:9030"},
+		{StarRocks{}, ""},
+	}
+	for _, tt := range tests {
+		if got := tt.s.MySQLAddress(); got != tt.want {
+			t.Errorf("MySQLAddress(%v) = %q, want %q", tt.s.LoadURLs, got, tt.want)
+		}
+	}
+}

@@ -85,6 +85,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err := cfg.readSecretFiles(); err != nil {
 		return nil, err
 	}
+	cfg.normalize()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -222,7 +223,8 @@ func ParsePairs(s string) (map[string]string, error) {
 // koanf env provider reads only the process environment, which tests
 // cannot set per case). The name rule is EnvName's; a map option also
 // accepts one entry per variable: STARSINK_STARROCKS_PROPERTIES_MAX_FILTER_RATIO=0.1
-// sets starrocks.properties.max_filter_ratio. Unknown STARSINK_* names are
+// sets starrocks.properties.max_filter_ratio (only for options marked
+// EnvEntries: lower-casing would corrupt topic and host names). Unknown STARSINK_* names are
 // left out here and reported by UnknownEnv.
 type envProvider []string
 
@@ -277,7 +279,7 @@ func (e envProvider) Read() (map[string]any, error) {
 // envMapEntry matches STARSINK_<MAP KEY>_<ENTRY> for string maps.
 func envMapEntry(name string) (key, sub string, ok bool) {
 	for _, f := range fields {
-		if f.typ.Kind() != reflect.Map || f.typ.Elem().Kind() != reflect.String || optionByKey[f.key].FileOnly {
+		if !optionByKey[f.key].EnvEntries {
 			continue
 		}
 		p := EnvName(f.key) + "_"
@@ -336,6 +338,26 @@ func AddFlags(fs *pflag.FlagSet) {
 			usage += " (Java: " + o.Java + ")"
 		}
 		fs.String(o.Key, render(&def, f), usage)
+	}
+}
+
+// normalize trims list entries and gives scheme-less load URLs (the Java
+// connector's host:port form) their http:// scheme, so consumers of
+// Config see one form.
+func (c *Config) normalize() {
+	for _, l := range []*[]string{&c.Kafka.Brokers, &c.Kafka.Topics, &c.Kafka.TopicRegex, &c.Kafka.ExcludeRegex, &c.StarRocks.LoadURLs} {
+		out := (*l)[:0]
+		for _, s := range *l {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*l = out
+	}
+	for i, u := range c.StarRocks.LoadURLs {
+		if !strings.Contains(u, "://") {
+			c.StarRocks.LoadURLs[i] = "http://" + u
+		}
 	}
 }
 

@@ -11,6 +11,9 @@ type Option struct {
 	// FileOnly options (lists of structs, maps of structs) are set in the
 	// configuration file only, not from the environment or flags.
 	FileOnly bool
+	// EnvEntries maps also take one entry per variable:
+	// STARSINK_<KEY>_<ENTRY>, the entry name lower-cased.
+	EnvEntries bool
 }
 
 // Options lists every configuration key, grouped as in Config.
@@ -52,7 +55,7 @@ var Options = []Option{
 	{Key: "starrocks.max_retry_backoff", Doc: "Longest retry delay."},
 	{Key: "starrocks.compression", Java: "sink.properties.compression", Doc: "Body compression: \"\" (none), gzip, lz4_frame or zstd."},
 	{Key: "starrocks.format", Java: "sink.properties.format", Doc: "Body format: json, the only one (the decoder renders JSON rows; a connector's csv is listed as unsupported)."},
-	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value."},
+	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value.", EnvEntries: true},
 	{Key: "starrocks.schema_ttl", Doc: "How long a table schema read over MySQL is cached."},
 
 	{Key: "mapping.topic2table", Java: "starrocks.topic2table.map", Doc: "Exact topic → table map; also the Java string form \"topic:table,topic:table\". A table may be written db.table."},
