@@ -379,3 +379,26 @@ func TestMySQLAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadLeavesBaseAlone(t *testing.T) {
+	base := Default()
+	base.Kafka.Brokers = []string{" k:9092"}
+	base.Kafka.Topics = []string{"t"}
+	base.StarRocks.LoadURLs = []string{"fe:8030"}
+	base.StarRocks.Database = "db"
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.StringSlice("kafka.topics", nil, "a typed flag registered by a command")
+	if err := fs.Parse([]string{"--kafka.topics=x,y"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(LoadOptions{Base: &base, Env: []string{}, Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.StarRocks.LoadURLs[0] != "fe:8030" || base.Kafka.Brokers[0] != " k:9092" {
+		t.Fatalf("Load changed its base: %v %v", base.StarRocks.LoadURLs, base.Kafka.Brokers)
+	}
+	if !reflect.DeepEqual(c.Kafka.Topics, []string{"x", "y"}) {
+		t.Fatalf("typed flag: topics = %v", c.Kafka.Topics)
+	}
+}

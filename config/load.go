@@ -74,7 +74,7 @@ func Load(opts LoadOptions) (*Config, error) {
 			if _, ok := fieldByKey[f.Name]; !ok {
 				return "", nil
 			}
-			return kpath(f.Name), f.Value.String()
+			return kpath(f.Name), posflag.FlagVal(opts.Flags, f)
 		}), nil); err != nil {
 			return nil, fmt.Errorf("flags: %w", err)
 		}
@@ -346,7 +346,7 @@ func AddFlags(fs *pflag.FlagSet) {
 // Config see one form.
 func (c *Config) normalize() {
 	for _, l := range []*[]string{&c.Kafka.Brokers, &c.Kafka.Topics, &c.Kafka.TopicRegex, &c.Kafka.ExcludeRegex, &c.StarRocks.LoadURLs} {
-		out := (*l)[:0]
+		out := make([]string, 0, len(*l)) // never write into opts.Base's arrays
 		for _, s := range *l {
 			if s = strings.TrimSpace(s); s != "" {
 				out = append(out, s)
