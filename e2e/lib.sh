@@ -1,0 +1,54 @@
+# Shared paths and helpers of the end-to-end scripts; sourced, not run.
+# Everything lives under .cache/e2e/ at the repository root (git-ignored).
+
+E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+E2E_DIR="$E2E_ROOT/e2e"
+E2E_CACHE="${E2E_CACHE:-$E2E_ROOT/.cache/e2e}"
+E2E_LOGS="$E2E_CACHE/logs"
+E2E_RUN="$E2E_CACHE/run"
+KAFKA_LIBS="$E2E_CACHE/kafka/libs"
+PLUGIN_PATH="$E2E_CACHE/plugins"
+
+PG_PORT="${PG_PORT:-55432}"
+KAFKA_PORT="${KAFKA_PORT:-59092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-59093}"
+CONNECT_PORT="${CONNECT_PORT:-58083}"
+TOPIC_PREFIX="${TOPIC_PREFIX:-dip.cdc}"
+PG_DB="${PG_DB:-subway}"
+
+mkdir -p "$E2E_LOGS" "$E2E_RUN"
+
+log() { printf '%s e2e: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND once a second.
+wait_for() {
+	local what=$1 secs=$2
+	shift 2
+	local i
+	for ((i = 0; i < secs; i++)); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 1
+	done
+	log "timed out after ${secs}s waiting for $what"
+	return 1
+}
+
+# port_open PORT: true when something listens on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# stop_pidfile FILE: TERM the process whose pid FILE holds, then KILL after 20 s.
+stop_pidfile() {
+	local f=$1 pid i
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
+		for ((i = 0; i < 40; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.5
+		done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	rm -f "$f"
+}
