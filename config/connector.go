@@ -200,6 +200,16 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 		transforms[alias] = strings.TrimSpace(props["transforms."+alias+".type"])
 	}
 
+	addOp := false
+	for _, class := range transforms {
+		addOp = addOp || class == "com.starrocks.connector.kafka.transforms.AddOpFieldForDebeziumRecord"
+	}
+	if !addOp {
+		// Without __op the Java connector upserts every event and never
+		// deletes; starsink always decodes the operation.
+		unsupported("transforms", "without AddOpFieldForDebeziumRecord the Java connector never deletes rows; starsink applies deletes to Primary Key tables (set mapping.tables.<table>.deletes: skip to keep the old behaviour)")
+	}
+
 	keys := make([]string, 0, len(props))
 	for k := range props {
 		keys = append(keys, k)
@@ -325,6 +335,10 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 		default:
 			if sub, ok := strings.CutPrefix(key, "sink.properties."); ok {
 				translateSinkProperty(&cfg, sub, v, unsupported, bad)
+				continue
+			}
+			if strings.HasPrefix(key, "consumer.override.") {
+				unsupported(key, "consumer overrides other than auto.offset.reset and client.id have no equivalent; see the kafka.* options")
 				continue
 			}
 			if rest, ok := strings.CutPrefix(key, "transforms."); ok {

@@ -124,6 +124,7 @@ func TestFromConnectorProperties(t *testing.T) {
 		"sink.properties.format",
 		"some.unknown.option",
 		"tasks.max",
+		"transforms",
 		"transforms.ts.type",
 		"transforms.unwrap.add.fields",
 		"value.converter",
