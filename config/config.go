@@ -27,7 +27,8 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // Value returns the secret itself, for the one place that must send it.
 func (s Secret) Value() string { return string(s) }
 
-// Config is the whole configuration of a starsink worker.
+// Config is the whole configuration of a starsink worker. Log it with
+// zap.Stringer("config", cfg): String is redacted.
 type Config struct {
 	Kafka     Kafka     `koanf:"kafka"`
 	StarRocks StarRocks `koanf:"starrocks"`

@@ -26,7 +26,10 @@ import (
 	"github.com/starsink/starsink/config"
 )
 
-// Target is where a topic's rows go.
+// Target is where a topic's rows go. Options are mapping.tables'
+// entry for "db.table", else for "table", else zero: an empty field means
+// the global setting (starrocks.format, starrocks.properties) or the
+// documented default (deletes "apply", mode "upsert").
 type Target struct {
 	Database string
 	Table    string
