@@ -1,0 +1,51 @@
+// Package streamload loads batches into StarRocks with Stream Load and reads
+// table schemas over the MySQL protocol.
+//
+// # Loads
+//
+// [Client.Load] sends one batch with PUT /api/{db}/{table}/_stream_load to a
+// frontend (FE). The FE answers 307 with the address of a backend (BE); the
+// client follows that redirect itself, because Go's http.Client drops the
+// Authorization header on a redirect to another host (golang/go#65065), and
+// rewrites the BE address when [Config.BEHostRewrite] or
+// [Config.BEHostOverride] say so (Docker, Kubernetes). Every request carries
+// Expect: 100-continue and a Content-Length, so a rejected request does not
+// ship its body. Several FE URLs give failover: a transport error moves the
+// client to the next one.
+//
+// A batch keeps its label across every retry ([Label] builds a deterministic
+// one from the offsets it holds). The response is classified by one pure
+// function, classify:
+//
+//   - Success: loaded and visible.
+//   - Publish Timeout: committed, not yet visible; success, never retried.
+//   - Label Already Exists: the label is looked up with get_load_state.
+//     FINISHED, VISIBLE and COMMITTED mean an earlier attempt loaded the batch
+//     (a lost response): success. PREPARE, PREPARED and RUNNING mean it is
+//     still loading: the client waits and looks again, up to
+//     [Config.LabelWait]. ABORTED, CANCELLED and UNKNOWN mean no attempt
+//     loaded the batch: the client sends it again with the same label,
+//     because StarRocks only counts a label as used while its transaction is
+//     not aborted (the Stream Load docs let a failed job's label be reused).
+//     This keeps the label deterministic, so a crash between two attempts
+//     still cannot load a batch twice.
+//   - Fail: a [LoadError]. Its Retryable verdict comes from the message:
+//     transient conditions (too many versions, too many running
+//     transactions, backend unavailable, memory limits, timeouts) are
+//     retried; data-quality and schema errors are not. The rejected rows
+//     served at ErrorURL are fetched (bounded) into the message.
+//
+// Transport errors and HTTP 5xx are retried with the same label, with capped
+// exponential backoff and full jitter, at most [Config.MaxRetries] times.
+// HTTP 401 and 403 are permanent and never name the password.
+//
+// Bodies are never copied: each attempt reads the caller's slice through a
+// new bytes.Reader. A compressed load is compressed once per Load into a
+// pooled buffer that every attempt re-reads.
+//
+// # Catalog
+//
+// [Catalog] reads a table's columns from information_schema.columns and its
+// model and key from information_schema.tables_config with
+// github.com/go-sql-driver/mysql, and caches the result for a TTL.
+package streamload
