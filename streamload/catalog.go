@@ -1,0 +1,240 @@
+package streamload
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"go.uber.org/zap"
+
+	"github.com/starsink/starsink/schema"
+)
+
+// The queries the catalog sends; the emulator answers the same ones.
+const (
+	columnsQuery = "SELECT COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY " +
+		"FROM information_schema.columns WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"
+	tablesConfigQuery = "SELECT TABLE_MODEL, PRIMARY_KEY FROM information_schema.tables_config " +
+		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?"
+)
+
+// CatalogConfig configures a Catalog.
+type CatalogConfig struct {
+	// Addr is the FE MySQL address, "host:9030".
+	Addr string
+	// User and Password log in; Password is a secret, never logged.
+	User, Password string
+	// Timeout bounds dialing, reads and writes (default 10s).
+	Timeout time.Duration
+	// TTL is how long a table's schema is cached (default 5m).
+	TTL time.Duration
+	// MaxOpenConns bounds the connection pool (default 4).
+	MaxOpenConns int
+}
+
+// Catalog reads StarRocks table schemas over the MySQL protocol and caches
+// them. It is safe for concurrent use.
+type Catalog struct {
+	db  *sql.DB
+	ttl time.Duration
+	log *zap.Logger
+	now func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	t       *schema.Table
+	expires time.Time
+}
+
+// NewCatalog opens a connection pool (lazily: no connection is made until
+// the first query; call Ping to check). log may be nil.
+func NewCatalog(cfg CatalogConfig, log *zap.Logger) (*Catalog, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("streamload: catalog: Addr is required")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = 5 * time.Minute
+	}
+	if cfg.MaxOpenConns <= 0 {
+		cfg.MaxOpenConns = 4
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	mc := mysql.NewConfig()
+	mc.User = cfg.User
+	mc.Passwd = cfg.Password
+	mc.Net = "tcp"
+	mc.Addr = cfg.Addr
+	mc.Timeout = cfg.Timeout
+	mc.ReadTimeout = cfg.Timeout
+	mc.WriteTimeout = cfg.Timeout
+	// StarRocks has no server-side prepared statements worth a round trip.
+	mc.InterpolateParams = true
+	mc.AllowNativePasswords = true
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		// The driver's error never holds the DSN; keep it that way.
+		return nil, fmt.Errorf("streamload: catalog: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxOpenConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &Catalog{db: db, ttl: cfg.TTL, log: log, now: time.Now, cache: make(map[string]cacheEntry)}, nil
+}
+
+// Close closes the connection pool.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// Ping checks that the FE answers on the MySQL port.
+func (c *Catalog) Ping(ctx context.Context) error {
+	if err := c.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("streamload: catalog ping: %w", err)
+	}
+	return nil
+}
+
+func cacheKey(db, table string) string { return strings.ToLower(db) + "\x00" + strings.ToLower(table) }
+
+// Refresh drops the cached schema of db.table, so the next Table reads it
+// again (after a schema change).
+func (c *Catalog) Refresh(db, table string) {
+	c.mu.Lock()
+	delete(c.cache, cacheKey(db, table))
+	c.mu.Unlock()
+}
+
+// Table returns the schema of db.table, from the cache when it is younger
+// than the TTL. A missing table gives an error wrapping ErrTableNotFound.
+// The returned Table is shared: callers must not modify it.
+func (c *Catalog) Table(ctx context.Context, db, table string) (*schema.Table, error) {
+	key := cacheKey(db, table)
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.cache[key]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.t, nil
+	}
+	t, err := c.read(ctx, db, table)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.cache[key] = cacheEntry{t: t, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	c.log.Debug("streamload: catalog read", zap.String("table", t.QualifiedName()),
+		zap.String("model", t.Model.String()), zap.Int("columns", len(t.Columns)))
+	return t, nil
+}
+
+func (c *Catalog) read(ctx context.Context, db, table string) (*schema.Table, error) {
+	rows, err := c.db.QueryContext(ctx, columnsQuery, db, table)
+	if err != nil {
+		return nil, fmt.Errorf("streamload: catalog: columns of %s.%s: %w", db, table, err)
+	}
+	defer rows.Close()
+	t := &schema.Table{Database: db, Name: table}
+	for rows.Next() {
+		var (
+			name, typ string
+			pos       int64
+			nullable  sql.NullString
+			key       sql.NullString
+		)
+		if err := rows.Scan(&name, &pos, &typ, &nullable, &key); err != nil {
+			return nil, fmt.Errorf("streamload: catalog: columns of %s.%s: %w", db, table, err)
+		}
+		isKey := key.Valid && strings.TrimSpace(key.String) != ""
+		t.Columns = append(t.Columns, schema.NewColumn(name, typ, strings.EqualFold(nullable.String, "YES"), isKey))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("streamload: catalog: columns of %s.%s: %w", db, table, err)
+	}
+	if len(t.Columns) == 0 {
+		return nil, fmt.Errorf("%w: %s.%s", ErrTableNotFound, db, table)
+	}
+
+	var model, pk sql.NullString
+	err = c.db.QueryRowContext(ctx, tablesConfigQuery, db, table).Scan(&model, &pk)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		c.log.Warn("streamload: no tables_config row; table model unknown", zap.String("table", db+"."+table))
+	case err != nil:
+		return nil, fmt.Errorf("streamload: catalog: tables_config of %s.%s: %w", db, table, err)
+	default:
+		m, err := parseModel(model.String)
+		if err != nil {
+			return nil, fmt.Errorf("streamload: catalog: %s.%s: %w", db, table, err)
+		}
+		t.Model = m
+		for _, k := range parseKeyList(pk.String) {
+			i := t.Index(k)
+			if i < 0 {
+				return nil, fmt.Errorf("streamload: catalog: %s.%s: key column %q not among the columns", db, table, k)
+			}
+			t.Columns[i].Key = true
+		}
+	}
+	return t, nil
+}
+
+// parseModel reads TABLE_MODEL: both StarRocks' long names (PRIMARY_KEYS,
+// UNIQUE_KEYS, …) and the short ones its docs list (PRI_KEYS, UNQ_KEYS).
+func parseModel(s string) (schema.Model, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "PRI_KEYS", "PRIMARY_KEYS", "PRIMARY":
+		return schema.ModelPrimaryKeys, nil
+	case "UNQ_KEYS", "UNIQUE_KEYS", "UNIQUE":
+		return schema.ModelUniqueKeys, nil
+	case "DUP_KEYS", "DUPLICATE_KEYS", "DUPLICATE":
+		return schema.ModelDupKeys, nil
+	case "AGG_KEYS", "AGGREGATE_KEYS", "AGGREGATE":
+		return schema.ModelAggKeys, nil
+	}
+	return schema.ModelUnknown, fmt.Errorf("unknown TABLE_MODEL %q", s)
+}
+
+// parseKeyList reads PRIMARY_KEY: "`a`, `b`", "a,b" or "a, b"; a backquoted
+// name may hold a comma, and a doubled backquote is one backquote.
+func parseKeyList(s string) []string {
+	var (
+		out  []string
+		cur  strings.Builder
+		inBQ bool
+	)
+	flush := func() {
+		if n := strings.TrimSpace(cur.String()); n != "" {
+			out = append(out, n)
+		}
+		cur.Reset()
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '`' && inBQ && i+1 < len(s) && s[i+1] == '`':
+			cur.WriteByte('`')
+			i++
+		case c == '`':
+			inBQ = !inBQ
+		case c == ',' && !inBQ:
+			flush()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	flush()
+	return out
+}
