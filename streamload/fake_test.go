@@ -1,0 +1,182 @@
+package streamload
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+	"go.uber.org/zap/zaptest"
+)
+
+const (
+	testUser = "loader"
+	testPass = "s3cret-pw"
+)
+
+// recorded is one request a fake BE received, body decompressed.
+type recorded struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// fakeSR is an httptest FE and BE on two ports: the FE redirects loads with
+// 307 to the BE and answers get_load_state; the BE checks credentials and
+// hands each load to the test's load function.
+type fakeSR struct {
+	t      *testing.T
+	fe, be *httptest.Server
+
+	mu      sync.Mutex
+	loads   []recorded
+	feHits  int
+	states  []string // get_load_state answers, in order; the last repeats
+	stateN  int
+	errLogs int
+
+	// load answers the n-th load (0-based): HTTP status and body. A status
+	// of -1 drops the connection without an answer (a lost response).
+	load func(n int, r *http.Request, body []byte) (int, string)
+	// location, when set, is the host:port the FE names in its redirect.
+	location string
+}
+
+func newFakeSR(t *testing.T) *fakeSR {
+	t.Helper()
+	f := &fakeSR{t: t}
+	f.be = httptest.NewServer(http.HandlerFunc(f.serveBE))
+	f.fe = httptest.NewServer(http.HandlerFunc(f.serveFE))
+	t.Cleanup(func() { f.fe.Close(); f.be.Close() })
+	return f
+}
+
+func (f *fakeSR) serveFE(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.feHits++
+	f.mu.Unlock()
+	if u, p, ok := r.BasicAuth(); !ok || u != testUser || p != testPass {
+		http.Error(w, "Access denied", http.StatusUnauthorized)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/get_load_state") {
+		f.mu.Lock()
+		st := "UNKNOWN"
+		if len(f.states) > 0 {
+			st = f.states[min(f.stateN, len(f.states)-1)]
+			f.stateN++
+		}
+		f.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "OK", "msg": "Success", "state": st})
+		return
+	}
+	// Never read the body: the FE only redirects, so with 100-continue
+	// the client must not have sent it.
+	host := strings.TrimPrefix(f.be.URL, "http://")
+	if f.location != "" {
+		host = f.location
+	}
+	w.Header().Set("Location", "http://"+host+r.URL.RequestURI())
+	w.WriteHeader(http.StatusTemporaryRedirect)
+}
+
+func (f *fakeSR) serveBE(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/_load_error_log" {
+		f.mu.Lock()
+		f.errLogs++
+		f.mu.Unlock()
+		io.WriteString(w, "Error: Value count does not match column count. Row: [1, x]\n")
+		return
+	}
+	if u, p, ok := r.BasicAuth(); !ok || u != testUser || p != testPass {
+		http.Error(w, "Access denied", http.StatusUnauthorized)
+		return
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	body, err := decompress(r.Header.Get("compression"), raw)
+	if err != nil {
+		f.t.Errorf("BE: %v", err)
+	}
+	f.mu.Lock()
+	n := len(f.loads)
+	f.loads = append(f.loads, recorded{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	f.mu.Unlock()
+	code, resp := http.StatusOK, `{"Status":"Success","Message":"OK","TxnId":1,"NumberTotalRows":1,"NumberLoadedRows":1}`
+	if f.load != nil {
+		code, resp = f.load(n, r, body)
+	}
+	if code < 0 {
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			f.t.Fatal("no hijacker")
+		}
+		conn, _, _ := hj.Hijack()
+		conn.Close()
+		return
+	}
+	w.WriteHeader(code)
+	io.WriteString(w, resp)
+}
+
+func (f *fakeSR) recorded() []recorded {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]recorded(nil), f.loads...)
+}
+
+func decompress(algo string, b []byte) ([]byte, error) {
+	var r io.Reader
+	switch algo {
+	case "":
+		return b, nil
+	case "gzip":
+		gr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		r = gr
+	case "lz4_frame":
+		r = lz4.NewReader(bytes.NewReader(b))
+	case "zstd":
+		zr, err := zstd.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = zr
+	}
+	return io.ReadAll(r)
+}
+
+// newTestClient returns a client of f whose backoff does not wait.
+func newTestClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	if cfg.User == "" {
+		cfg.User, cfg.Password = testUser, testPass
+	}
+	c, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	t.Cleanup(c.Close)
+	return c
+}
+
+func jsonReq(label string) *Request {
+	return &Request{DB: "db1", Table: "orders", Label: label, Format: FormatJSON,
+		Columns: []string{"id", "name", "__op"},
+		Body:    []byte(`[{"id":1,"name":"a","__op":0},{"id":2,"name":"b","__op":1}]`)}
+}
