@@ -78,7 +78,9 @@ func TestLoadBERewrite(t *testing.T) {
 		name string
 		cfg  func(be string) Config
 	}{
-		{"map", func(be string) Config { return Config{BEHostRewrite: map[string]string{"be-internal.invalid:8040": be}} }},
+		{"map", func(be string) Config {
+			return Config{BEHostRewrite: map[string]string{"be-internal.invalid:8040": be}}
+		}},
 		{"override", func(be string) Config { return Config{BEHostOverride: be} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,7 +206,9 @@ func TestLoadLabelAlreadyExists(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeSR(t)
 			f.states = tt.states
-			f.load = func(n int, _ *http.Request, _ []byte) (int, string) { return 200, tt.answers[min(n, len(tt.answers)-1)] }
+			f.load = func(n int, _ *http.Request, _ []byte) (int, string) {
+				return 200, tt.answers[min(n, len(tt.answers)-1)]
+			}
 			c := newTestClient(t, Config{FEURLs: []string{f.fe.URL}})
 			_, err := c.Load(context.Background(), jsonReq("lbl-exists"))
 			if (err != nil) != tt.wantErr {

@@ -47,6 +47,9 @@ type fakeSR struct {
 	// load answers the n-th load (0-based): HTTP status and body. A status
 	// of -1 drops the connection without an answer (a lost response).
 	load func(n int, r *http.Request, body []byte) (int, string)
+	// txn answers the transaction interface's control calls (begin,
+	// prepare, commit, rollback) on the FE.
+	txn func(op string, r *http.Request) string
 	// location, when set, is the host:port the FE names in its redirect.
 	location string
 }
@@ -77,6 +80,10 @@ func (f *fakeSR) serveFE(w http.ResponseWriter, r *http.Request) {
 		}
 		f.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "OK", "msg": "Success", "state": st})
+		return
+	}
+	if op, ok := strings.CutPrefix(r.URL.Path, "/api/transaction/"); ok && op != "load" && f.txn != nil {
+		io.WriteString(w, f.txn(op, r))
 		return
 	}
 	// Never read the body: the FE only redirects, so with 100-continue
