@@ -1,0 +1,179 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // the emulator's MySQL protocol
+	"github.com/jackc/pgx/v5"
+)
+
+// env is the stack run.sh started, read from E2E_* variables.
+type env struct {
+	pgDSN, kafka, connectURL, srMySQL string
+	bin, config, logs, run, capture   string
+	topicPrefix                       string
+	captureOnly                       bool
+	bulkRows, changeRows, replicas    int
+}
+
+func loadEnv(t *testing.T) env {
+	t.Helper()
+	e := env{
+		pgDSN:       os.Getenv("E2E_PG_DSN"),
+		kafka:       os.Getenv("E2E_KAFKA"),
+		connectURL:  os.Getenv("E2E_CONNECT_URL"),
+		srMySQL:     os.Getenv("E2E_SR_MYSQL"),
+		bin:         os.Getenv("E2E_STARSINK_BIN"),
+		config:      os.Getenv("E2E_STARSINK_CONFIG"),
+		logs:        os.Getenv("E2E_LOGS"),
+		run:         os.Getenv("E2E_RUN"),
+		capture:     os.Getenv("E2E_CAPTURE_DIR"),
+		topicPrefix: envOr("TOPIC_PREFIX", "dip.cdc"),
+		captureOnly: os.Getenv("E2E_CAPTURE_ONLY") == "1",
+		bulkRows:    envInt(t, "E2E_BULK_ROWS", 950000),
+		changeRows:  envInt(t, "E2E_CHANGE_ROWS", 200000),
+		replicas:    envInt(t, "E2E_REPLICAS", 3),
+	}
+	if e.pgDSN == "" || e.kafka == "" || e.connectURL == "" {
+		t.Skip("the end-to-end stack is not running: start this test with bash e2e/run.sh")
+	}
+	if !e.captureOnly && (e.srMySQL == "" || e.bin == "" || e.config == "") {
+		t.Skip("E2E_SR_MYSQL, E2E_STARSINK_BIN and E2E_STARSINK_CONFIG are required: use bash e2e/run.sh")
+	}
+	return e
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a non-negative integer", name, v)
+	}
+	return n
+}
+
+func (e env) topic(table string) string { return e.topicPrefix + ".public." + table }
+
+// pgConn opens one PostgreSQL connection.
+func pgConn(ctx context.Context, t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// srConn opens the emulator's MySQL protocol, creating database db.
+func srConn(ctx context.Context, t *testing.T, addr, db string) *sql.DB {
+	t.Helper()
+	root, err := sql.Open("mysql", "root@tcp("+addr+")/")
+	if err != nil {
+		t.Fatalf("open emulator MySQL: %v", err)
+	}
+	defer root.Close()
+	if _, err := root.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+		t.Fatalf("emulator: create database %s: %v", db, err)
+	}
+	c, err := sql.Open("mysql", "root@tcp("+addr+")/"+db)
+	if err != nil {
+		t.Fatalf("open emulator MySQL: %v", err)
+	}
+	c.SetMaxOpenConns(4)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// replica is one starsink process of the consumer group.
+type replica struct {
+	n   int
+	cmd *exec.Cmd
+	log *os.File
+}
+
+// startReplica starts starsink replica n with the shared configuration; its
+// client id and health address come from the environment.
+func startReplica(t *testing.T, e env, n int) *replica {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(e.logs, fmt.Sprintf("starsink-%d.log", n)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatalf("replica %d log: %v", n, err)
+	}
+	cmd := exec.Command(e.bin, "run", "--config", e.config)
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("STARSINK_KAFKA_CLIENT_ID=starsink-e2e-%d", n),
+		fmt.Sprintf("STARSINK_HTTP_ADDR=127.0.0.1:%d", 58180+n),
+	)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		t.Fatalf("start starsink replica %d: %v", n, err)
+	}
+	// run.sh's trap stops what the pid files name if the test dies.
+	_ = os.WriteFile(filepath.Join(e.run, fmt.Sprintf("starsink-%d.pid", n)), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+	t.Logf("starsink replica %d started (pid %d)", n, cmd.Process.Pid)
+	return &replica{n: n, cmd: cmd, log: f}
+}
+
+// kill9 kills the replica without letting it flush or commit.
+func (r *replica) kill9(t *testing.T) {
+	t.Helper()
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.cmd.Wait()
+	r.log.Close()
+	t.Logf("starsink replica %d killed with SIGKILL", r.n)
+}
+
+// stop asks the replica to shut down and waits up to 30 s.
+func (r *replica) stop() {
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-done
+	}
+	r.log.Close()
+}
+
+// exited reports whether the replica's process has ended on its own.
+func (r *replica) exited() bool {
+	return r.cmd.ProcessState != nil || r.cmd.Process.Signal(syscall.Signal(0)) != nil
+}
+
+// registerConnector registers the Debezium connector through kafka.sh, which
+// holds the one copy of the connector configuration.
+func registerConnector(t *testing.T) {
+	t.Helper()
+	// go test runs in e2e/
+	out, err := exec.Command("bash", "kafka.sh", "register").CombinedOutput()
+	if err != nil {
+		t.Fatalf("register the Debezium connector: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
