@@ -92,7 +92,11 @@ func NewCatalog(cfg CatalogConfig, log *zap.Logger) (*Catalog, error) {
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &Catalog{db: db, ttl: cfg.TTL, log: log, now: time.Now, cache: make(map[string]cacheEntry)}, nil
+	return newCatalog(db, cfg.TTL, log), nil
+}
+
+func newCatalog(db *sql.DB, ttl time.Duration, log *zap.Logger) *Catalog {
+	return &Catalog{db: db, ttl: ttl, log: log, now: time.Now, cache: make(map[string]cacheEntry)}
 }
 
 // Close closes the connection pool.
