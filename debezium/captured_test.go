@@ -23,11 +23,15 @@ import (
 // captureExpect is testdata/captured/<name>.expect.json, written by the
 // end-to-end suite (e2e/capture_test.go) from the rows it wrote to PostgreSQL.
 type captureExpect struct {
-	Topic       string             `json:"topic"`
-	Partition   int32              `json:"partition"`
-	Offset      int64              `json:"offset"`
-	Op          string             `json:"op"`
-	Columns     []struct{ Name, Type string }
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	Op        string `json:"op"`
+	Columns   []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+		Key  bool   `json:"key"`
+	} `json:"columns"`
 	Row         map[string]*string `json:"row"`
 	Unavailable []string           `json:"unavailable"`
 	Unchecked   []string           `json:"unchecked"`
@@ -60,9 +64,9 @@ func TestCaptured(t *testing.T) {
 			if v, err := os.ReadFile(filepath.Join("testdata", "captured", name+".value.json")); err == nil {
 				rec.Value = v
 			}
-			tbl := &schema.Table{Database: "subway", Name: x.Topic[strings.LastIndexByte(x.Topic, '.')+1:], Model: schema.ModelPrimaryKey}
-			for i, c := range x.Columns {
-				tbl.Columns = append(tbl.Columns, schema.NewColumn(c.Name, c.Type, i > 0, i == 0))
+			tbl := &schema.Table{Database: "subway", Name: x.Topic[strings.LastIndexByte(x.Topic, '.')+1:], Model: schema.ModelPrimaryKeys}
+			for _, c := range x.Columns {
+				tbl.Columns = append(tbl.Columns, schema.NewColumn(c.Name, c.Type, !c.Key, c.Key))
 			}
 			dec := debezium.NewDecoder(tbl, debezium.Options{})
 			out, ev, err := dec.Decode(rec, nil)

@@ -23,14 +23,18 @@ const allTypesPG = `CREATE TABLE public.all_types (
   c_interval interval, c_uuid uuid, c_json json, c_jsonb jsonb, c_bytea bytea, c_int_array int[])`
 
 // column is a StarRocks column of the all-types table.
-type column struct{ Name, Type string }
+type column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Key  bool   `json:"key,omitempty"`
+}
 
 var allTypesCols = []column{
-	{"id", "INT"}, {"c_int2", "SMALLINT"}, {"c_int8", "BIGINT"}, {"c_float4", "FLOAT"}, {"c_float8", "DOUBLE"},
-	{"c_numeric", "DECIMAL(10,2)"}, {"c_numeric_any", "DECIMAL(38,9)"}, {"c_bool", "BOOLEAN"}, {"c_text", "STRING"},
-	{"c_varchar", "VARCHAR(50)"}, {"c_char", "CHAR(5)"}, {"c_date", "DATE"}, {"c_time", "VARCHAR(20)"},
-	{"c_timestamp", "DATETIME"}, {"c_timestamptz", "DATETIME"}, {"c_interval", "BIGINT"}, {"c_uuid", "VARCHAR(36)"},
-	{"c_json", "JSON"}, {"c_jsonb", "JSON"}, {"c_bytea", "VARBINARY"}, {"c_int_array", "ARRAY<INT>"},
+	{"id", "INT", true}, {"c_int2", "SMALLINT", false}, {"c_int8", "BIGINT", false}, {"c_float4", "FLOAT", false}, {"c_float8", "DOUBLE", false},
+	{"c_numeric", "DECIMAL(10,2)", false}, {"c_numeric_any", "DECIMAL(38,9)", false}, {"c_bool", "BOOLEAN", false}, {"c_text", "STRING", false},
+	{"c_varchar", "VARCHAR(50)", false}, {"c_char", "CHAR(5)", false}, {"c_date", "DATE", false}, {"c_time", "VARCHAR(20)", false},
+	{"c_timestamp", "DATETIME", false}, {"c_timestamptz", "DATETIME", false}, {"c_interval", "BIGINT", false}, {"c_uuid", "VARCHAR(36)", false},
+	{"c_json", "JSON", false}, {"c_jsonb", "JSON", false}, {"c_bytea", "VARBINARY", false}, {"c_int_array", "ARRAY<INT>", false},
 }
 
 var allTypesSR = func() string {
