@@ -454,3 +454,19 @@ func TestBackoffIsCapped(t *testing.T) {
 		}
 	}
 }
+
+// Loads share one transport: sequential loads reuse one BE connection.
+// (The FE side is not asserted: Go's test server closes a connection whose
+// 100-continue body it never read, which StarRocks' FE need not do.)
+func TestLoadReusesBEConnection(t *testing.T) {
+	f := newFakeSR(t)
+	c := newTestClient(t, Config{FEURLs: []string{f.fe.URL}})
+	for i := range 10 {
+		if _, err := c.Load(context.Background(), jsonReq("lbl-reuse-"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.beConns.Load(); n != 1 {
+		t.Errorf("%d BE connections for 10 sequential loads, want 1", n)
+	}
+}

@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +45,7 @@ type fakeSR struct {
 	states  []string // get_load_state answers, in order; the last repeats
 	stateN  int
 	errLogs int
+	beConns atomic.Int32 // BE connections opened
 
 	// load answers the n-th load (0-based): HTTP status and body. A status
 	// of -1 drops the connection without an answer (a lost response).
@@ -57,7 +60,13 @@ type fakeSR struct {
 func newFakeSR(t *testing.T) *fakeSR {
 	t.Helper()
 	f := &fakeSR{t: t}
-	f.be = httptest.NewServer(http.HandlerFunc(f.serveBE))
+	f.be = httptest.NewUnstartedServer(http.HandlerFunc(f.serveBE))
+	f.be.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			f.beConns.Add(1)
+		}
+	}
+	f.be.Start()
 	f.fe = httptest.NewServer(http.HandlerFunc(f.serveFE))
 	t.Cleanup(func() { f.fe.Close(); f.be.Close() })
 	return f
