@@ -1,0 +1,193 @@
+//go:build emulator
+
+package streamload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/starsink/starsink/emulator"
+	"github.com/starsink/starsink/schema"
+)
+
+const emuPass = "emu-pw"
+
+const subwayDDL = `CREATE TABLE subway_info_copy (line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL, station_code VARCHAR(20), ext_code VARCHAR(20), reg_date VARCHAR(8)) ENGINE=OLAP PRIMARY KEY(line_no, station_name) DISTRIBUTED BY HASH(line_no, station_name) BUCKETS 1 PROPERTIES("replication_num"="1")`
+
+const passengersDDL = `CREATE TABLE subway_passengers_copy (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL, pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8)) ENGINE=OLAP PRIMARY KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date, line_no, station_name) BUCKETS 4 PROPERTIES("replication_num"="1")`
+
+// startEmulator starts an emulator whose FE redirects to a BE host name
+// that does not resolve, so every load also proves the BE rewrite.
+func startEmulator(t testing.TB, countOnly bool) (*emulator.Server, Config) {
+	t.Helper()
+	srv, err := emulator.Start(emulator.Config{User: "root", Password: emuPass, BEAdvertiseHost: "be-internal.invalid", CountOnly: countOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if !countOnly {
+		ctx := context.Background()
+		for _, q := range []string{"CREATE DATABASE subway", "USE subway", subwayDDL, passengersDDL} {
+			if err := srv.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	be, err := url.Parse(srv.BEURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		FEURLs:        []string{srv.FEURL()},
+		User:          "root",
+		Password:      emuPass,
+		BEHostRewrite: map[string]string{"be-internal.invalid:" + be.Port(): be.Host},
+	}
+	return srv, cfg
+}
+
+func infoReq(label string, rows string) *Request {
+	return &Request{DB: "subway", Table: "subway_info_copy", Label: label, Format: FormatJSON,
+		Columns: []string{"line_no", "station_name", "station_code", "ext_code", "reg_date", "__op"},
+		Body:    []byte(rows)}
+}
+
+func TestIntegrationEmulatorLoad(t *testing.T) {
+	srv, cfg := startEmulator(t, false)
+	c := newTestClient(t, cfg)
+	ctx := context.Background()
+	rows := `[{"line_no":"1","station_name":"A","station_code":"101","ext_code":null,"reg_date":"20260101","__op":0},
+{"line_no":"1","station_name":"B","station_code":"102","ext_code":null,"reg_date":"20260101","__op":0},
+{"line_no":"1","station_name":"A","station_code":"101","ext_code":null,"reg_date":"20260101","__op":1}]`
+	resp, err := c.Load(ctx, infoReq("info-0-0_2", rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != "Success" || resp.NumberTotalRows != 3 || resp.NumberLoadedRows != 3 || resp.TxnID == 0 {
+		t.Errorf("response %+v", resp)
+	}
+	if n, err := srv.Count("subway", "subway_info_copy"); err != nil || n != 1 {
+		t.Errorf("count %d, %v; want 1 (A upserted then deleted)", n, err)
+	}
+
+	// The same label again, as after a lost response: no second load.
+	again, err := c.Load(ctx, infoReq("info-0-0_2", rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Status != "Label Already Exists" {
+		t.Errorf("replay status %q", again.Status)
+	}
+	st, err := c.LoadState(ctx, "subway", "info-0-0_2")
+	if err != nil || (st != "VISIBLE" && st != "FINISHED" && st != "COMMITTED") {
+		t.Errorf("state %q, %v", st, err)
+	}
+}
+
+func TestIntegrationEmulatorCompression(t *testing.T) {
+	srv, cfg := startEmulator(t, false)
+	c := newTestClient(t, cfg)
+	for i, algo := range []string{"gzip", "lz4_frame", "zstd"} {
+		req := infoReq(fmt.Sprintf("info-z%d", i),
+			fmt.Sprintf(`[{"line_no":"%d","station_name":"S","station_code":null,"ext_code":null,"reg_date":null,"__op":0}]`, i))
+		req.Compression = algo
+		if _, err := c.Load(context.Background(), req); err != nil {
+			t.Errorf("%s: %v", algo, err)
+		}
+	}
+	if n, err := srv.Count("subway", "subway_info_copy"); err != nil || n != 3 {
+		t.Errorf("count %d, %v", n, err)
+	}
+}
+
+func TestIntegrationEmulatorErrors(t *testing.T) {
+	srv, cfg := startEmulator(t, false)
+	ctx := context.Background()
+
+	bad := cfg
+	bad.Password = "not-the-password"
+	cb := newTestClient(t, bad)
+	_, err := cb.Load(ctx, infoReq("auth-1", `[]`))
+	var le *LoadError
+	if !errors.As(err, &le) || le.Retryable || strings.Contains(err.Error(), "not-the-password") {
+		t.Errorf("bad password: %v", err)
+	}
+
+	c := newTestClient(t, cfg)
+	_, err = c.Load(ctx, infoReq("null-1", `[{"line_no":"1","station_name":null,"__op":0}]`))
+	if !errors.As(err, &le) || le.Retryable || le.ErrorURL == "" {
+		t.Fatalf("NOT NULL violation: %v", err)
+	}
+	if !strings.Contains(le.Message, "error log:") {
+		t.Errorf("error log not fetched: %q", le.Message)
+	}
+
+	srv.SetFaults(emulator.Faults{TooManyVersionsRatio: 1, Seed: 1})
+	c2 := newTestClient(t, Config{FEURLs: cfg.FEURLs, User: cfg.User, Password: cfg.Password,
+		BEHostRewrite: cfg.BEHostRewrite, MaxRetries: 2})
+	_, err = c2.Load(ctx, infoReq("tmv-1", `[{"line_no":"9","station_name":"Z","__op":0}]`))
+	if !IsRetryable(err) {
+		t.Errorf("too many versions: %v", err)
+	}
+	srv.SetFaults(emulator.Faults{})
+	if _, err := c2.Load(ctx, infoReq("tmv-1", `[{"line_no":"9","station_name":"Z","__op":0}]`)); err != nil {
+		t.Errorf("after faults cleared, same label: %v", err)
+	}
+}
+
+func TestIntegrationEmulatorCatalog(t *testing.T) {
+	srv, _ := startEmulator(t, false)
+	cat, err := NewCatalog(CatalogConfig{Addr: srv.MySQLAddr(), User: "root", Password: emuPass, Timeout: 5 * time.Second}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	ctx := context.Background()
+	if err := cat.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tb, err := cat.Table(ctx, "subway", "subway_passengers_copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.Model != schema.ModelPrimaryKeys || strings.Join(tb.KeyColumns(), ",") != "use_date,line_no,station_name" {
+		t.Errorf("model %v keys %v", tb.Model, tb.KeyColumns())
+	}
+	if c := tb.Columns[tb.Index("pass_in")]; c.Kind != schema.KindDecimal || c.Precision != 13 || !c.Nullable {
+		t.Errorf("pass_in %+v", c)
+	}
+	if _, err := cat.Table(ctx, "subway", "nope"); !errors.Is(err, ErrTableNotFound) {
+		t.Errorf("missing table: %v", err)
+	}
+}
+
+// BenchmarkLoadEmulator is BenchmarkLoad against the emulator's count-only
+// mode (real HTTP handling and row counting on the server side).
+func BenchmarkLoadEmulator(b *testing.B) {
+	_, cfg := startEmulator(b, true)
+	c, err := New(cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	const rows = 10000
+	req := &Request{DB: "bench", Table: "t", Format: FormatJSON,
+		Columns: []string{"id", "line", "station", "ts", "delay_s", "note", "__op"}, Body: benchBody(rows)}
+	b.SetBytes(int64(len(req.Body)))
+	b.ReportAllocs()
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		req.Label = fmt.Sprintf("bench-%d", i)
+		if _, err := c.Load(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*rows)/time.Since(start).Seconds(), "rows/s")
+}
