@@ -111,7 +111,8 @@ func (c *Client) failover(from *url.URL) {
 }
 
 // backoff returns the pause before retry number n (0-based): capped
-// exponential with full jitter.
+// exponential, jittered between half and all of the step so concurrent
+// loads that failed together do not retry together.
 func (c *Client) backoff(n int) time.Duration {
 	d := c.cfg.RetryBackoff
 	for i := 0; i < n && d < c.cfg.MaxRetryBackoff; i++ {
@@ -124,7 +125,13 @@ func (c *Client) backoff(n int) time.Duration {
 // Load sends one batch and returns StarRocks' answer. It retries retryable
 // failures with the same label (see the package doc for the outcomes) and
 // returns a *LoadError when the batch is not loaded. ctx bounds the whole
-// call, retries included.
+// call, retries included; the call holds one of MaxConcurrentLoads slots
+// until it returns, backoffs included.
+//
+// A nil error means the batch is in StarRocks. Response.Status tells how:
+// "Success", "Publish Timeout" (committed, visible later), or "Label Already
+// Exists" when an earlier attempt with this label had loaded it (then
+// ExistingJobStatus holds the state that confirmed it).
 func (c *Client) Load(ctx context.Context, req *Request) (*Response, error) {
 	if err := req.validate(); err != nil {
 		return nil, err

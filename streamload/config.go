@@ -47,7 +47,8 @@ type Config struct {
 	// failure (default 5; negative means never).
 	MaxRetries int
 	// RetryBackoff is the first backoff (default 500ms); it doubles on each
-	// retry up to MaxRetryBackoff (default 30s), with full jitter.
+	// retry up to MaxRetryBackoff (default 30s); each pause is jittered between
+	// half and all of its step.
 	RetryBackoff, MaxRetryBackoff time.Duration
 	// LabelPollInterval is the pause between two get_load_state look-ups of
 	// a label that is still loading (default 1s), for at most LabelWait

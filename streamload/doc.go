@@ -36,7 +36,7 @@
 //     served at ErrorURL are fetched (bounded) into the message.
 //
 // Transport errors and HTTP 5xx are retried with the same label, with capped
-// exponential backoff and full jitter, at most [Config.MaxRetries] times.
+// exponential backoff and jitter, at most [Config.MaxRetries] times.
 // HTTP 401 and 403 are permanent and never name the password.
 //
 // Bodies are never copied: each attempt reads the caller's slice through a
