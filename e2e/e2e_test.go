@@ -76,6 +76,9 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	t.Run("changes_for_capture", func(t *testing.T) { captureChanges(ctx, t, pg) })
 	t.Run("capture", func(t *testing.T) { captureMessages(ctx, t, e) })
 	if e.captureOnly {
+		if e.sourceOnly {
+			t.Run("source_only", func(t *testing.T) { measureSource(ctx, t, e, pg) })
+		}
 		return
 	}
 

@@ -6,6 +6,7 @@
 #
 #   bash e2e/run.sh                 the whole scenario (docs/performance.md, "End-to-end")
 #   bash e2e/run.sh --capture-only  only refresh debezium/testdata/captured/
+#   bash e2e/run.sh --source-only   capture, then time Debezium alone on the bulk steps (no starsink)
 #
 # Environment: E2E_BULK_ROWS (default 950000), E2E_CHANGE_ROWS (default 200000),
 # E2E_REPLICAS (default 3), E2E_TIMEOUT (go test -timeout, default 25m).
@@ -13,10 +14,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 CAPTURE_ONLY=0
+SOURCE_ONLY=0
 for a in "$@"; do
 	case "$a" in
 	--capture-only) CAPTURE_ONLY=1 ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	--source-only) CAPTURE_ONLY=1 SOURCE_ONLY=1 ;;
+	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) echo "unknown argument: $a" >&2; exit 2 ;;
 	esac
 done
@@ -102,7 +105,7 @@ export E2E_STARSINK_BIN="$BIN/starsink"
 export E2E_STARSINK_CONFIG="$E2E_RUN/starsink.yaml"
 export E2E_LOGS E2E_RUN TOPIC_PREFIX
 export E2E_CAPTURE_DIR="$E2E_ROOT/debezium/testdata/captured"
-export E2E_CAPTURE_ONLY="$CAPTURE_ONLY"
+export E2E_CAPTURE_ONLY="$CAPTURE_ONLY" E2E_SOURCE_ONLY="$SOURCE_ONLY"
 (cd "$E2E_ROOT" && go test -tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-25m}" -run '^TestIntegrationEndToEnd$' ./e2e/) 2>&1 |
 	tee "$E2E_LOGS/scenario.log"
 rc=${PIPESTATUS[0]}

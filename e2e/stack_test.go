@@ -23,7 +23,7 @@ type env struct {
 	pgDSN, kafka, connectURL, srMySQL string
 	bin, config, logs, run, capture   string
 	topicPrefix                       string
-	captureOnly                       bool
+	captureOnly, sourceOnly           bool
 	bulkRows, changeRows, replicas    int
 }
 
@@ -40,7 +40,8 @@ func loadEnv(t *testing.T) env {
 		run:         os.Getenv("E2E_RUN"),
 		capture:     os.Getenv("E2E_CAPTURE_DIR"),
 		topicPrefix: envOr("TOPIC_PREFIX", "dip.cdc"),
-		captureOnly: os.Getenv("E2E_CAPTURE_ONLY") == "1",
+		captureOnly: os.Getenv("E2E_CAPTURE_ONLY") == "1" || os.Getenv("E2E_SOURCE_ONLY") == "1",
+		sourceOnly:  os.Getenv("E2E_SOURCE_ONLY") == "1",
 		bulkRows:    envInt(t, "E2E_BULK_ROWS", 950000),
 		changeRows:  envInt(t, "E2E_CHANGE_ROWS", 200000),
 		replicas:    envInt(t, "E2E_REPLICAS", 3),
