@@ -401,6 +401,7 @@ func TestLoadRejectsBadRequest(t *testing.T) {
 		{DB: "d", Table: "t", Label: strings.Repeat("a", 129)},
 		{Table: "t", Label: "l"},
 		{DB: "d", Table: "t", Label: "l", Compression: "bzip3"},
+		{DB: "d", Table: "t", Label: "l", Format: FormatCSV, CSVColumnSeparator: `\t`},
 	} {
 		if _, err := c.Load(context.Background(), r); err == nil {
 			t.Errorf("request %+v accepted", r)

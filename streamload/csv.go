@@ -4,7 +4,11 @@ package streamload
 // ends at the column separator and a row at the row delimiter, and NULL is
 // written \N. So a value holding a separator, a delimiter or a backslash is
 // escaped with a backslash: StarRocks reads the body with escape set to
-// '\' by the headers CSVHeaders returns.
+// '\' by the headers CSVHeaders returns (the escape header exists since
+// v3.0). UNCONFIRMED: the StarRocks docs describe escape together with
+// enclose and do not say outright that an escaped row delimiter outside an
+// enclosed field is kept; JSON, the worker's default format, has no such
+// question.
 
 // NullCSV is how a NULL field is written.
 const NullCSV = `\N`
@@ -12,7 +16,8 @@ const NullCSV = `\N`
 // AppendCSVField appends v to dst as one CSV field, escaping backslashes,
 // the separator sep and the row delimiter rowDelim (and '\n', '\r') with a
 // backslash. An empty separator or delimiter means StarRocks' default
-// ("\t", "\n"). It does not append the separator after the field.
+// ("\t", "\n"). Neither may contain a backslash (the escape character).
+// It does not append the separator after the field.
 func AppendCSVField(dst, v []byte, sep, rowDelim string) []byte {
 	if sep == "" {
 		sep = "\t"

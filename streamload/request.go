@@ -70,6 +70,9 @@ func (r *Request) validate() error {
 	case !ValidLabel(r.Label):
 		return fmt.Errorf("streamload: label %q: must match [-_A-Za-z0-9:]{1,%d}", r.Label, MaxLabelLen)
 	}
+	if strings.Contains(r.CSVColumnSeparator, `\`) || strings.Contains(r.CSVRowDelimiter, `\`) {
+		return fmt.Errorf("streamload: CSV separators must not contain a backslash (StarRocks reads it as \\xNN or as the escape character)")
+	}
 	switch r.Compression {
 	case "", "gzip", "lz4_frame", "zstd":
 	default:
