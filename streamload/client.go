@@ -192,7 +192,7 @@ func (c *Client) wrap(req *Request, err error) error {
 
 // loadOnce is one attempt: send, classify, resolve a used label.
 func (c *Client) loadOnce(ctx context.Context, req *Request, path string, hdr http.Header, body []byte) (*Response, error) {
-	status, raw, err := c.send(ctx, http.MethodPut, path, hdr, body, c.cfg.LoadTimeout)
+	status, raw, err := c.send(ctx, http.MethodPut, path, hdr, body, c.exchangeTimeout(req))
 	if err != nil {
 		return nil, err
 	}
@@ -430,4 +430,11 @@ func parseLoadState(raw []byte) (string, error) {
 		msg = res.Get("Message").String()
 	}
 	return "", fmt.Errorf("streamload: get_load_state: no state (status %q, message %q)", st, msg)
+}
+
+// exchangeTimeout bounds one HTTP exchange of req: LoadTimeout, or longer
+// when the job's own timeout header asks StarRocks to wait longer (so the
+// client does not give up on a job StarRocks is still running).
+func (c *Client) exchangeTimeout(req *Request) time.Duration {
+	return max(c.cfg.LoadTimeout, req.Timeout+30*time.Second)
 }

@@ -37,7 +37,8 @@ type Config struct {
 	// ConnectTimeout bounds dialing and the TLS handshake (default 10s).
 	ConnectTimeout time.Duration
 	// LoadTimeout bounds one HTTP exchange of a load, from the request to
-	// the end of the response (default 10m, StarRocks' job timeout).
+	// the end of the response (default 10m, StarRocks' job timeout); a
+	// Request.Timeout longer than that extends it by 30s for that request.
 	LoadTimeout time.Duration
 	// ExpectContinueTimeout is how long the client waits for "100 Continue"
 	// before it sends the body anyway (default 5s).

@@ -84,7 +84,7 @@ func (c *Client) LoadTxn(ctx context.Context, req *Request) (*Response, error) {
 		return nil, c.wrap(req, &LoadError{Status: "compression", Err: err})
 	}
 	defer release()
-	status, raw, err := c.send(ctx, http.MethodPut, "/api/transaction/load", req.header(true), body, c.cfg.LoadTimeout)
+	status, raw, err := c.send(ctx, http.MethodPut, "/api/transaction/load", req.header(true), body, c.exchangeTimeout(req))
 	if err != nil {
 		return nil, c.wrap(req, err)
 	}
