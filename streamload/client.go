@@ -409,8 +409,10 @@ func (c *Client) LoadState(ctx context.Context, db, label string) (string, error
 	return parseLoadState(raw)
 }
 
-// parseLoadState reads the state from a get_load_state answer. StarRocks
-// answers {"state":…} and Doris {"data":…}; both spellings are accepted.
+// parseLoadState reads the state from a get_load_state answer. StarRocks'
+// GetStreamLoadState answers {"state":"VISIBLE","reason":…,"status":"OK",
+// "code":"0","msg":"Success","message":"OK"}; Doris' {"data":…} is accepted
+// too.
 func parseLoadState(raw []byte) (string, error) {
 	if !gjson.ValidBytes(raw) {
 		return "", fmt.Errorf("streamload: get_load_state: not JSON: %s", snippet(raw))
@@ -425,9 +427,9 @@ func parseLoadState(raw []byte) (string, error) {
 	if st == "" {
 		st = res.Get("Status").String()
 	}
-	msg := res.Get("msg").String()
+	msg := res.Get("message").String()
 	if msg == "" {
-		msg = res.Get("Message").String()
+		msg = res.Get("msg").String()
 	}
 	return "", fmt.Errorf("streamload: get_load_state: no state (status %q, message %q)", st, msg)
 }

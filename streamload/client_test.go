@@ -433,7 +433,9 @@ func TestLoadState(t *testing.T) {
 
 func TestParseLoadState(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
-		{`{"state":"VISIBLE","status":"OK"}`, "VISIBLE"},
+		{`{"state":"VISIBLE","reason":"","status":"OK","code":"0","msg":"Success","message":"OK"}`, "VISIBLE"},
+		{`{"state":"ABORTED","reason":"timeout by txn manager","status":"OK","code":"0"}`, "ABORTED"},
+		{`{"status":"FAILED","code":"1","msg":"unknown database, database=x","message":"unknown database, database=x"}`, ""},
 		{`{"State":"aborted"}`, "ABORTED"},
 		{`{"msg":"success","code":0,"data":"PREPARE","count":0}`, "PREPARE"},
 		{`{"status":"FAILED","msg":"no such db"}`, ""},

@@ -25,8 +25,10 @@ type Config struct {
 	// BEHostRewrite maps a "host:port" the FE hands out in its redirect to
 	// one this process can reach, e.g. "be-internal:8040" → "localhost:8040".
 	BEHostRewrite map[string]string
-	// BEHostOverride, when set, replaces the host:port of every BE redirect
-	// that BEHostRewrite does not map (a single BE behind one address).
+	// BEHostOverride, when set, replaces the host:port of every redirect
+	// that BEHostRewrite does not map (a single BE behind one address). It
+	// applies to every 307, including a follower FE's redirect to the
+	// leader, so clusters with several FEs should use BEHostRewrite.
 	BEHostOverride string
 
 	// TLS configures https. When nil and CAFile is set, a config trusting

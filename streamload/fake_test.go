@@ -88,7 +88,9 @@ func (f *fakeSR) serveFE(w http.ResponseWriter, r *http.Request) {
 			f.stateN++
 		}
 		f.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": "OK", "msg": "Success", "state": st})
+		// The shape of StarRocks' GetStreamLoadState answer.
+		_ = json.NewEncoder(w).Encode(map[string]string{"state": st, "reason": "", "status": "OK", "code": "0",
+			"msg": "Success", "message": "OK"})
 		return
 	}
 	if op, ok := strings.CutPrefix(r.URL.Path, "/api/transaction/"); ok && op != "load" && f.txn != nil {
