@@ -131,7 +131,9 @@ func (c *Client) backoff(n int) time.Duration {
 // A nil error means the batch is in StarRocks. Response.Status tells how:
 // "Success", "Publish Timeout" (committed, visible later), or "Label Already
 // Exists" when an earlier attempt with this label had loaded it (then
-// ExistingJobStatus holds the state that confirmed it).
+// ExistingJobStatus holds the state that confirmed it, and the row counts
+// are those of the answer, usually zero: the earlier attempt's counts are
+// not known).
 func (c *Client) Load(ctx context.Context, req *Request) (*Response, error) {
 	if err := req.validate(); err != nil {
 		return nil, err

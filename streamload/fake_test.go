@@ -97,6 +97,11 @@ func (f *fakeSR) serveFE(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, f.txn(op, r))
 		return
 	}
+	if r.Method == http.MethodPut && r.Header.Get("Expect") != "100-continue" {
+		// StarRocks requires it; the client must always send it.
+		http.Error(w, "There is no 100-continue header", http.StatusBadRequest)
+		return
+	}
 	// Never read the body: the FE only redirects, so with 100-continue
 	// the client must not have sent it.
 	host := strings.TrimPrefix(f.be.URL, "http://")
