@@ -12,6 +12,7 @@ var ErrTableNotFound = errors.New("streamload: table not found")
 // LoadError is a failed load. Callers decide with errors.As and Retryable,
 // never by matching strings.
 type LoadError struct {
+	// Table is the qualified "db.table"; Label the batch's label.
 	Table, Label string
 	// Status is StarRocks' Status ("Fail", …), or "HTTP <code>" or
 	// "transport" when no Stream Load answer was read.
