@@ -1,4 +1,4 @@
-//go:build captured
+
 
 // The build tag keeps this file out of the build until the decoder's API
 // (NewDecoder, Options, Record, Event) has landed in this package; then the

@@ -1,0 +1,522 @@
+// Package debezium decodes Debezium PostgreSQL change events written by
+// Kafka Connect's JsonConverter into rows for StarRocks Stream Load.
+//
+// One Decoder serves one target table and one goroutine. Decode reads a
+// record's value with gjson (no unmarshalling into maps), decides the
+// operation, and appends the row as one JSON object to the caller's buffer,
+// with every value already in the canonical form StarRocks accepts:
+//
+//   - integers as JSON numbers, copied digit for digit (int64 beyond 2^53 is
+//     never routed through a float64);
+//   - decimals as JSON strings with exactly the column's scale ("1234.56");
+//   - dates "YYYY-MM-DD"; timestamps "YYYY-MM-DD HH:MM:SS[.ffffff]" (zoned
+//     timestamps converted to Options.TimeZone, default UTC); times
+//     "HH:MM:SS[.ffffff]";
+//   - JSON documents as JSON into JSON columns, as text elsewhere; UUIDs,
+//     enums and other strings as strings; arrays as JSON arrays; NULL as null.
+//
+// Inputs understood: envelopes with and without schemas (Options.Framing);
+// raw envelopes (op r, c, u → upsert of after; d → delete keyed by before, or
+// by the Kafka key when before is absent; t → OpTruncate; m → skip); values
+// unwrapped by ExtractNewRecordState (__deleted, __op c/u/d/r) and by
+// StarRocks' AddOpFieldForDebeziumRecord (__op 0/1, none on snapshot rows);
+// tombstones and null payloads, heartbeats and transaction metadata (skipped
+// with a reason).
+//
+// Without schemas, a value's meaning comes from the target column's type:
+//
+//   - DECIMAL: a string is base64 of the unscaled value with the column's
+//     scale (decimal.handling.mode=precise), unless Options.DecimalHandling
+//     is "string"; a number is taken as written (decimal.format=NUMERIC or
+//     decimal.handling.mode=double); {"scale","value"} is a
+//     VariableScaleDecimal;
+//   - DATE: an integer is days since 1970-01-01; a string is kept;
+//   - DATETIME: an integer needs Options.SchemalessTimestamp ("ms", "us" or
+//     "ns"), because Debezium writes ms or µs depending on the column's
+//     precision; without it the decoder fails and names the setting; a string
+//     is an ISO-8601 timestamp and is converted;
+//   - JSON: a string holding a JSON document is loaded as that document.
+//
+// The unchanged-TOAST placeholder (Options.Placeholder, in each of the
+// type-specific forms Debezium writes) is never rendered: the column is left
+// out of the row and reported in Event.Unavailable so the caller can load a
+// partial update.
+//
+// Fields whose names start with "__" (__deleted, __op, __source_ts_ms, …)
+// are unwrap metadata and never rendered as columns. Message fields with no
+// column in the target table are ignored, as StarRocks ignores unknown keys
+// in JSON loads.
+package debezium
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/starsink/starsink/schema"
+)
+
+// Op is what a record asks of the target table.
+type Op uint8
+
+const (
+	OpSkip     Op = iota // nothing to load; Event.Reason says why
+	OpUpsert             // insert or update the rendered row
+	OpDelete             // delete the row with the rendered key
+	OpTruncate           // the source table was truncated
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpSkip:
+		return "skip"
+	case OpUpsert:
+		return "upsert"
+	case OpDelete:
+		return "delete"
+	case OpTruncate:
+		return "truncate"
+	}
+	return "Op(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Reasons for skipped records.
+const (
+	ReasonTombstone   = "tombstone"
+	ReasonNullPayload = "null payload"
+	ReasonHeartbeat   = "heartbeat"
+	ReasonTxMetadata  = "transaction metadata"
+	ReasonMessage     = "logical decoding message"
+)
+
+// Header is a Kafka record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one Kafka record, as the decoder needs it.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte // nil for a tombstone
+	Headers   []Header
+}
+
+// Event is the outcome of decoding one record.
+type Event struct {
+	Op     Op
+	Reason string // why an OpSkip record is skipped
+	// Unavailable lists the indexes (into the target table's Columns, or
+	// into the message's fields when the decoder has no table) of columns
+	// whose value is the unchanged-TOAST placeholder. Owned by the decoder:
+	// valid until the next Decode.
+	Unavailable []int
+	Snapshot    bool  // a snapshot read (op r, or AddOpField's missing __op)
+	LSN         int64 // source.lsn when present
+	TsMs        int64 // source.ts_ms when present
+}
+
+// Framing says whether values carry JsonConverter's schema envelope.
+type Framing uint8
+
+const (
+	// FramingAuto treats a value whose top-level object has exactly the
+	// members "schema" and "payload" as framed, anything else as a payload.
+	FramingAuto       Framing = iota
+	FramingSchema             // value.converter.schemas.enable=true
+	FramingSchemaless         // value.converter.schemas.enable=false
+)
+
+// ParseFraming reads "auto", "schema" or "schemaless".
+func ParseFraming(s string) (Framing, error) {
+	switch s {
+	case "", "auto":
+		return FramingAuto, nil
+	case "schema", "schemas", "true":
+		return FramingSchema, nil
+	case "schemaless", "false":
+		return FramingSchemaless, nil
+	}
+	return FramingAuto, fmt.Errorf("unknown framing %q (want auto, schema or schemaless)", s)
+}
+
+// DefaultPlaceholder is Debezium's unavailable.value.placeholder.
+const DefaultPlaceholder = "__debezium_unavailable_value"
+
+// Options configure a Decoder. The zero value is usable.
+type Options struct {
+	Framing  Framing
+	TimeZone *time.Location // zoned timestamps are rendered in this zone; nil = UTC
+	// OpColumn appends "__op":0 (upsert) or "__op":1 (delete) to each row,
+	// as Stream Load expects for Primary Key tables.
+	OpColumn bool
+	// Placeholder is the connector's unavailable.value.placeholder.
+	Placeholder string
+	// DecimalHandling is the connector's decimal.handling.mode, used for
+	// schemaless string values in DECIMAL columns: "precise" (default,
+	// base64) or "string".
+	DecimalHandling string
+	// SchemalessTimestamp is the unit of integer timestamps in schemaless
+	// values: "ms", "us" or "ns". Empty: such values are an error.
+	SchemalessTimestamp string
+}
+
+// ErrSyntax and the other sentinel errors classify DecodeError.Err.
+var (
+	ErrSyntax      = errors.New("malformed JSON")
+	ErrUnknownOp   = errors.New("unknown op")
+	ErrMissingRow  = errors.New("missing row")
+	ErrType        = errors.New("value does not fit the column")
+	ErrBase64      = errors.New("undecodable base64")
+	ErrAmbiguous   = errors.New("ambiguous schemaless value")
+	ErrUnsupported = errors.New("unsupported value")
+)
+
+// DecodeError says which record and which field could not be decoded.
+type DecodeError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Field     string
+	Err       error
+}
+
+func (e *DecodeError) Error() string {
+	f := e.Field
+	if f == "" {
+		f = "(value)"
+	}
+	return fmt.Sprintf("decode %s[%d]@%d field %s: %v", e.Topic, e.Partition, e.Offset, f, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decoder turns records of one topic into rows of one table. It is not safe
+// for concurrent use; use one per goroutine.
+type Decoder struct {
+	table *schema.Table
+	opts  Options
+	loc   *time.Location
+
+	ph    string // placeholder forms, precomputed
+	phB64 string
+	phArr []string // raw JSON arrays/objects that mean "unavailable"
+
+	plans   []plan // cache of field plans, keyed by schema text
+	free    plan   // schemaless plan (learned from field order)
+	unavail []int
+	scratch []byte
+	keyCols []bool // per table column: part of the key
+}
+
+// NewDecoder returns a decoder for rows of table (nil: render every field of
+// the message, typed by its Debezium schema when present).
+func NewDecoder(table *schema.Table, opts Options) *Decoder {
+	d := &Decoder{table: table, opts: opts, loc: opts.TimeZone}
+	if d.loc == nil {
+		d.loc = time.UTC
+	}
+	d.ph = opts.Placeholder
+	if d.ph == "" {
+		d.ph = DefaultPlaceholder
+	}
+	d.phB64 = base64.StdEncoding.EncodeToString([]byte(d.ph))
+	arr := []byte{'['}
+	for i := 0; i < len(d.ph); i++ {
+		if i > 0 {
+			arr = append(arr, ',')
+		}
+		arr = strconv.AppendInt(arr, int64(d.ph[i]), 10)
+	}
+	arr = append(arr, ']')
+	d.phArr = []string{
+		`["` + d.ph + `"]`,
+		`["` + d.phB64 + `"]`,
+		string(arr),
+		`["` + nameUUIDFromBytes([]byte(d.ph)) + `"]`,
+		`{"` + d.ph + `":"` + d.ph + `"}`,
+	}
+	if table != nil {
+		d.keyCols = make([]bool, len(table.Columns))
+		for i, c := range table.Columns {
+			d.keyCols[i] = c.Key
+		}
+	}
+	return d
+}
+
+// Table returns the decoder's target table (nil when it has none).
+func (d *Decoder) Table() *schema.Table { return d.table }
+
+// str views b as a string without copying; the string must not outlive b.
+func str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// Decode decodes rec and, for OpUpsert and OpDelete, appends the row to dst
+// as one JSON object. On error dst is returned unchanged.
+func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
+	d.unavail = d.unavail[:0]
+	ev := Event{}
+	if rec.Value == nil {
+		ev.Reason = ReasonTombstone
+		return dst, ev, nil
+	}
+	if isHeartbeatTopic(rec.Topic) {
+		ev.Reason = ReasonHeartbeat
+		return dst, ev, nil
+	}
+	raw := str(rec.Value)
+	if !gjson.Valid(raw) {
+		return dst, ev, d.fail(rec, "", ErrSyntax)
+	}
+	root := gjson.Parse(raw)
+	if !root.IsObject() {
+		if root.Type == gjson.Null {
+			ev.Reason = ReasonNullPayload
+			return dst, ev, nil
+		}
+		return dst, ev, d.fail(rec, "", fmt.Errorf("%w: value is %s, not an object", ErrType, typeName(root)))
+	}
+	payload, sch := root, gjson.Result{}
+	if d.framed(root) {
+		payload = root.Get("payload")
+		sch = root.Get("schema")
+	}
+	if payload.Type == gjson.Null {
+		ev.Reason = ReasonNullPayload
+		return dst, ev, nil
+	}
+	if !payload.IsObject() {
+		return dst, ev, d.fail(rec, "payload", fmt.Errorf("%w: payload is %s, not an object", ErrType, typeName(payload)))
+	}
+	if name := sch.Get("name").Str; name == "io.debezium.connector.common.Heartbeat" {
+		ev.Reason = ReasonHeartbeat
+		return dst, ev, nil
+	}
+	if isTxMetadata(rec.Topic, payload, sch) {
+		ev.Reason = ReasonTxMetadata
+		return dst, ev, nil
+	}
+
+	opv := payload.Get("op")
+	src := payload.Get("source")
+	if opv.Exists() && (src.Exists() || payload.Get("after").Exists() || payload.Get("before").Exists()) {
+		return d.decodeEnvelope(rec, dst, payload, sch, opv, src)
+	}
+	return d.decodeUnwrapped(rec, dst, payload, sch)
+}
+
+func (d *Decoder) framed(root gjson.Result) bool {
+	switch d.opts.Framing {
+	case FramingSchema:
+		return true
+	case FramingSchemaless:
+		return false
+	}
+	n, s, p := 0, false, false
+	root.ForEach(func(k, _ gjson.Result) bool {
+		n++
+		switch k.Str {
+		case "schema":
+			s = true
+		case "payload":
+			p = true
+		}
+		return n <= 2
+	})
+	return n == 2 && s && p
+}
+
+func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, payload, sch, opv, src gjson.Result) ([]byte, Event, error) {
+	ev := Event{LSN: src.Get("lsn").Int(), TsMs: src.Get("ts_ms").Int()}
+	if opv.Type != gjson.String {
+		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w: op is %s", ErrUnknownOp, typeName(opv)))
+	}
+	var member string
+	switch opv.Str {
+	case "r":
+		ev.Op, ev.Snapshot, member = OpUpsert, true, "after"
+	case "c", "u":
+		ev.Op, member = OpUpsert, "after"
+	case "d":
+		ev.Op, member = OpDelete, "before"
+	case "t":
+		ev.Op = OpTruncate
+		return dst, ev, nil
+	case "m":
+		ev.Reason = ReasonMessage
+		return dst, ev, nil
+	default:
+		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
+	}
+	row := payload.Get(member)
+	var rowSchema gjson.Result
+	if sch.Exists() {
+		sch.Get("fields").ForEach(func(_, f gjson.Result) bool {
+			if f.Get("field").Str == member {
+				rowSchema = f
+				return false
+			}
+			return true
+		})
+	}
+	if !row.IsObject() {
+		if ev.Op == OpDelete && (row.Type == gjson.Null || !row.Exists()) {
+			// REPLICA IDENTITY DEFAULT/NOTHING: the Kafka key names the row.
+			return d.deleteFromKey(rec, dst, ev)
+		}
+		return dst, ev, d.fail(rec, member, fmt.Errorf("%w: %s is %s on op %q", ErrMissingRow, member, typeName(row), opv.Str))
+	}
+	var err error
+	dst, err = d.render(rec, dst, member, row, rowSchema, false)
+	if err != nil {
+		return dst, ev, err
+	}
+	ev.Unavailable = d.unavail
+	return d.closeRow(dst, ev.Op), ev, nil
+}
+
+func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload, sch gjson.Result) ([]byte, Event, error) {
+	ev := Event{Op: OpUpsert, TsMs: payload.Get("__source_ts_ms").Int(), LSN: payload.Get("__lsn").Int()}
+	if del := payload.Get("__deleted"); del.Exists() && del.Type != gjson.Null {
+		switch {
+		case del.Type == gjson.String && del.Str == "true", del.Type == gjson.True:
+			ev.Op = OpDelete
+		case del.Type == gjson.String && del.Str == "false", del.Type == gjson.False:
+		default:
+			return dst, ev, d.fail(rec, "__deleted", fmt.Errorf("%w: __deleted is %s", ErrType, del.Raw))
+		}
+	}
+	switch op := payload.Get("__op"); {
+	case !op.Exists() || op.Type == gjson.Null:
+		if ev.Op == OpUpsert {
+			// AddOpFieldForDebeziumRecord leaves snapshot rows without __op.
+			ev.Snapshot = !payload.Get("__deleted").Exists()
+		}
+	case op.Type == gjson.String:
+		switch op.Str {
+		case "c", "u":
+		case "r":
+			ev.Snapshot = true
+		case "d":
+			ev.Op = OpDelete
+		case "t":
+			ev.Op = OpTruncate
+			return dst, ev, nil
+		default:
+			return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w %q", ErrUnknownOp, op.Str))
+		}
+	case op.Type == gjson.Number:
+		switch op.Raw {
+		case "0":
+		case "1":
+			ev.Op = OpDelete
+		default:
+			return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w %s (AddOpField writes 0 or 1)", ErrUnknownOp, op.Raw))
+		}
+	default:
+		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
+	}
+	var err error
+	dst, err = d.render(rec, dst, "", payload, sch, false)
+	if err != nil {
+		return dst, ev, err
+	}
+	ev.Unavailable = d.unavail
+	return d.closeRow(dst, ev.Op), ev, nil
+}
+
+// deleteFromKey renders a delete row from the Kafka key's fields.
+func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Event, error) {
+	if len(rec.Key) == 0 {
+		return dst, ev, d.fail(rec, "before", fmt.Errorf("%w: delete without before and without a key (use REPLICA IDENTITY FULL or a primary key)", ErrMissingRow))
+	}
+	kraw := str(rec.Key)
+	if !gjson.Valid(kraw) {
+		return dst, ev, d.fail(rec, "key", ErrSyntax)
+	}
+	k := gjson.Parse(kraw)
+	var ks gjson.Result
+	if k.Get("payload").IsObject() && k.Get("schema").Exists() {
+		ks, k = k.Get("schema"), k.Get("payload")
+	}
+	if !k.IsObject() {
+		return dst, ev, d.fail(rec, "key", fmt.Errorf("%w: key is %s, not an object", ErrType, typeName(k)))
+	}
+	var err error
+	dst, err = d.render(rec, dst, "key", k, ks, true)
+	if err != nil {
+		return dst, ev, err
+	}
+	return d.closeRow(dst, ev.Op), ev, nil
+}
+
+func (d *Decoder) closeRow(dst []byte, op Op) []byte {
+	if d.opts.OpColumn {
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		if op == OpDelete {
+			dst = append(dst, `"__op":1`...)
+		} else {
+			dst = append(dst, `"__op":0`...)
+		}
+	}
+	return append(dst, '}')
+}
+
+func (d *Decoder) fail(rec *Record, field string, err error) error {
+	return &DecodeError{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Field: field, Err: err}
+}
+
+func isHeartbeatTopic(topic string) bool {
+	const p = "__debezium-heartbeat"
+	return len(topic) >= len(p) && topic[:len(p)] == p
+}
+
+func isTxMetadata(topic string, payload, sch gjson.Result) bool {
+	if n := sch.Get("name").Str; len(n) > 0 && hasSuffix(n, ".TransactionMetadataValue") {
+		return true
+	}
+	if !hasSuffix(topic, ".transaction") {
+		return false
+	}
+	st := payload.Get("status").Str
+	return (st == "BEGIN" || st == "END") && payload.Get("id").Exists()
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+func typeName(r gjson.Result) string {
+	switch {
+	case !r.Exists():
+		return "missing"
+	case r.IsObject():
+		return "an object"
+	case r.IsArray():
+		return "an array"
+	}
+	switch r.Type {
+	case gjson.Null:
+		return "null"
+	case gjson.String:
+		return "a string"
+	case gjson.Number:
+		return "a number"
+	case gjson.True, gjson.False:
+		return "a boolean"
+	}
+	return "unknown"
+}

@@ -1,0 +1,310 @@
+package debezium
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/starsink/starsink/schema"
+)
+
+// sem is the Debezium/Kafka Connect semantic type of a field, from its
+// schema's "name" (or, for plain types, its "type").
+type sem uint8
+
+const (
+	semNone sem = iota // unknown: decide from the value and the column
+	semInt
+	semFloat
+	semBool
+	semString
+	semBytes
+	semDecimal       // org.apache.kafka.connect.data.Decimal
+	semVarDecimal    // io.debezium.data.VariableScaleDecimal
+	semDate          // io.debezium.time.Date, connect Date: days
+	semTimeMs        // io.debezium.time.Time, connect Time: ms after midnight
+	semTimeUs        // MicroTime
+	semTimeNs        // NanoTime
+	semTsMs          // io.debezium.time.Timestamp, connect Timestamp
+	semTsUs          // MicroTimestamp
+	semTsNs          // NanoTimestamp
+	semZonedTs       // ZonedTimestamp (ISO string)
+	semZonedTime     // ZonedTime (string)
+	semJSON          // io.debezium.data.Json
+	semBits          // io.debezium.data.Bits
+	semArray         // array (element in plan.elem)
+	semStruct        // other structs (geometry…): rendered as JSON
+	semMap           // maps (hstore map mode)
+	semMicroDuration // MicroDuration: µs as a number
+)
+
+// field is the plan for one message field.
+type field struct {
+	name  string
+	col   int // index in the target table's columns; -1: not loaded
+	sem   sem
+	elem  sem // element semantic of an array
+	scale int // Decimal scale from the schema
+}
+
+// plan is the field list of one row schema.
+type plan struct {
+	key    string // the row schema's JSON text ("" for the schemaless plan)
+	fields []field
+}
+
+func semOf(f gjson.Result) sem {
+	switch f.Get("name").Str {
+	case "org.apache.kafka.connect.data.Decimal":
+		return semDecimal
+	case "io.debezium.data.VariableScaleDecimal":
+		return semVarDecimal
+	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
+		return semDate
+	case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time":
+		return semTimeMs
+	case "io.debezium.time.MicroTime":
+		return semTimeUs
+	case "io.debezium.time.NanoTime":
+		return semTimeNs
+	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
+		return semTsMs
+	case "io.debezium.time.MicroTimestamp":
+		return semTsUs
+	case "io.debezium.time.NanoTimestamp":
+		return semTsNs
+	case "io.debezium.time.ZonedTimestamp", "io.debezium.time.IsoTimestamp":
+		return semZonedTs
+	case "io.debezium.time.ZonedTime", "io.debezium.time.IsoTime":
+		return semZonedTime
+	case "io.debezium.data.Json":
+		return semJSON
+	case "io.debezium.data.Bits":
+		return semBits
+	case "io.debezium.time.MicroDuration", "io.debezium.time.NanoDuration":
+		return semMicroDuration
+	}
+	switch f.Get("type").Str {
+	case "int8", "int16", "int32", "int64":
+		return semInt
+	case "float", "double", "float32", "float64":
+		return semFloat
+	case "boolean":
+		return semBool
+	case "string":
+		return semString
+	case "bytes":
+		return semBytes
+	case "array":
+		return semArray
+	case "struct":
+		return semStruct
+	case "map":
+		return semMap
+	}
+	return semNone
+}
+
+// planFor returns the cached plan for a row schema, building it once.
+func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
+	key := rowSchema.Raw
+	for i := range d.plans {
+		if d.plans[i].key == key {
+			return &d.plans[i]
+		}
+	}
+	p := plan{key: string([]byte(key))} // own copy: Raw points into the record
+	rowSchema.Get("fields").ForEach(func(_, f gjson.Result) bool {
+		name := f.Get("field").Str
+		fl := field{name: string([]byte(name)), col: d.column(name), sem: semOf(f)}
+		if fl.sem == semDecimal {
+			fl.scale, _ = strconv.Atoi(f.Get("parameters.scale").Str)
+		}
+		if fl.sem == semBits {
+			fl.scale, _ = strconv.Atoi(f.Get("parameters.length").Str)
+		}
+		if fl.sem == semArray {
+			items := f.Get("items")
+			fl.elem = semOf(items)
+			if fl.elem == semDecimal {
+				fl.scale, _ = strconv.Atoi(items.Get("parameters.scale").Str)
+			}
+		}
+		p.fields = append(p.fields, fl)
+		return true
+	})
+	if len(d.plans) >= 16 { // schemas change rarely; keep the newest few
+		d.plans = d.plans[1:]
+	}
+	d.plans = append(d.plans, p)
+	return &d.plans[len(d.plans)-1]
+}
+
+// column returns the target column index of a message field, or -1.
+func (d *Decoder) column(name string) int {
+	if len(name) >= 2 && name[0] == '_' && name[1] == '_' {
+		return -1 // unwrap metadata
+	}
+	if d.table == nil {
+		return -2 // no table: render under the message's own name
+	}
+	return d.table.Index(name)
+}
+
+// lookup finds the plan entry of a message field; i is the expected position.
+func lookup(p *plan, i int, name string) *field {
+	if i < len(p.fields) && p.fields[i].name == name {
+		return &p.fields[i]
+	}
+	for j := range p.fields {
+		if p.fields[j].name == name {
+			return &p.fields[j]
+		}
+	}
+	return nil
+}
+
+// render appends the fields of row as a JSON object (without the closing
+// brace). keysOnly renders only key columns when the table is known.
+func (d *Decoder) render(rec *Record, dst []byte, member string, row, rowSchema gjson.Result, keysOnly bool) ([]byte, error) {
+	var p *plan
+	if rowSchema.Exists() {
+		p = d.planFor(rowSchema)
+	} else {
+		p = &d.free
+	}
+	keysOnly = keysOnly && d.table != nil && len(d.table.KeyColumns()) > 0
+	start := len(dst)
+	dst = append(dst, '{')
+	first := true
+	i := 0
+	var err error
+	row.ForEach(func(k, v gjson.Result) bool {
+		name := k.Str
+		f := lookup(p, i, name)
+		i++
+		if f == nil {
+			if rowSchema.Exists() {
+				// A field the schema does not list: type it from the column.
+				p.fields = append(p.fields, field{name: string([]byte(name)), col: d.column(name)})
+			} else {
+				d.free.fields = append(d.free.fields, field{name: string([]byte(name)), col: d.column(name)})
+			}
+			f = &p.fields[len(p.fields)-1]
+		}
+		if f.col == -1 {
+			return true
+		}
+		var col *schema.Column
+		if f.col >= 0 {
+			col = &d.table.Columns[f.col]
+			if keysOnly && !col.Key {
+				return true
+			}
+		}
+		if d.unavailable(v) {
+			idx := f.col
+			if idx < 0 {
+				idx = i - 1
+			}
+			d.unavail = append(d.unavail, idx)
+			return true
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, '"')
+		if col != nil {
+			dst = appendEscaped(dst, col.Name)
+		} else {
+			dst = appendEscaped(dst, name)
+		}
+		dst = append(dst, '"', ':')
+		dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col)
+		if err != nil {
+			fieldName := name
+			if member != "" {
+				fieldName = member + "." + name
+			}
+			err = d.fail(rec, fieldName, err)
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return dst[:start], err
+	}
+	return dst, nil
+}
+
+// unavailable reports whether v is the unchanged-TOAST placeholder in one of
+// the forms Debezium writes for it.
+func (d *Decoder) unavailable(v gjson.Result) bool {
+	switch v.Type {
+	case gjson.String:
+		if len(v.Str) == len(d.ph) {
+			return v.Str == d.ph
+		}
+		if len(v.Str) == len(d.phB64) {
+			return v.Str == d.phB64
+		}
+		return len(v.Str) == len(d.phArr[4]) && v.Str == d.phArr[4] // hstore in json mode
+	case gjson.JSON:
+		for _, s := range d.phArr {
+			if len(v.Raw) == len(s) && v.Raw == s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nameUUIDFromBytes is Java's UUID.nameUUIDFromBytes (MD5, version 3): the
+// form the placeholder takes in uuid[] columns.
+func nameUUIDFromBytes(b []byte) string {
+	h := md5.Sum(b)
+	h[6] = h[6]&0x0f | 0x30
+	h[8] = h[8]&0x3f | 0x80
+	var buf [36]byte
+	hex.Encode(buf[0:8], h[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], h[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], h[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], h[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], h[10:])
+	return string(buf[:])
+}
+
+// appendEscaped appends s as the inside of a JSON string.
+func appendEscaped(dst []byte, s string) []byte {
+	const hexd = "0123456789abcdef"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func errType(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrType}, a...)...)
+}
