@@ -1,5 +1,3 @@
-
-
 // The build tag keeps this file out of the build until the decoder's API
 // (NewDecoder, Options, Record, Event) has landed in this package; then the
 // tag goes and `go test ./debezium/` runs it.
