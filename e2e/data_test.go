@@ -123,7 +123,7 @@ var dashboards = []struct{ name, sql string }{
 	{"congestion by time band per station", `SELECT line_no, station_name, time_band,
   SUM(pass_in) AS pass_in, SUM(pass_out) AS pass_out, SUM(pass_in + pass_out) AS total
 FROM subway_passengers_time_copy GROUP BY line_no, station_name, time_band`},
-	{"passenger flow at transfer stations", `SELECT p.station_name, COUNT(DISTINCT p.line_no) AS lines,
+	{"passenger flow at transfer stations", `SELECT p.station_name, COUNT(DISTINCT p.line_no) AS line_count,
   SUM(p.pass_in) AS pass_in, SUM(p.pass_out) AS pass_out
 FROM subway_passengers_copy p
 WHERE p.station_name IN (SELECT station_name FROM subway_info_copy GROUP BY station_name HAVING COUNT(DISTINCT line_no) > 1)

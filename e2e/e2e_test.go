@@ -46,6 +46,9 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	if !e.captureOnly {
 		ok := t.Run("initial_load", func(t *testing.T) {
 			at, err := waitUntil(ctx, 5*time.Minute, 250*time.Millisecond, "initial snapshot in the target", func() (bool, string) {
+				if dead := deadReplicas(replicas); dead != "" {
+					t.Fatal(dead)
+				}
 				state := ""
 				for _, tb := range subwayTables {
 					n, err := srCount(ctx, sr, tb.name)
@@ -107,6 +110,9 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		// committed is replayed, and the Primary Key table absorbs it.
 		killed := len(replicas) < 2
 		at, err := waitUntil(ctx, 15*time.Minute, 200*time.Millisecond, "bulk insert in the target", func() (bool, string) {
+			if dead := deadReplicas(replicas); dead != "" {
+				t.Fatal(dead)
+			}
 			n, err := srCount(ctx, sr, passengers.name)
 			if err != nil {
 				return false, err.Error()
@@ -143,6 +149,9 @@ func TestIntegrationEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		at, err := waitUntil(ctx, 10*time.Minute, 250*time.Millisecond, "bulk "+what+" in the target", func() (bool, string) {
+			if dead := deadReplicas(replicas); dead != "" {
+				t.Fatal(dead)
+			}
 			got, err := srFingerprint(ctx, sr, passengers.name)
 			if err != nil {
 				return false, err.Error()
@@ -161,10 +170,8 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	t.Run("final_compare", func(t *testing.T) { compareTables(ctx, t, pg, sr, subwayTables) })
 	t.Run("dashboards", func(t *testing.T) { compareDashboards(ctx, t, pg, sr) })
 
-	for _, r := range replicas {
-		if r != nil && r.exited() {
-			t.Errorf("starsink replica %d exited during the run (see starsink-%d.log)", r.n, r.n)
-		}
+	if dead := deadReplicas(replicas); dead != "" {
+		t.Error(dead)
 	}
 }
 
@@ -196,6 +203,7 @@ func setupPostgres(ctx context.Context, t *testing.T, pg *pgx.Conn) {
 // setupTarget creates the StarRocks tables in the emulator.
 func setupTarget(ctx context.Context, t *testing.T, sr *sql.DB) {
 	t.Helper()
+
 	for _, tb := range subwayTables {
 		if _, err := sr.ExecContext(ctx, tb.srDDL); err != nil {
 			t.Fatalf("emulator setup: %v\n%s", err, tb.srDDL)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -110,9 +111,11 @@ func srConn(ctx context.Context, t *testing.T, addr, db string) *sql.DB {
 
 // replica is one starsink process of the consumer group.
 type replica struct {
-	n   int
-	cmd *exec.Cmd
-	log *os.File
+	n    int
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{} // closed when the process has ended
+	err  error         // its exit status, once done is closed
 }
 
 // startReplica starts starsink replica n with the shared configuration; its
@@ -136,14 +139,16 @@ func startReplica(t *testing.T, e env, n int) *replica {
 	// run.sh's trap stops what the pid files name if the test dies.
 	_ = os.WriteFile(filepath.Join(e.run, fmt.Sprintf("starsink-%d.pid", n)), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	t.Logf("starsink replica %d started (pid %d)", n, cmd.Process.Pid)
-	return &replica{n: n, cmd: cmd, log: f}
+	r := &replica{n: n, cmd: cmd, log: f, done: make(chan struct{})}
+	go func() { r.err = cmd.Wait(); close(r.done) }()
+	return r
 }
 
 // kill9 kills the replica without letting it flush or commit.
 func (r *replica) kill9(t *testing.T) {
 	t.Helper()
 	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	_ = r.cmd.Wait()
+	<-r.done
 	r.log.Close()
 	t.Logf("starsink replica %d killed with SIGKILL", r.n)
 }
@@ -151,20 +156,34 @@ func (r *replica) kill9(t *testing.T) {
 // stop asks the replica to shut down and waits up to 30 s.
 func (r *replica) stop() {
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-r.done:
 	case <-time.After(30 * time.Second):
 		_ = r.cmd.Process.Kill()
-		<-done
+		<-r.done
 	}
 	r.log.Close()
 }
 
 // exited reports whether the replica's process has ended on its own.
 func (r *replica) exited() bool {
-	return r.cmd.ProcessState != nil || r.cmd.Process.Signal(syscall.Signal(0)) != nil
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// deadReplicas describes the replicas that ended on their own, or "".
+func deadReplicas(rs []*replica) string {
+	var out []string
+	for _, r := range rs {
+		if r != nil && r.exited() {
+			out = append(out, fmt.Sprintf("replica %d exited (%v, see starsink-%d.log)", r.n, r.err, r.n))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // registerConnector registers the Debezium connector through kafka.sh, which
