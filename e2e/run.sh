@@ -104,11 +104,25 @@ export E2E_SR_MYSQL="127.0.0.1:$SR_MYSQL_PORT"
 export E2E_STARSINK_BIN="$BIN/starsink"
 export E2E_STARSINK_CONFIG="$E2E_RUN/starsink.yaml"
 export E2E_LOGS E2E_RUN TOPIC_PREFIX
-export E2E_CAPTURE_DIR="$E2E_ROOT/debezium/testdata/captured"
+# --capture-only refreshes the committed messages; a full run captures into
+# the cache and checks the decoder against them, leaving the tree clean.
+if [ "$CAPTURE_ONLY" = 1 ]; then
+	export E2E_CAPTURE_DIR="$E2E_ROOT/debezium/testdata/captured"
+else
+	export E2E_CAPTURE_DIR="$E2E_CACHE/captured"
+	rm -rf "$E2E_CAPTURE_DIR"
+fi
 export E2E_CAPTURE_ONLY="$CAPTURE_ONLY" E2E_SOURCE_ONLY="$SOURCE_ONLY"
 (cd "$E2E_ROOT" && go test -tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-25m}" -run '^TestIntegrationEndToEnd$' ./e2e/) 2>&1 |
 	tee "$E2E_LOGS/scenario.log"
 rc=${PIPESTATUS[0]}
+if [ "$CAPTURE_ONLY" = 0 ] && [ -n "$(ls "$E2E_CAPTURE_DIR" 2>/dev/null)" ]; then
+	log "decoding this run's captured messages (go test -run TestCaptured ./debezium/)"
+	(cd "$E2E_ROOT" && STARSINK_CAPTURED_DIR="$E2E_CAPTURE_DIR" go test -count=1 -v -run '^TestCaptured$' ./debezium/) \
+		>"$E2E_LOGS/captured.log" 2>&1 || rc=1
+	grep -E '^\s*--- (PASS|FAIL)|^\s+\S+_test.go:' "$E2E_LOGS/captured.log" | grep -v -- '--- PASS: TestCaptured/' || true
+	cat "$E2E_LOGS/captured.log" >>"$E2E_LOGS/scenario.log"
+fi
 passed=$(grep -cE '^\s*--- PASS' "$E2E_LOGS/scenario.log")
 failed=$(grep -cE '^\s*--- FAIL' "$E2E_LOGS/scenario.log")
 if [ "$rc" != 0 ]; then
