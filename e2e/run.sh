@@ -85,10 +85,20 @@ if [ "$CAPTURE_ONLY" = 0 ]; then
 	(cd "$E2E_ROOT" && go build -o "$BIN/starsink" ./cmd/starsink && go build -o "$BIN/starrocks-emulator" ./cmd/starrocks-emulator) \
 		>"$E2E_LOGS/build.log" 2>&1 || fail build "go build ./cmd/starsink ./cmd/starrocks-emulator"
 
+	# EMULATOR_ARGS overrides the emulator's command line (its flags name the
+	# FE HTTP, BE HTTP and MySQL addresses).
 	# shellcheck disable=SC2086
-	nohup "$BIN/starrocks-emulator" ${EMULATOR_ARGS:---fe-http 127.0.0.1:$SR_HTTP_PORT --be-http 127.0.0.1:$SR_BE_PORT --mysql 127.0.0.1:$SR_MYSQL_PORT} \
+	nohup "$BIN/starrocks-emulator" ${EMULATOR_ARGS:---fe-http-addr 127.0.0.1:$SR_HTTP_PORT --be-http-addr 127.0.0.1:$SR_BE_PORT --mysql-addr 127.0.0.1:$SR_MYSQL_PORT} \
 		>"$E2E_LOGS/emulator.log" 2>&1 &
 	echo $! >"$E2E_RUN/emulator.pid"
+	sleep 1
+	if ! kill -0 "$(cat "$E2E_RUN/emulator.pid")" 2>/dev/null && [ -z "${EMULATOR_ARGS:-}" ]; then
+		# flags not understood: fall back to the emulator's defaults, StarRocks' own ports
+		log "emulator rejected its flags ($(head -c 300 "$E2E_LOGS/emulator.log")); starting it with its default ports"
+		SR_HTTP_PORT=8030 SR_BE_PORT=8040 SR_MYSQL_PORT=9030
+		nohup "$BIN/starrocks-emulator" >>"$E2E_LOGS/emulator.log" 2>&1 &
+		echo $! >"$E2E_RUN/emulator.pid"
+	fi
 	wait_for "emulator MySQL on :$SR_MYSQL_PORT" 30 port_open "$SR_MYSQL_PORT" || fail emulator "starting the StarRocks emulator"
 
 	sed -e "s/\${KAFKA_PORT}/$KAFKA_PORT/g" -e "s/\${SR_HTTP_PORT}/$SR_HTTP_PORT/g" \
