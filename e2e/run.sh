@@ -65,6 +65,13 @@ fail() {
 	exit 1
 }
 
+mkdir -p "$BIN"
+if [ "$CAPTURE_ONLY" = 0 ]; then
+	log "building starsink and the StarRocks emulator"
+	(cd "$E2E_ROOT" && go build -o "$BIN/starsink" ./cmd/starsink && go build -o "$BIN/starrocks-emulator" ./cmd/starrocks-emulator) \
+		>"$E2E_LOGS/build.log" 2>&1 || fail build "go build ./cmd/starsink ./cmd/starrocks-emulator"
+fi
+
 bash "$E2E_DIR/fetch.sh" || fail fetch "fetching Kafka and Debezium"
 
 # A clean database and no leftover replication slot, so every run starts from
@@ -79,12 +86,7 @@ PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -Atq)
 bash "$E2E_DIR/kafka.sh" start || { started_kafka=1; fail "kafka connect" "starting Kafka"; }
 started_kafka=1
 
-mkdir -p "$BIN"
 if [ "$CAPTURE_ONLY" = 0 ]; then
-	log "building starsink and the StarRocks emulator"
-	(cd "$E2E_ROOT" && go build -o "$BIN/starsink" ./cmd/starsink && go build -o "$BIN/starrocks-emulator" ./cmd/starrocks-emulator) \
-		>"$E2E_LOGS/build.log" 2>&1 || fail build "go build ./cmd/starsink ./cmd/starrocks-emulator"
-
 	# EMULATOR_ARGS overrides the emulator's command line (its flags name the
 	# FE HTTP, BE HTTP and MySQL addresses).
 	# shellcheck disable=SC2086
