@@ -1,0 +1,353 @@
+package emulator
+
+import (
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/starsink/starsink/schema"
+)
+
+// table is one emulated StarRocks table: rows in insertion order with a
+// primary-key hash index, so an upsert or delete is O(1).
+type table struct {
+	mu     sync.RWMutex
+	def    schema.Table
+	keys   []int          // indexes of key columns
+	rows   [][]any        // nil entries are deleted rows
+	index  map[string]int // encoded key → position in rows
+	live   int
+	holes  int
+	keyBuf []byte
+}
+
+func newTable(def schema.Table) *table {
+	t := &table{def: def, index: map[string]int{}}
+	for i, c := range def.Columns {
+		if c.Key {
+			t.keys = append(t.keys, i)
+		}
+	}
+	return t
+}
+
+// rowKey encodes the key columns of row.
+func (t *table) rowKey(row []any) string {
+	b := t.keyBuf[:0]
+	for _, k := range t.keys {
+		b = appendValue(b, row[k])
+		b = append(b, 0)
+	}
+	t.keyBuf = b
+	return string(b)
+}
+
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "\\N"...)
+	case string:
+		return append(b, x...)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'g', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
+	}
+	return fmt.Append(b, v)
+}
+
+// upsert inserts or replaces a row; cols (nil: all) limits a partial update.
+func (t *table) upsert(row []any, present []bool) {
+	if len(t.keys) == 0 || t.def.Model == schema.ModelDupKeys {
+		t.rows = append(t.rows, row)
+		t.live++
+		return
+	}
+	k := t.rowKey(row)
+	if i, ok := t.index[k]; ok {
+		old := t.rows[i]
+		if present != nil {
+			for c := range row {
+				if present[c] {
+					old[c] = row[c]
+				}
+			}
+			return
+		}
+		t.rows[i] = row
+		return
+	}
+	t.index[k] = len(t.rows)
+	t.rows = append(t.rows, row)
+	t.live++
+}
+
+func (t *table) get(row []any) []any {
+	if i, ok := t.index[t.rowKey(row)]; ok {
+		return t.rows[i]
+	}
+	return nil
+}
+
+func (t *table) delete(row []any) {
+	k := t.rowKey(row)
+	if i, ok := t.index[k]; ok {
+		delete(t.index, k)
+		t.rows[i] = nil
+		t.live--
+		t.holes++
+		if t.holes > 1024 && t.holes > len(t.rows)/2 {
+			t.compact()
+		}
+	}
+}
+
+func (t *table) compact() {
+	out := t.rows[:0]
+	for _, r := range t.rows {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	clear(t.rows[len(out):])
+	t.rows = out
+	t.holes = 0
+	t.index = make(map[string]int, len(out))
+	for i, r := range out {
+		t.index[t.rowKey(r)] = i
+	}
+}
+
+func (t *table) truncate() {
+	t.rows, t.index, t.live, t.holes = nil, map[string]int{}, 0, 0
+}
+
+// snapshot returns a copy of the live rows.
+func (t *table) snapshot() [][]any {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([][]any, 0, t.live)
+	for _, r := range t.rows {
+		if r != nil {
+			out = append(out, append([]any(nil), r...))
+		}
+	}
+	return out
+}
+
+// convert checks a JSON value against a column and returns the stored Go
+// value: int64, float64, bool, string (DECIMAL as text with the column's
+// scale, DATE/DATETIME canonical, JSON as compact text) or nil.
+func convert(c *schema.Column, v gjson.Result) (any, error) {
+	if v.Type == gjson.Null || !v.Exists() {
+		if !c.Nullable {
+			return nil, fmt.Errorf("column %s is NOT NULL but the value is NULL", c.Name)
+		}
+		return nil, nil
+	}
+	switch c.Kind {
+	case schema.KindBoolean:
+		switch v.Type {
+		case gjson.True:
+			return true, nil
+		case gjson.False:
+			return false, nil
+		case gjson.Number:
+			return v.Int() != 0, nil
+		case gjson.String:
+			if b, err := strconv.ParseBool(v.Str); err == nil {
+				return b, nil
+			}
+		}
+	case schema.KindTinyInt, schema.KindSmallInt, schema.KindInt, schema.KindBigInt:
+		s := v.Raw
+		if v.Type == gjson.String {
+			s = v.Str
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			break
+		}
+		bits := map[schema.Kind]uint{schema.KindTinyInt: 8, schema.KindSmallInt: 16, schema.KindInt: 32, schema.KindBigInt: 64}[c.Kind]
+		if bits < 64 && (n < -(1<<(bits-1)) || n >= 1<<(bits-1)) {
+			return nil, fmt.Errorf("column %s: %s is out of range for %s", c.Name, s, c.Type)
+		}
+		return n, nil
+	case schema.KindLargeInt:
+		s := v.Raw
+		if v.Type == gjson.String {
+			s = v.Str
+		}
+		if _, ok := new(big.Int).SetString(s, 10); ok {
+			return s, nil
+		}
+	case schema.KindFloat, schema.KindDouble:
+		s := v.Raw
+		if v.Type == gjson.String {
+			s = v.Str
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, nil
+		}
+	case schema.KindDecimal:
+		s := v.Raw
+		if v.Type == gjson.String {
+			s = v.Str
+		}
+		d, err := canonicalDecimal(s, c.Precision, c.Scale)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		return d, nil
+	case schema.KindDate:
+		if v.Type == gjson.String {
+			if t, err := time.Parse("2006-01-02", v.Str); err == nil {
+				return t.Format("2006-01-02"), nil
+			}
+			if t, err := parseDatetime(v.Str); err == nil {
+				return t.Format("2006-01-02"), nil
+			}
+		}
+	case schema.KindDatetime:
+		if v.Type == gjson.String {
+			if t, err := parseDatetime(v.Str); err == nil {
+				return formatDatetime(t), nil
+			}
+		}
+	case schema.KindChar, schema.KindVarchar, schema.KindString:
+		s := v.Str
+		if v.Type != gjson.String {
+			s = v.Raw
+		}
+		if !utf8.ValidString(s) {
+			return nil, fmt.Errorf("column %s: invalid UTF-8", c.Name)
+		}
+		limit := c.Length
+		if c.Kind == schema.KindString {
+			limit = 65533
+		}
+		if limit > 0 && len(s) > limit {
+			return nil, fmt.Errorf("column %s: value is %d bytes, longer than %s", c.Name, len(s), c.Type)
+		}
+		return s, nil
+	case schema.KindJSON:
+		raw := v.Raw
+		if v.Type == gjson.String && gjson.Valid(v.Str) {
+			raw = v.Str
+		}
+		return compactJSON(raw), nil
+	case schema.KindBinary:
+		if v.Type == gjson.String {
+			return v.Str, nil
+		}
+	case schema.KindArray, schema.KindMap, schema.KindStruct:
+		if v.IsArray() || v.IsObject() {
+			return compactJSON(v.Raw), nil
+		}
+		if v.Type == gjson.String && gjson.Valid(v.Str) {
+			return compactJSON(v.Str), nil
+		}
+	default:
+		return v.String(), nil
+	}
+	return nil, fmt.Errorf("column %s: value %s does not fit %s", c.Name, truncate(v.Raw, 64), c.Type)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func compactJSON(s string) string {
+	var b strings.Builder
+	inStr, esc := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if inStr {
+			b.WriteByte(c)
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\n', '\t', '\r':
+			continue
+		case '"':
+			inStr = true
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// canonicalDecimal checks text against DECIMAL(p,s) and returns it with
+// exactly s fraction digits. More fraction digits than s are rounded half
+// up, as StarRocks does; too many integer digits are an error.
+func canonicalDecimal(s string, prec, scale int) (string, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	if !ok {
+		return "", fmt.Errorf("%q is not a decimal", truncate(s, 64))
+	}
+	out := r.FloatString(scale)
+	digits := 0
+	for _, ch := range out {
+		if ch >= '0' && ch <= '9' {
+			digits++
+		}
+	}
+	intDigits := digits - scale
+	if strings.HasPrefix(strings.TrimPrefix(out, "-"), "0") {
+		intDigits = 0
+	}
+	if intDigits > prec-scale {
+		return "", fmt.Errorf("%s does not fit DECIMAL(%d,%d)", truncate(s, 64), prec, scale)
+	}
+	if out == "-0" || strings.HasPrefix(out, "-0.") && strings.Trim(out[3:], "0") == "" {
+		out = out[1:]
+	}
+	return out, nil
+}
+
+var datetimeLayouts = []string{
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05Z07:00",
+	time.RFC3339Nano,
+	"2006-01-02",
+}
+
+func parseDatetime(s string) (time.Time, error) {
+	for _, l := range datetimeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	if s == "0000-01-01 00:00:00" {
+		return time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a DATETIME", s)
+}
+
+func formatDatetime(t time.Time) string {
+	if t.Nanosecond()/1000 != 0 {
+		return t.Format("2006-01-02 15:04:05.000000")
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
