@@ -82,6 +82,7 @@ type Server struct {
 	faults Faults
 	rnd    *rand.Rand
 	txnID  int64
+	execDB string // the database USE selected for Exec
 
 	errLogs sync.Map // file name → reasons text
 
@@ -190,11 +191,20 @@ func (s *Server) Stats() Stats {
 		RowsFiltered: s.filtered.Load(), RowsDeleted: s.deleted.Load(), Bytes: s.bytes.Load(), LabelConflict: s.conflicts.Load()}
 }
 
-// Exec runs one DDL statement (the dialect of the MySQL port).
+// Exec runs DDL statements separated by semicolons (the dialect of the
+// MySQL port); USE selects the database of later calls.
 func (s *Server) Exec(ctx context.Context, sql string) error {
 	for _, one := range splitStatements(sql) {
-		if err := s.exec(one, ""); err != nil {
+		s.mu.Lock()
+		cur := s.execDB
+		s.mu.Unlock()
+		if err := s.exec(one, cur); err != nil {
 			return err
+		}
+		if st, _ := parseDDL(one); st != nil && st.kind == "use" {
+			s.mu.Lock()
+			s.execDB = st.db
+			s.mu.Unlock()
 		}
 	}
 	return nil
