@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/sink"
+)
+
+func init() {
+	register("run", "run the worker", runRun)
+}
+
+func runRun(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "configuration file (YAML or JSON)")
+	connector := fs.String("connector-config", "", "a Java StarRocks Kafka connector configuration (JSON or .properties) to run with the same meaning")
+	printCfg := fs.Bool("print-config", false, "print the effective configuration (secrets hidden) and exit")
+	config.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	opts := config.LoadOptions{File: *file, Flags: fs}
+	var cfg *config.Config
+	var err error
+	if *connector != "" {
+		var uns []config.Unsupported
+		cfg, uns, err = config.LoadConnector(*connector, opts)
+		for _, u := range uns {
+			fmt.Fprintf(stderr, "connector option not honoured: %s\n", u)
+		}
+	} else {
+		cfg, err = config.Load(opts)
+	}
+	if err != nil {
+		return err
+	}
+	if *printCfg {
+		fmt.Fprintln(stdout, cfg.String())
+		return nil
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	for _, name := range config.UnknownEnv(os.Environ()) {
+		log.Warn("unknown environment variable", zap.String("name", name))
+	}
+	log.Info("configuration", zap.Stringer("config", cfg))
+	return runWorker(ctx, cfg, sink.Deps{}, log)
+}
+
+// runWorker runs a worker with its HTTP endpoints until ctx ends.
+func runWorker(ctx context.Context, cfg *config.Config, deps sink.Deps, log *zap.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps.Registerer = reg
+	w, err := sink.New(cfg, deps, log)
+	if err != nil {
+		return err
+	}
+	if cfg.HTTP.Addr != "" {
+		srv := &http.Server{Addr: cfg.HTTP.Addr, Handler: w.Handler(reg), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", zap.Error(err))
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+		}()
+	}
+	return w.Run(ctx)
+}
+
+func newLogger(c config.Log, out io.Writer) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(c.Level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if c.Format == "console" {
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(out), lvl)), nil
+}

@@ -1,0 +1,59 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler serves /metrics (from g), /healthz (the process is alive) and
+// /readyz (Kafka and StarRocks answer and no table has had work waiting
+// without progress for longer than http.stuck_after).
+func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := w.Ready(ctx); err != nil {
+			http.Error(rw, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		rw.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// Ready checks Kafka, StarRocks and stuck tables.
+func (w *Worker) Ready(ctx context.Context) error {
+	var errs []error
+	if err := w.cl.Ping(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("kafka: %w", err))
+	}
+	for _, c := range []any{w.schemas, w.loader} {
+		if p, ok := c.(Pinger); ok {
+			if err := p.Ping(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("starrocks: %w", err))
+			}
+		}
+	}
+	w.mu.Lock()
+	for name, t := range w.tables {
+		t.qmu.Lock()
+		waiting := len(t.queue) > 0
+		t.qmu.Unlock()
+		if since := time.Since(time.Unix(0, t.last.Load())); waiting && since > w.cfg.HTTP.StuckAfter {
+			errs = append(errs, fmt.Errorf("table %s: no batch finished for %s while batches wait", name, since.Round(time.Second)))
+		}
+	}
+	w.mu.Unlock()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,737 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kprom"
+	"github.com/twmb/franz-go/plugin/kzap"
+	"go.uber.org/zap"
+
+	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/debezium"
+	"github.com/starsink/starsink/mapping"
+	"github.com/starsink/starsink/schema"
+	"github.com/starsink/starsink/streamload"
+)
+
+// pollWait bounds one PollRecords call, so age-based flushes happen on time
+// even when no record arrives.
+const pollWait = 100 * time.Millisecond
+
+// Deps are the worker's collaborators; nil fields are built from the
+// configuration.
+type Deps struct {
+	Loader     Loader       // default: a StreamLoader over streamload.New
+	Schemas    SchemaSource // default: streamload.NewCatalog
+	KafkaOpts  []kgo.Opt    // appended to the options built from the configuration
+	Registerer prometheus.Registerer
+}
+
+// Stats are the worker's running totals.
+type Stats struct {
+	Records      int64 // records consumed
+	RowsLoaded   int64 // upsert rows loaded
+	RowsDeleted  int64 // delete rows loaded
+	Skipped      int64 // records that load no row
+	DeadLettered int64
+	Batches      int64 // batches loaded
+	Committed    int64 // successful offset commits
+}
+
+// Worker consumes, batches, loads and commits. Create it with New and run it
+// with Run; a Worker runs once.
+type Worker struct {
+	cfg     *config.Config
+	log     *zap.Logger
+	cl      *kgo.Client
+	mapper  *mapping.Mapper
+	loader  Loader
+	schemas SchemaSource
+	m       *metrics
+	decOpts debezium.Options
+
+	mu     sync.Mutex             // the poll loop and rebalance callbacks
+	topics map[string]*tableState // by topic
+	tables map[string]*tableState // by "db.table"
+	paused bool
+
+	sem         chan struct{} // bounds tables loading at once
+	outstanding sync.WaitGroup
+	loadCtx     context.Context
+	cancelLoads context.CancelFunc
+	buffered    atomic.Int64
+	fatal       chan error
+	dlq         *dlq
+	closers     []func()
+
+	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed atomic.Int64
+}
+
+// New builds a worker: the Kafka client, the mapper, the loader and the
+// schema source. Nothing is consumed before Run.
+func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sink: invalid configuration: %w", err)
+	}
+	mapper, err := mapping.New(cfg.Mapping, cfg.StarRocks.Database)
+	if err != nil {
+		return nil, fmt.Errorf("sink: mapping: %w", err)
+	}
+	if err := mapper.Check(cfg.Kafka.Topics); err != nil {
+		return nil, fmt.Errorf("sink: mapping: %w", err)
+	}
+	reg := deps.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	w := &Worker{cfg: cfg, log: log, mapper: mapper, loader: deps.Loader, schemas: deps.Schemas,
+		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{},
+		sem: make(chan struct{}, max(1, cfg.Batch.MaxConcurrentLoads)), fatal: make(chan error, 1)}
+	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
+	w.decOpts, err = decoderOptions(cfg.Decoder)
+	if err != nil {
+		return nil, err
+	}
+	if w.loader == nil {
+		c, err := streamload.New(streamload.Config{
+			FEURLs: cfg.StarRocks.LoadURLs, User: cfg.StarRocks.User, Password: cfg.StarRocks.Password.Value(),
+			BEHostRewrite: cfg.StarRocks.BEHostRewrite, CAFile: cfg.StarRocks.CAFile,
+			ConnectTimeout: cfg.StarRocks.ConnectTimeout, LoadTimeout: cfg.StarRocks.LoadTimeout,
+			MaxRetries: cfg.StarRocks.MaxRetries, RetryBackoff: cfg.StarRocks.RetryBackoff, MaxRetryBackoff: cfg.StarRocks.MaxRetryBackoff,
+			MaxConcurrentLoads: max(1, cfg.Batch.MaxConcurrentLoads),
+			OnRetry: func(table string, attempt int, err error) {
+				w.m.retries.WithLabelValues(table).Inc()
+				w.log.Warn("load retry", zap.String("table", table), zap.Int("attempt", attempt), zap.Error(err))
+			},
+		}, log.Named("streamload"))
+		if err != nil {
+			return nil, fmt.Errorf("sink: stream load client: %w", err)
+		}
+		w.closers = append(w.closers, c.Close)
+		w.loader = &StreamLoader{Client: c, Compression: cfg.StarRocks.Compression, Properties: cfg.StarRocks.Properties}
+	}
+	if w.schemas == nil {
+		cat, err := streamload.NewCatalog(streamload.CatalogConfig{Addr: cfg.StarRocks.MySQLAddress(), User: cfg.StarRocks.User,
+			Password: cfg.StarRocks.Password.Value(), TTL: cfg.StarRocks.SchemaTTL, Timeout: cfg.StarRocks.ConnectTimeout}, log.Named("catalog"))
+		if err != nil {
+			return nil, fmt.Errorf("sink: catalog: %w", err)
+		}
+		w.closers = append(w.closers, func() { cat.Close() })
+		w.schemas = cat
+	}
+	opts, err := kafkaOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
+		kgo.BlockRebalanceOnPoll(),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(cfg.Commit.Interval),
+		kgo.OnPartitionsRevoked(w.onRevoked),
+		kgo.OnPartitionsLost(w.onLost),
+		kgo.WithLogger(kzap.New(log.Named("kafka"), kzap.Level(kgo.LogLevelWarn))),
+		kgo.WithHooks(kprom.NewMetrics("starsink_kafka", kprom.Registerer(reg))),
+	)
+	opts = append(opts, deps.KafkaOpts...)
+	if w.cl, err = kgo.NewClient(opts...); err != nil {
+		return nil, fmt.Errorf("sink: kafka client: %w", err)
+	}
+	if cfg.Errors.Tolerance == "all" {
+		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID)
+	}
+	return w, nil
+}
+
+func decoderOptions(c config.Decoder) (debezium.Options, error) {
+	fr, err := debezium.ParseFraming(c.Framing)
+	if err != nil {
+		return debezium.Options{}, fmt.Errorf("decoder.framing: %w", err)
+	}
+	loc := time.UTC
+	if c.TimeZone != "" {
+		if loc, err = time.LoadLocation(c.TimeZone); err != nil {
+			return debezium.Options{}, fmt.Errorf("decoder.time_zone: %w", err)
+		}
+	}
+	return debezium.Options{Framing: fr, TimeZone: loc, Placeholder: c.Placeholder}, nil
+}
+
+// Client returns the worker's Kafka client (for health checks and tests).
+func (w *Worker) Client() *kgo.Client { return w.cl }
+
+// Stats returns running totals.
+func (w *Worker) Stats() Stats {
+	return Stats{Records: w.records.Load(), RowsLoaded: w.rowsLoaded.Load(), RowsDeleted: w.rowsDeleted.Load(),
+		Skipped: w.skipped.Load(), DeadLettered: w.deadLettered.Load(), Batches: w.batches.Load(), Committed: w.committed.Load()}
+}
+
+// Run consumes until ctx is cancelled (a clean shutdown: flush, commit,
+// leave the group; nil error) or a record cannot be loaded and errors are
+// not tolerated (the error names it; nothing past it is committed).
+func (w *Worker) Run(ctx context.Context) (err error) {
+	defer func() {
+		for _, c := range w.closers {
+			c()
+		}
+	}()
+	w.log.Info("worker started", zap.Strings("brokers", w.cfg.Kafka.Brokers), zap.String("group", w.cfg.Kafka.GroupID))
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case runErr = <-w.fatal:
+			break loop
+		default:
+		}
+		pctx, cancel := context.WithTimeout(ctx, pollWait)
+		fetches := w.cl.PollRecords(pctx, 20000)
+		cancel()
+		if fetches.IsClientClosed() {
+			break
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				w.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
+			}
+		})
+		w.mu.Lock()
+		perr := w.process(ctx, fetches)
+		w.flushAged()
+		w.budget()
+		w.mu.Unlock()
+		w.cl.AllowRebalance()
+		if perr != nil {
+			runErr = perr
+			break
+		}
+	}
+	return w.shutdown(runErr)
+}
+
+// shutdown flushes what is buffered, waits for loads within the grace
+// period, commits what is marked and leaves the group.
+func (w *Worker) shutdown(runErr error) error {
+	grace := w.cfg.Shutdown.GracePeriod
+	w.mu.Lock()
+	w.flushAll("shutdown")
+	w.mu.Unlock()
+	clean := w.drain(grace)
+	if !clean {
+		w.log.Error("shutdown: loads still running after the grace period; their records stay uncommitted", zap.Duration("grace_period", grace))
+		w.cancelLoads()
+	}
+	select {
+	case err := <-w.fatal:
+		if runErr == nil {
+			runErr = err
+		}
+	default:
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := w.cl.CommitMarkedOffsets(cctx); err != nil {
+		w.m.commits.WithLabelValues("error").Inc()
+		w.log.Error("final commit failed", zap.Error(err))
+		if runErr == nil {
+			runErr = fmt.Errorf("sink: final commit: %w", err)
+		}
+	} else {
+		w.m.commits.WithLabelValues("ok").Inc()
+		w.committed.Add(1)
+	}
+	cancel()
+	w.cl.Close() // leaves the group
+	w.cancelLoads()
+	st := w.Stats()
+	w.log.Info("worker stopped", zap.Int64("records", st.Records), zap.Int64("rows_loaded", st.RowsLoaded),
+		zap.Int64("rows_deleted", st.RowsDeleted), zap.Int64("dead_lettered", st.DeadLettered), zap.Bool("clean", clean && runErr == nil))
+	if runErr == nil && !clean {
+		runErr = errors.New("sink: loads did not finish within shutdown.grace_period")
+	}
+	return runErr
+}
+
+// drain waits for every queued and running load, at most timeout.
+func (w *Worker) drain(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() { w.outstanding.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// process routes every fetched record to its table. It stops at the first
+// record that can be neither loaded nor dead-lettered.
+func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
+	var err error
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if err != nil || len(p.Records) == 0 {
+			return
+		}
+		last := p.Records[len(p.Records)-1]
+		w.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(max(0, p.HighWatermark-last.Offset-1)))
+		w.m.records.WithLabelValues(p.Topic).Add(float64(len(p.Records)))
+		for _, r := range p.Records {
+			w.records.Add(1)
+			if err = w.add(ctx, r); err != nil {
+				return
+			}
+		}
+	})
+	return err
+}
+
+// add decodes one record into its table's batch.
+func (w *Worker) add(ctx context.Context, r *kgo.Record) error {
+	t, err := w.table(ctx, r.Topic)
+	if err != nil {
+		var um *mapping.UnmappedError
+		stage := "mapping"
+		if !errors.As(err, &um) {
+			stage = "schema"
+		}
+		return w.reject(r, nil, stage, fmt.Errorf("topic %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
+	}
+	return t.add(r)
+}
+
+// reject dead-letters a record (errors.tolerance=all) or returns the error
+// that stops the worker. t, when known, keeps the record's place in its
+// partition's order.
+func (w *Worker) reject(r *kgo.Record, t *tableState, stage string, err error) error {
+	if w.dlq == nil {
+		return err
+	}
+	if derr := w.dlq.send(r, stage, err); derr != nil {
+		return fmt.Errorf("%w (and the dead-letter topic failed: %v)", err, derr)
+	}
+	w.deadLettered.Add(1)
+	w.m.deadLettered.WithLabelValues(r.Topic, stage).Inc()
+	w.log.Warn("record dead-lettered", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition),
+		zap.Int64("offset", r.Offset), zap.String("stage", stage), zap.Error(err))
+	if t != nil {
+		t.skip(r, "dead_lettered")
+	} else {
+		// An unmapped topic has no table to keep order in: its record is
+		// its own, already handled, so its offset can be marked at once.
+		w.cl.MarkCommitRecords(r)
+	}
+	return nil
+}
+
+// table returns the table a topic loads into, resolving it once.
+func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
+	if t := w.topics[topic]; t != nil {
+		return t, nil
+	}
+	target, err := w.mapper.Resolve(topic)
+	if err != nil {
+		return nil, err
+	}
+	key := target.Database + "." + target.Table
+	t := w.tables[key]
+	if t == nil {
+		def, err := w.schemas.Table(ctx, target.Database, target.Table)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", key, err)
+		}
+		t = newTableState(w, def, target.Options)
+		w.tables[key] = t
+		go t.run()
+	}
+	w.topics[topic] = t
+	return t, nil
+}
+
+func (w *Worker) flushAged() {
+	for _, t := range w.tables {
+		if t.cur != nil && time.Since(t.cur.opened) >= w.cfg.Batch.MaxAge {
+			t.flush("age")
+		}
+	}
+}
+
+func (w *Worker) flushAll(reason string) {
+	for _, t := range w.tables {
+		if t.cur != nil {
+			t.flush(reason)
+		}
+	}
+}
+
+// budget pauses fetching when the buffers hold more than
+// batch.buffer_memory and resumes below three quarters of it.
+func (w *Worker) budget() {
+	n := w.buffered.Load()
+	w.m.buffered.Set(float64(n))
+	limit := w.cfg.Batch.BufferMemory
+	switch {
+	case !w.paused && n >= limit:
+		topics := w.cl.GetConsumeTopics()
+		w.cl.PauseFetchTopics(topics...)
+		w.paused = true
+		parts := 0
+		for _, ps := range w.assigned() {
+			parts += len(ps)
+		}
+		w.m.paused.Set(float64(parts))
+		w.log.Warn("buffer budget reached: fetching paused", zap.Int64("buffered_bytes", n), zap.Int64("budget", limit))
+	case w.paused && n < limit*3/4:
+		w.cl.ResumeFetchTopics(w.cl.PauseFetchTopics()...)
+		w.paused = false
+		w.m.paused.Set(0)
+		w.log.Info("fetching resumed", zap.Int64("buffered_bytes", n))
+	}
+}
+
+func (w *Worker) assigned() map[string][]int32 {
+	out := map[string][]int32{}
+	for _, t := range w.cl.GetConsumeTopics() {
+		out[t] = nil
+	}
+	return out
+}
+
+// Paused reports whether fetching is paused by the buffer budget.
+func (w *Worker) Paused() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.paused
+}
+
+// onRevoked flushes what is buffered, waits for the loads (at most
+// commit.revoke_timeout) and commits, so the next owner starts where this
+// one stopped.
+func (w *Worker) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	w.mu.Lock()
+	w.flushAll("revoke")
+	w.mu.Unlock()
+	if !w.drain(w.cfg.Commit.RevokeTimeout) {
+		w.log.Error("revoke: loads still running after commit.revoke_timeout; their records stay uncommitted and the next owner replays them")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cl.CommitMarkedOffsets(cctx); err != nil {
+		w.m.commits.WithLabelValues("error").Inc()
+		w.log.Warn("commit on revoke failed", zap.Error(err))
+	} else {
+		w.m.commits.WithLabelValues("ok").Inc()
+		w.committed.Add(1)
+	}
+	for topic, ps := range revoked {
+		for _, p := range ps {
+			w.m.lag.DeleteLabelValues(topic, strconv.Itoa(int(p)))
+		}
+	}
+	w.log.Info("partitions revoked", zap.Any("partitions", revoked))
+}
+
+// onLost: the partitions already belong to another member, so nothing is
+// committed; buffered rows still load (Primary Key loads are idempotent).
+func (w *Worker) onLost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	w.mu.Lock()
+	w.flushAll("revoke")
+	w.mu.Unlock()
+	w.drain(w.cfg.Commit.RevokeTimeout)
+	w.log.Warn("partitions lost", zap.Any("partitions", lost))
+}
+
+func (w *Worker) fail(err error) {
+	select {
+	case w.fatal <- err:
+	default:
+	}
+}
+
+// tableState is one StarRocks table's batching and loading.
+type tableState struct {
+	w       *Worker
+	def     *schema.Table
+	opts    TableOptions
+	deletes string // apply, skip, fail
+	pk      bool
+	dec     *debezium.Decoder
+	cols    []string // full columns header
+	name    string
+
+	cur     *Batch // being filled; poll loop only (under w.mu)
+	curKey  string // column set of cur ("" = full rows)
+	scratch []byte
+
+	qmu    sync.Mutex
+	queue  []*Batch
+	notify chan struct{}
+	failed atomic.Bool  // a batch failed for good: later batches must not mark
+	last   atomic.Int64 // unix nanos of the last finished batch
+}
+
+func newTableState(w *Worker, def *schema.Table, o config.TableOptions) *tableState {
+	t := &tableState{w: w, def: def, name: def.QualifiedName(), pk: def.Model == schema.ModelPrimaryKeys,
+		notify: make(chan struct{}, 1), deletes: o.Deletes,
+		opts: TableOptions{Format: o.Format, Headers: o.Headers, MergeCondition: o.MergeCondition, PartialUpdateMode: o.PartialUpdateMode}}
+	if t.deletes == "" {
+		t.deletes = "apply"
+		if !t.pk {
+			t.deletes = "fail"
+		}
+	}
+	dopts := w.decOpts
+	dopts.OpColumn = t.pk
+	t.dec = debezium.NewDecoder(def, dopts)
+	for _, c := range def.Columns {
+		t.cols = append(t.cols, c.Name)
+	}
+	if t.pk {
+		t.cols = append(t.cols, "__op")
+	}
+	t.last.Store(time.Now().UnixNano())
+	return t
+}
+
+// add decodes r and appends its row (if any) to the current batch.
+func (t *tableState) add(r *kgo.Record) error {
+	rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+	row, ev, err := t.dec.Decode(&rec, t.scratch[:0])
+	t.scratch = row
+	if err != nil {
+		return t.w.reject(r, t, "decode", err)
+	}
+	switch ev.Op {
+	case debezium.OpSkip:
+		t.skip(r, strings.ReplaceAll(ev.Reason, " ", "_"))
+		return nil
+	case debezium.OpTruncate:
+		return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: the source table was truncated; starsink does not truncate %s (truncate it by hand, or remove 't' from the connector's skipped.operations to keep the default of not emitting truncates)",
+			r.Topic, r.Partition, r.Offset, t.name))
+	case debezium.OpDelete:
+		if !t.pk {
+			if t.deletes == "skip" {
+				t.skip(r, "delete_on_non_primary_key_table")
+				return nil
+			}
+			return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: delete on %s, a %s table: set mapping.tables.%s.deletes=skip to count and skip deletes",
+				r.Topic, r.Partition, r.Offset, t.name, t.def.Model, t.def.Name))
+		}
+	}
+	key := ""
+	if len(ev.Unavailable) > 0 {
+		if !t.pk {
+			return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: unchanged TOAST columns on %s, a %s table, cannot be loaded as a partial update: set REPLICA IDENTITY FULL on the source table",
+				r.Topic, r.Partition, r.Offset, t.name, t.def.Model))
+		}
+		key = fmt.Sprint(ev.Unavailable)
+	}
+	if t.cur != nil && t.curKey != key {
+		t.flush("columns")
+	}
+	b := t.batch(r)
+	if key != "" && b.Rows == 0 {
+		b.Partial = true
+		b.Columns = b.Columns[:0]
+		for i, c := range t.def.Columns {
+			if !contains(ev.Unavailable, i) {
+				b.Columns = append(b.Columns, c.Name)
+			}
+		}
+		b.Columns = append(b.Columns, "__op")
+	}
+	t.curKey = key
+	if b.Rows > 0 {
+		b.Body = append(b.Body, ',')
+	}
+	b.Body = append(b.Body, row...)
+	b.Rows++
+	if ev.Op == debezium.OpDelete {
+		b.Deletes++
+	}
+	b.records = append(b.records, r)
+	t.w.buffered.Add(int64(len(row) + 1))
+	b.bytes += int64(len(row) + 1)
+	switch {
+	case b.Rows >= t.w.cfg.Batch.MaxRows:
+		t.flush("rows")
+	case int64(len(b.Body)) >= t.w.cfg.Batch.MaxBytes:
+		t.flush("bytes")
+	}
+	return nil
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// skip records r in the current batch without a row, so its offset is
+// marked only after every earlier record of its partition is loaded.
+func (t *tableState) skip(r *kgo.Record, reason string) {
+	t.batch(r)
+	t.w.skipped.Add(1)
+	t.w.m.skipped.WithLabelValues(t.name, reason).Inc()
+}
+
+// batch returns the current batch with r's offset added to its ranges.
+func (t *tableState) batch(r *kgo.Record) *Batch {
+	b := t.cur
+	if b == nil {
+		b = getBatch()
+		b.DB, b.Table, b.Options, b.opened = t.def.Database, t.def.Name, t.opts, time.Now()
+		b.Columns = append(b.Columns[:0], t.cols...)
+		b.Body = append(b.Body[:0], '[')
+		t.cur, t.curKey = b, ""
+	}
+	for i := range b.Ranges {
+		rg := &b.Ranges[i]
+		if rg.Partition == r.Partition && rg.Topic == r.Topic {
+			rg.Last = r.Offset
+			return b
+		}
+	}
+	b.Ranges = append(b.Ranges, streamload.OffsetRange{Topic: r.Topic, Partition: r.Partition, First: r.Offset, Last: r.Offset})
+	return b
+}
+
+// flush closes the current batch and queues it for loading.
+func (t *tableState) flush(reason string) {
+	b := t.cur
+	t.cur = nil
+	b.Body = append(b.Body, ']')
+	b.reason = reason
+	b.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, b.Table, b.Ranges)
+	t.w.m.flushes.WithLabelValues(t.name, reason).Inc()
+	t.w.outstanding.Add(1)
+	t.qmu.Lock()
+	t.queue = append(t.queue, b)
+	t.qmu.Unlock()
+	select {
+	case t.notify <- struct{}{}:
+	default:
+	}
+}
+
+// run loads the table's batches one after another, for the worker's life.
+func (t *tableState) run() {
+	for {
+		t.qmu.Lock()
+		var b *Batch
+		if len(t.queue) > 0 {
+			b = t.queue[0]
+		}
+		t.qmu.Unlock()
+		if b == nil {
+			select {
+			case <-t.notify:
+				continue
+			case <-t.w.loadCtx.Done():
+				return
+			}
+		}
+		t.load(b)
+		t.qmu.Lock()
+		t.queue = t.queue[1:]
+		t.qmu.Unlock()
+		t.w.buffered.Add(-b.bytes)
+		putBatch(b)
+		t.last.Store(time.Now().UnixNano())
+		t.w.outstanding.Done()
+	}
+}
+
+// load loads one batch and marks its offsets when it is in StarRocks.
+func (t *tableState) load(b *Batch) {
+	w := t.w
+	if t.failed.Load() {
+		return // an earlier batch failed for good: nothing after it may be marked
+	}
+	var err error
+	start := time.Now()
+	if b.Rows > 0 {
+		w.sem <- struct{}{}
+		err = w.loader.Load(w.loadCtx, b)
+		<-w.sem
+		w.m.loadDuration.WithLabelValues(t.name).Observe(time.Since(start).Seconds())
+	}
+	fields := []zap.Field{zap.String("table", t.name), zap.String("label", b.Label), zap.Int("rows", b.Rows),
+		zap.Int("deletes", b.Deletes), zap.Int("bytes", len(b.Body)), zap.Duration("duration", time.Since(start)),
+		zap.String("flush", b.reason), zap.Bool("partial", b.Partial), zap.Any("partitions", b.Ranges)}
+	if err != nil {
+		if w.loadCtx.Err() != nil {
+			return // hard stop: the records stay uncommitted
+		}
+		w.m.batches.WithLabelValues(t.name, "failed").Inc()
+		if w.dlq == nil {
+			t.failed.Store(true)
+			w.log.Error("batch failed", append(fields, zap.Error(err))...)
+			w.fail(fmt.Errorf("load %s (label %s, %s): %w", t.name, b.Label, describeRanges(b.Ranges), err))
+			return
+		}
+		for _, r := range b.records {
+			if derr := w.dlq.send(r, "load", err); derr != nil {
+				t.failed.Store(true)
+				w.fail(fmt.Errorf("load %s (label %s): %w; dead-letter topic failed too: %v", t.name, b.Label, err, derr))
+				return
+			}
+			w.deadLettered.Add(1)
+			w.m.deadLettered.WithLabelValues(r.Topic, "load").Inc()
+		}
+		w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()
+		w.log.Warn("batch dead-lettered", append(fields, zap.Error(err))...)
+	} else if b.Rows > 0 {
+		w.m.batches.WithLabelValues(t.name, "loaded").Inc()
+		w.m.rowsLoaded.WithLabelValues(t.name).Add(float64(b.Rows - b.Deletes))
+		w.m.rowsDeleted.WithLabelValues(t.name).Add(float64(b.Deletes))
+		w.m.loadBytes.WithLabelValues(t.name).Add(float64(len(b.Body)))
+		w.rowsLoaded.Add(int64(b.Rows - b.Deletes))
+		w.rowsDeleted.Add(int64(b.Deletes))
+		w.batches.Add(1)
+		w.log.Info("batch loaded", fields...)
+	}
+	offsets := make(map[string]map[int32]kgo.EpochOffset, 1)
+	for _, rg := range b.Ranges {
+		if offsets[rg.Topic] == nil {
+			offsets[rg.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		offsets[rg.Topic][rg.Partition] = kgo.EpochOffset{Epoch: -1, Offset: rg.Last + 1}
+	}
+	w.cl.MarkCommitOffsets(offsets)
+}
+
+func describeRanges(rs []streamload.OffsetRange) string {
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%s[%d]@%d-%d", r.Topic, r.Partition, r.First, r.Last))
+	}
+	return strings.Join(parts, ", ")
+}
+
+var batchPool = sync.Pool{New: func() any { return &Batch{} }}
+
+func getBatch() *Batch { return batchPool.Get().(*Batch) }
+
+func putBatch(b *Batch) {
+	if cap(b.Body) > 256<<20 {
+		return // do not keep outsized buffers
+	}
+	clear(b.records)
+	*b = Batch{Body: b.Body[:0], Columns: b.Columns[:0], Ranges: b.Ranges[:0], records: b.records[:0]}
+	batchPool.Put(b)
+}
