@@ -49,11 +49,13 @@ func kafkaOptions(cfg *config.Config) ([]kgo.Opt, error) {
 			pats = append(pats, "^"+regexp.QuoteMeta(t)+"$")
 		}
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(pats...))
+		if len(k.ExcludeRegex) > 0 {
+			opts = append(opts, kgo.ConsumeExcludeTopics(k.ExcludeRegex...))
+		}
 	default:
+		// Listed topics are consumed as listed; exclude_regex only filters
+		// regex subscriptions.
 		opts = append(opts, kgo.ConsumeTopics(k.Topics...))
-	}
-	if len(k.ExcludeRegex) > 0 {
-		opts = append(opts, kgo.ConsumeExcludeTopics(k.ExcludeRegex...))
 	}
 	if k.TLS.Enabled {
 		tc, err := tlsConfig(k.TLS)

@@ -1,0 +1,430 @@
+package sink
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/emulator"
+	"github.com/starsink/starsink/schema"
+)
+
+const (
+	testTopic = "dip.cdc.public.subway_passengers_copy"
+	testDDL   = `CREATE TABLE subway_passengers_copy (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL, pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8)) ENGINE=OLAP PRIMARY KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date, line_no, station_name) BUCKETS 4 PROPERTIES("replication_num"="1")`
+)
+
+// emuSchemas reads table schemas from an in-process emulator.
+type emuSchemas struct{ s *emulator.Server }
+
+func (e emuSchemas) Table(_ context.Context, db, table string) (*schema.Table, error) {
+	return e.s.Schema(db, table)
+}
+
+// harness is kfake + the emulator + a worker configuration.
+type harness struct {
+	t       *testing.T
+	cluster *kfake.Cluster
+	emu     *emulator.Server
+	cfg     *config.Config
+	prod    *kgo.Client
+	model   map[string][3]string // key → pass_in, pass_out, reg_date
+	mu      sync.Mutex
+}
+
+func newHarness(t *testing.T, partitions int32, extraTopics ...string) *harness {
+	t.Helper()
+	topics := append([]string{testTopic}, extraTopics...)
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	emu, err := emulator.Start(emulator.Config{NoMySQL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	ctx := context.Background()
+	for _, q := range []string{"CREATE DATABASE subway", "USE subway", testDDL} {
+		if err := emu.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.Kafka.Brokers = cluster.ListenAddrs()
+	cfg.Kafka.Topics = []string{testTopic}
+	cfg.Kafka.GroupID = "starsink-test"
+	cfg.Kafka.SessionTimeout = 6 * time.Second
+	cfg.Kafka.RebalanceTimeout = 10 * time.Second
+	cfg.StarRocks.LoadURLs = []string{emu.FEURL()}
+	cfg.StarRocks.Database = "subway"
+	cfg.StarRocks.RetryBackoff = 5 * time.Millisecond
+	cfg.StarRocks.MaxRetryBackoff = 20 * time.Millisecond
+	cfg.StarRocks.MaxRetries = 20
+	cfg.Mapping.Template = "{table}"
+	cfg.Batch.MaxAge = 20 * time.Millisecond
+	cfg.Batch.MaxRows = 500
+	cfg.HTTP.Addr = ""
+	cfg.Commit.Interval = 100 * time.Millisecond
+	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	return &harness{t: t, cluster: cluster, emu: emu, cfg: &cfg, prod: prod, model: map[string][3]string{}}
+}
+
+// decimalB64 is Debezium's Decimal encoding: minimal big-endian two's
+// complement, base64.
+func decimalB64(n int64) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(n))
+	for len(b) > 1 && (b[0] == 0 && b[1]&0x80 == 0 || b[0] == 0xff && b[1]&0x80 != 0) {
+		b = b[1:]
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// change produces one Debezium event (schemaless raw envelope) for row i
+// and applies it to the expected state.
+func (h *harness) change(op string, i int, in, out int64) {
+	h.t.Helper()
+	date, line, station := fmt.Sprintf("2024%04d", i%1000), fmt.Sprintf("%d호선", i%9+1), fmt.Sprintf("역%d", i)
+	row := map[string]any{"use_date": date, "line_no": line, "station_name": station,
+		"pass_in": decimalB64(in), "pass_out": decimalB64(out), "reg_date": "20240604"}
+	envl := map[string]any{"before": nil, "after": row, "source": map[string]any{"lsn": i}, "op": op}
+	if op == "d" {
+		envl["before"], envl["after"] = row, nil
+	}
+	key, _ := json.Marshal(map[string]string{"use_date": date, "line_no": line, "station_name": station})
+	val, _ := json.Marshal(envl)
+	h.produce(key, val)
+	h.mu.Lock()
+	k := date + "|" + line + "|" + station
+	if op == "d" {
+		delete(h.model, k)
+	} else {
+		h.model[k] = [3]string{fmt.Sprint(in), fmt.Sprint(out), "20240604"}
+	}
+	h.mu.Unlock()
+}
+
+func (h *harness) produce(key, val []byte) {
+	h.t.Helper()
+	if err := h.prod.ProduceSync(context.Background(), &kgo.Record{Topic: testTopic, Key: key, Value: val}).FirstErr(); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// converged waits until the emulator holds exactly the expected rows.
+func (h *harness) converged(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if last = h.compare(); last == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return last
+}
+
+func (h *harness) compare() error {
+	rows, err := h.emu.Rows("subway", "subway_passengers_copy")
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(rows) != len(h.model) {
+		return fmt.Errorf("target has %d rows, source %d", len(rows), len(h.model))
+	}
+	for _, r := range rows {
+		k := fmt.Sprint(r[0], "|", r[1], "|", r[2])
+		want, ok := h.model[k]
+		if !ok {
+			return fmt.Errorf("row %s is not in the source", k)
+		}
+		if got := [3]string{fmt.Sprint(r[3]), fmt.Sprint(r[4]), fmt.Sprint(r[5])}; got != want {
+			return fmt.Errorf("row %s: got %v, want %v", k, got, want)
+		}
+	}
+	return nil
+}
+
+// worker starts a worker in the background; stop cancels it and returns
+// Run's error.
+func (h *harness) worker(cfg *config.Config) (w *Worker, stop func() error) {
+	h.t.Helper()
+	w, err := New(cfg, Deps{Schemas: emuSchemas{h.emu}}, zaptest.NewLogger(h.t).Named(cfg.Kafka.ClientID))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return w, func() error { cancel(); return <-done }
+}
+
+// committed returns the group's committed offsets, summed over partitions.
+func (h *harness) committed(group string) int64 {
+	adm := kadm.NewClient(h.prod)
+	offs, err := adm.FetchOffsets(context.Background(), group)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var n int64
+	offs.Each(func(o kadm.OffsetResponse) { n += o.At })
+	return n
+}
+
+func (h *harness) endOffsets() int64 {
+	adm := kadm.NewClient(h.prod)
+	ends, err := adm.ListEndOffsets(context.Background(), testTopic)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	return n
+}
+
+func TestIntegrationConverges(t *testing.T) {
+	h := newHarness(t, 3)
+	_, stop := h.worker(h.cfg)
+	for i := 0; i < 300; i++ {
+		h.change("r", i, int64(i*10), int64(i*11))
+	}
+	for i := 0; i < 300; i += 3 {
+		h.change("u", i, int64(i*100), -int64(i))
+	}
+	for i := 0; i < 300; i += 5 {
+		h.change("d", i, 0, 0)
+	}
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
+		t.Errorf("committed %d, end offsets %d", got, want)
+	}
+}
+
+// TestIntegrationGroup runs three members; members leave and join while
+// changes flow; the target converges and everything is committed.
+func TestIntegrationGroup(t *testing.T) {
+	h := newHarness(t, 6)
+	var stops []func() error
+	for i := 0; i < 3; i++ {
+		cfg := *h.cfg
+		cfg.Kafka.ClientID = fmt.Sprintf("m%d", i)
+		_, stop := h.worker(&cfg)
+		stops = append(stops, stop)
+	}
+	for i := 0; i < 600; i++ {
+		h.change("c", i, int64(i), int64(i))
+		if i == 200 {
+			if err := stops[0](); err != nil {
+				t.Errorf("member 0: %v", err)
+			}
+		}
+		if i == 400 {
+			cfg := *h.cfg
+			cfg.Kafka.ClientID = "m3"
+			_, stop := h.worker(&cfg)
+			stops[0] = stop
+		}
+	}
+	for i := 0; i < 600; i += 2 {
+		h.change("u", i, int64(i)*7, 1)
+	}
+	if err := h.converged(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i, stop := range stops {
+		if err := stop(); err != nil {
+			t.Errorf("member %d: %v", i, err)
+		}
+	}
+	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
+		t.Errorf("committed %d, end offsets %d", got, want)
+	}
+}
+
+// TestIntegrationFaults injects Stream Load faults: nothing is lost and
+// nothing applies twice (the model check would see a stale row).
+func TestIntegrationFaults(t *testing.T) {
+	h := newHarness(t, 3)
+	h.emu.SetFaults(emulator.Faults{FailRatio: 0.2, ResetRatio: 0.1, PublishTimeoutRatio: 0.2, Seed: 7})
+	_, stop := h.worker(h.cfg)
+	for i := 0; i < 400; i++ {
+		h.change("c", i, int64(i), 0)
+	}
+	for i := 0; i < 400; i += 2 {
+		h.change("u", i, int64(i)+1, 5)
+	}
+	if err := h.converged(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestIntegrationPoisonStops: without errors.tolerance the worker stops at
+// a bad record with an error naming it, and the committed offset stays
+// before it.
+func TestIntegrationPoisonStops(t *testing.T) {
+	h := newHarness(t, 1)
+	for i := 0; i < 10; i++ {
+		h.change("c", i, 1, 1)
+	}
+	h.produce([]byte(`{"k":1}`), []byte(`{"before":null,"after":{"use_date":"x"},"source":{},"op":"?"}`))
+	h.change("c", 99, 1, 1)
+	w, err := New(h.cfg, Deps{Schemas: emuSchemas{h.emu}}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = w.Run(ctx)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Run = %v, want the poison record's error", err)
+	}
+	for _, want := range []string{testTopic, "[0]@10", "field op"} {
+		if !contains2(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if got := h.committed(h.cfg.Kafka.GroupID); got != 10 {
+		t.Errorf("committed offset %d, want 10 (the poison record)", got)
+	}
+}
+
+// TestIntegrationDLQ: with errors.tolerance=all the poison record goes to
+// the dead-letter topic with Kafka Connect's headers and the stream goes on.
+func TestIntegrationDLQ(t *testing.T) {
+	h := newHarness(t, 1, "starsink.dlq")
+	h.cfg.Errors.Tolerance = "all"
+	h.cfg.Errors.DLQTopic = "starsink.dlq"
+	_, stop := h.worker(h.cfg)
+	h.change("c", 1, 1, 1)
+	h.produce([]byte(`{"k":1}`), []byte(`{not json`))
+	h.change("c", 2, 2, 2)
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.ConsumeTopics("starsink.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fs := cl.PollRecords(ctx, 10)
+	recs := fs.Records()
+	if len(recs) != 1 {
+		t.Fatalf("dead-letter topic has %d records, want 1 (%v)", len(recs), fs.Err())
+	}
+	hdr := map[string]string{}
+	for _, x := range recs[0].Headers {
+		hdr[x.Key] = string(x.Value)
+	}
+	want := map[string]string{"__connect.errors.topic": testTopic, "__connect.errors.partition": "0", "__connect.errors.offset": "1", "__connect.errors.stage": "decode"}
+	for k, v := range want {
+		if hdr[k] != v {
+			t.Errorf("header %s = %q, want %q", k, hdr[k], v)
+		}
+	}
+	if string(recs[0].Value) != `{not json` {
+		t.Errorf("value %q, want the original bytes", recs[0].Value)
+	}
+	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
+		t.Errorf("committed %d, end offsets %d", got, want)
+	}
+}
+
+// TestIntegrationKillRestart: a member stops without flushing (its loads
+// cancelled); a new member replays from the last commit and converges.
+func TestIntegrationKillRestart(t *testing.T) {
+	h := newHarness(t, 3)
+	cfg := *h.cfg
+	cfg.Shutdown.GracePeriod = time.Millisecond // no time to flush: like kill -9
+	cfg.Batch.MaxAge = time.Hour
+	cfg.Batch.MaxRows = 50
+	_, stop := h.worker(&cfg)
+	for i := 0; i < 500; i++ {
+		h.change("c", i, int64(i), 0)
+	}
+	time.Sleep(200 * time.Millisecond)
+	stop() // may report unfinished loads: that is the point
+	for i := 0; i < 500; i += 4 {
+		h.change("u", i, 9, 9)
+	}
+	_, stop = h.worker(h.cfg)
+	if err := h.converged(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIntegrationBudgetPauses: a budget smaller than one batch pauses
+// fetching; rows still all arrive.
+func TestIntegrationBudgetPauses(t *testing.T) {
+	h := newHarness(t, 1)
+	h.cfg.Batch.BufferMemory = 2 << 10
+	h.cfg.Batch.MaxBytes = 2 << 10
+	h.cfg.Batch.MaxAge = 300 * time.Millisecond
+	for i := 0; i < 200; i++ {
+		h.change("c", i, 1, 1)
+	}
+	w, stop := h.worker(h.cfg)
+	sawPause := false
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && !sawPause {
+		sawPause = w.Paused()
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if !sawPause {
+		t.Error("fetching never paused although the budget was exceeded")
+	}
+}
+
+func contains2(s, sub string) bool { return len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0) }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+var _ = sort.Strings
