@@ -1,8 +1,368 @@
 package emulator
 
-// sqlServer serves the MySQL protocol.
-type sqlServer struct{ a string }
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-func startSQL(s *Server, addr string) (*sqlServer, error) { return &sqlServer{}, nil }
-func (q *sqlServer) addr() string                         { return q.a }
-func (q *sqlServer) close()                               {}
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/information_schema"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/shopspring/decimal"
+	"github.com/sirupsen/logrus"
+
+	"github.com/starsink/starsink/schema"
+)
+
+// sqlServer serves the MySQL protocol with go-mysql-server as the SQL
+// engine over the emulator's own storage. StarRocks-only statements (its
+// DDL, information_schema.tables_config) are answered before the engine
+// sees them.
+type sqlServer struct {
+	srv *server.Server
+	ln  net.Addr
+}
+
+func startSQL(s *Server, addr string) (*sqlServer, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	logrus.SetOutput(io.Discard) // go-mysql-server logs through logrus
+	engine := sqle.NewDefault(&provider{s: s})
+	cfg := server.Config{Protocol: "tcp", Address: addr}
+	sb := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
+		return sql.NewBaseSessionWithClientServer(addr, sql.Client{Address: c.RemoteAddr().String(), User: c.User, Capabilities: c.Capabilities}, c.ConnectionID), nil
+	}
+	srv, err := server.NewServerWithHandler(cfg, engine, sql.NewContext, sb, nil, func(h mysql.Handler) (mysql.Handler, error) {
+		return &handler{Handler: h, s: s, dbs: map[uint32]string{}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	go srv.Start()
+	return &sqlServer{srv: srv, ln: srv.Listener.Addr()}, nil
+}
+
+func (q *sqlServer) addr() string { return q.ln.String() }
+func (q *sqlServer) close()       { q.srv.Close() }
+
+// handler answers StarRocks' own statements and passes the rest on.
+type handler struct {
+	mysql.Handler
+	s   *Server
+	mu  sync.Mutex
+	dbs map[uint32]string // current database per connection
+}
+
+var (
+	reDDL          = regexp.MustCompile(`(?is)^\s*(create\s+(database|table)|drop\s+(database|table)|alter\s+table|truncate\s+table)\b`)
+	reUse          = regexp.MustCompile("(?is)^\\s*use\\s+`?([^`;\\s]+)`?")
+	reTablesConfig = regexp.MustCompile(`(?is)^\s*select\s+(.+?)\s+from\s+information_schema\.tables_config\b(.*)$`)
+	reWhereEq      = regexp.MustCompile(`(?is)\b(table_schema|table_name)\s*=\s*'([^']*)'`)
+)
+
+func (h *handler) ComInitDB(c *mysql.Conn, db string) error {
+	h.mu.Lock()
+	h.dbs[c.ConnectionID] = db
+	h.mu.Unlock()
+	return h.Handler.ComInitDB(c, db)
+}
+
+func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
+	if m := reUse.FindStringSubmatch(query); m != nil {
+		h.mu.Lock()
+		h.dbs[c.ConnectionID] = m[1]
+		h.mu.Unlock()
+	}
+	if reDDL.MatchString(query) {
+		h.mu.Lock()
+		db := h.dbs[c.ConnectionID]
+		h.mu.Unlock()
+		if err := h.s.exec(query, db); err != nil {
+			return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%s", err.Error())
+		}
+		return cb(&sqltypes.Result{}, false)
+	}
+	if m := reTablesConfig.FindStringSubmatch(query); m != nil {
+		res, err := h.tablesConfig(m[1], m[2])
+		if err != nil {
+			return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%s", err.Error())
+		}
+		return cb(res, false)
+	}
+	return h.Handler.ComQuery(ctx, c, query, cb)
+}
+
+var tablesConfigColumns = []string{"TABLE_SCHEMA", "TABLE_NAME", "TABLE_ENGINE", "TABLE_MODEL", "PRIMARY_KEY",
+	"PARTITION_KEY", "DISTRIBUTE_KEY", "DISTRIBUTE_TYPE", "DISTRIBUTE_BUCKET", "SORT_KEY", "PROPERTIES", "TABLE_ID"}
+
+// tablesConfig answers information_schema.tables_config, which StarRocks
+// has and MySQL does not: one row per table with its model and keys.
+func (h *handler) tablesConfig(selectList, rest string) (*sqltypes.Result, error) {
+	var cols []string
+	if strings.TrimSpace(selectList) == "*" {
+		cols = tablesConfigColumns
+	} else {
+		for _, c := range strings.Split(selectList, ",") {
+			c = strings.ToUpper(strings.Trim(strings.TrimSpace(c), "`"))
+			ok := false
+			for _, k := range tablesConfigColumns {
+				ok = ok || k == c
+			}
+			if !ok {
+				return nil, fmt.Errorf("Unknown column '%s' in 'field list'", c)
+			}
+			cols = append(cols, c)
+		}
+	}
+	want := map[string]string{}
+	for _, m := range reWhereEq.FindAllStringSubmatch(rest, -1) {
+		want[strings.ToLower(m[1])] = m[2]
+	}
+	res := &sqltypes.Result{}
+	for _, c := range cols {
+		res.Fields = append(res.Fields, &querypb.Field{Name: c, Type: querypb.Type_VARCHAR, Charset: 33})
+	}
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	for dbName, d := range h.s.dbs {
+		if v, ok := want["table_schema"]; ok && v != dbName {
+			continue
+		}
+		for name, t := range d.tables {
+			if v, ok := want["table_name"]; ok && v != name {
+				continue
+			}
+			var keys []string
+			for _, c := range t.def.Columns {
+				if c.Key {
+					keys = append(keys, "`"+c.Name+"`")
+				}
+			}
+			vals := map[string]string{"TABLE_SCHEMA": dbName, "TABLE_NAME": name, "TABLE_ENGINE": "OLAP",
+				"TABLE_MODEL": t.def.Model.String(), "PRIMARY_KEY": strings.Join(keys, ", "), "PARTITION_KEY": "",
+				"DISTRIBUTE_KEY": strings.Join(keys, ", "), "DISTRIBUTE_TYPE": "HASH", "DISTRIBUTE_BUCKET": "1",
+				"SORT_KEY": strings.Join(keys, ", "), "PROPERTIES": "{}", "TABLE_ID": "0"}
+			row := make([]sqltypes.Value, len(cols))
+			for i, c := range cols {
+				row[i] = sqltypes.NewVarChar(vals[c])
+			}
+			res.Rows = append(res.Rows, row)
+		}
+	}
+	res.RowsAffected = uint64(len(res.Rows))
+	return res, nil
+}
+
+// provider exposes the emulator's databases to go-mysql-server.
+type provider struct{ s *Server }
+
+func (p *provider) Database(ctx *sql.Context, name string) (sql.Database, error) {
+	if strings.EqualFold(name, "information_schema") {
+		return information_schema.NewInformationSchemaDatabase(), nil
+	}
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	for n := range p.s.dbs {
+		if strings.EqualFold(n, name) {
+			return &sqlDB{s: p.s, name: n}, nil
+		}
+	}
+	return nil, sql.ErrDatabaseNotFound.New(name)
+}
+
+func (p *provider) HasDatabase(ctx *sql.Context, name string) bool {
+	_, err := p.Database(ctx, name)
+	return err == nil
+}
+
+func (p *provider) AllDatabases(ctx *sql.Context) []sql.Database {
+	p.s.mu.Lock()
+	names := make([]string, 0, len(p.s.dbs))
+	for n := range p.s.dbs {
+		names = append(names, n)
+	}
+	p.s.mu.Unlock()
+	out := []sql.Database{information_schema.NewInformationSchemaDatabase()}
+	for _, n := range names {
+		out = append(out, &sqlDB{s: p.s, name: n})
+	}
+	return out
+}
+
+type sqlDB struct {
+	s    *Server
+	name string
+}
+
+func (d *sqlDB) Name() string { return d.name }
+
+func (d *sqlDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	db := d.s.dbs[d.name]
+	if db == nil {
+		return nil, false, nil
+	}
+	for n, t := range db.tables {
+		if strings.EqualFold(n, name) {
+			return newSQLTable(d.name, t), true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+func (d *sqlDB) GetTableNames(ctx *sql.Context) ([]string, error) {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	var out []string
+	if db := d.s.dbs[d.name]; db != nil {
+		for n := range db.tables {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// sqlTable is a read-only view of an emulated table.
+type sqlTable struct {
+	t   *table
+	db  string
+	sch sql.Schema
+}
+
+func newSQLTable(db string, t *table) *sqlTable {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	st := &sqlTable{t: t, db: db}
+	for _, c := range t.def.Columns {
+		st.sch = append(st.sch, &sql.Column{Name: c.Name, Type: sqlType(&c), Nullable: c.Nullable, Source: t.def.Name,
+			DatabaseSource: db, PrimaryKey: c.Key})
+	}
+	return st
+}
+
+func sqlType(c *schema.Column) sql.Type {
+	switch c.Kind {
+	case schema.KindBoolean:
+		return types.Boolean
+	case schema.KindTinyInt:
+		return types.Int8
+	case schema.KindSmallInt:
+		return types.Int16
+	case schema.KindInt:
+		return types.Int32
+	case schema.KindBigInt:
+		return types.Int64
+	case schema.KindFloat:
+		return types.Float32
+	case schema.KindDouble:
+		return types.Float64
+	case schema.KindDecimal:
+		return types.MustCreateDecimalType(uint8(min(c.Precision, 65)), uint8(min(c.Scale, 30)))
+	case schema.KindDate:
+		return types.Date
+	case schema.KindDatetime:
+		return types.DatetimeMaxPrecision
+	case schema.KindChar, schema.KindVarchar:
+		n := int64(c.Length)
+		if n <= 0 || n > 65535 {
+			return types.LongText
+		}
+		return types.MustCreateStringWithDefaults(sqltypes.VarChar, n)
+	}
+	return types.LongText
+}
+
+func (t *sqlTable) Name() string               { return t.t.def.Name }
+func (t *sqlTable) String() string             { return t.t.def.Name }
+func (t *sqlTable) Schema() sql.Schema         { return t.sch }
+func (t *sqlTable) Collation() sql.CollationID { return sql.Collation_Default }
+func (t *sqlTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
+	return sql.PartitionsToPartitionIter(onePartition{}), nil
+}
+
+func (t *sqlTable) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
+	rows := t.t.snapshot()
+	return &rowIter{rows: rows, cols: t.t.def.Columns}, nil
+}
+
+type onePartition struct{}
+
+func (onePartition) Key() []byte { return []byte("all") }
+
+type rowIter struct {
+	rows [][]any
+	cols []schema.Column
+	i    int
+}
+
+func (it *rowIter) Next(*sql.Context) (sql.Row, error) {
+	if it.i >= len(it.rows) {
+		return nil, io.EOF
+	}
+	r := it.rows[it.i]
+	it.i++
+	out := make(sql.Row, len(r))
+	for k, v := range r {
+		out[k] = sqlValue(&it.cols[k], v)
+	}
+	return out, nil
+}
+
+func (it *rowIter) Close(*sql.Context) error { return nil }
+
+// sqlValue converts a stored value to go-mysql-server's representation of
+// the column's type.
+func sqlValue(c *schema.Column, v any) any {
+	if v == nil {
+		return nil
+	}
+	switch c.Kind {
+	case schema.KindBoolean:
+		if b, _ := v.(bool); b {
+			return int8(1)
+		}
+		return int8(0)
+	case schema.KindTinyInt:
+		return int8(v.(int64))
+	case schema.KindSmallInt:
+		return int16(v.(int64))
+	case schema.KindInt:
+		return int32(v.(int64))
+	case schema.KindFloat:
+		return float32(v.(float64))
+	case schema.KindDecimal:
+		if d, err := decimal.NewFromString(v.(string)); err == nil {
+			return d
+		}
+	case schema.KindDate:
+		if t, err := time.Parse("2006-01-02", v.(string)); err == nil {
+			return t
+		}
+	case schema.KindDatetime:
+		if t, err := parseDatetime(v.(string)); err == nil {
+			return t
+		}
+	case schema.KindBigInt, schema.KindDouble:
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return fmt.Sprint(v)
+}
