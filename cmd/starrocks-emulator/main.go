@@ -38,6 +38,9 @@ func run(args []string) error {
 	countOnly := fs.Bool("count-only", false, "count rows without storing them (benchmarks)")
 	initSQL := fs.String("init-sql", "", "a file of DDL statements to run at start")
 	verbose := fs.Bool("v", false, "log every load")
+	feAddr := fs.String("fe-http-addr", "", "FE HTTP host:port (overrides --host/--fe-port)")
+	beAddr := fs.String("be-http-addr", "", "BE HTTP host:port (overrides --host/--be-port)")
+	mysqlAddr := fs.String("mysql-addr", "", "MySQL-protocol host:port (overrides --host/--mysql-port)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,8 +56,13 @@ func run(args []string) error {
 		return err
 	}
 	defer log.Sync()
-	addr := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
-	srv, err := emulator.Start(emulator.Config{FEAddr: addr(*fePort), BEAddr: addr(*bePort), MySQLAddr: addr(*mysqlPort),
+	addr := func(override string, p int) string {
+		if override != "" {
+			return override
+		}
+		return net.JoinHostPort(*host, strconv.Itoa(p))
+	}
+	srv, err := emulator.Start(emulator.Config{FEAddr: addr(*feAddr, *fePort), BEAddr: addr(*beAddr, *bePort), MySQLAddr: addr(*mysqlAddr, *mysqlPort),
 		Password: *password, BEAdvertiseHost: *advertise, CountOnly: *countOnly, Logger: log})
 	if err != nil {
 		return err
