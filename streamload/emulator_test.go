@@ -1,5 +1,3 @@
-//go:build emulator
-
 package streamload
 
 import (
