@@ -21,6 +21,8 @@ const subwayDDL = `CREATE TABLE subway_info_copy (line_no VARCHAR(100) NOT NULL,
 
 const passengersDDL = `CREATE TABLE subway_passengers_copy (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL, pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8)) ENGINE=OLAP PRIMARY KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date, line_no, station_name) BUCKETS 4 PROPERTIES("replication_num"="1")`
 
+const benchDDL = `CREATE TABLE t (id BIGINT NOT NULL, line VARCHAR(16), station VARCHAR(64), ts DATETIME, delay_s INT, note VARCHAR(128)) ENGINE=OLAP PRIMARY KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1`
+
 // startEmulator starts an emulator whose FE redirects to a BE host name
 // that does not resolve, so every load also proves the BE rewrite.
 func startEmulator(t testing.TB, countOnly bool) (*emulator.Server, Config) {
@@ -30,12 +32,11 @@ func startEmulator(t testing.TB, countOnly bool) (*emulator.Server, Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	if !countOnly {
-		ctx := context.Background()
-		for _, q := range []string{"CREATE DATABASE subway", "USE subway", subwayDDL, passengersDDL} {
-			if err := srv.Exec(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
+	ctx := context.Background()
+	for _, q := range []string{"CREATE DATABASE subway", "USE subway", subwayDDL, passengersDDL,
+		"CREATE DATABASE bench", "USE bench", benchDDL} {
+		if err := srv.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	be, err := url.Parse(srv.BEURL())
