@@ -190,3 +190,45 @@ func BenchmarkLoadEmulator(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*rows)/time.Since(start).Seconds(), "rows/s")
 }
+
+func TestIntegrationEmulatorFaults(t *testing.T) {
+	tests := []struct {
+		name       string
+		faults     emulator.Faults
+		wantErr    bool
+		wantStatus string
+	}{
+		{name: "5xx", faults: emulator.Faults{FailRatio: 1}, wantErr: true},
+		{name: "reset mid-body", faults: emulator.Faults{ResetRatio: 1}, wantErr: true},
+		{name: "BE down", faults: emulator.Faults{BEDown: true}, wantErr: true},
+		{name: "publish timeout is success", faults: emulator.Faults{PublishTimeoutRatio: 1}, wantStatus: "Publish Timeout"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, cfg := startEmulator(t, false)
+			cfg.MaxRetries = 2
+			c := newTestClient(t, cfg)
+			var retries int
+			c.cfg.OnRetry = func(string, int, error) { retries++ }
+			srv.SetFaults(tt.faults)
+			label := fmt.Sprintf("fault-%d", i)
+			req := infoReq(label, `[{"line_no":"1","station_name":"A","__op":0}]`)
+			resp, err := c.Load(context.Background(), req)
+			if tt.wantErr {
+				if !IsRetryable(err) || retries != 2 {
+					t.Fatalf("error %v after %d retries, want retryable after 2", err, retries)
+				}
+				// The fault passes; the same label then loads once.
+				srv.SetFaults(emulator.Faults{})
+				if _, err := c.Load(context.Background(), req); err != nil {
+					t.Fatal(err)
+				}
+			} else if err != nil || resp.Status != tt.wantStatus {
+				t.Fatalf("response %+v, %v", resp, err)
+			}
+			if n, err := srv.Count("subway", "subway_info_copy"); err != nil || n != 1 {
+				t.Errorf("count %d, %v", n, err)
+			}
+		})
+	}
+}
