@@ -232,3 +232,45 @@ func TestIntegrationEmulatorFaults(t *testing.T) {
 		})
 	}
 }
+
+func TestIntegrationEmulatorTransaction(t *testing.T) {
+	srv, cfg := startEmulator(t, false)
+	c := newTestClient(t, cfg)
+	ctx := context.Background()
+	tx := TxnRequest{DB: "subway", Table: "subway_info_copy", Label: "txn-1"}
+	if _, err := c.Begin(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.LoadTxn(ctx, infoReq("txn-1", `[{"line_no":"1","station_name":"A","__op":0},{"line_no":"1","station_name":"B","__op":0}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Prepare(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.LoadState(ctx, "subway", "txn-1"); err != nil || st != "PREPARED" {
+		t.Errorf("state after prepare %q, %v", st, err)
+	}
+	if _, err := c.Commit(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.LoadState(ctx, "subway", "txn-1"); err != nil || (st != "VISIBLE" && st != "COMMITTED") {
+		t.Errorf("state after commit %q, %v", st, err)
+	}
+	if n, err := srv.Count("subway", "subway_info_copy"); err != nil || n != 2 {
+		t.Errorf("count %d, %v", n, err)
+	}
+	if _, err := c.Begin(ctx, tx); !errors.Is(err, ErrLabelExists) {
+		t.Errorf("Begin with a used label: %v", err)
+	}
+
+	rb := TxnRequest{DB: "subway", Table: "subway_info_copy", Label: "txn-2"}
+	if _, err := c.Begin(ctx, rb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Rollback(ctx, rb); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.LoadState(ctx, "subway", "txn-2"); err != nil || st != "ABORTED" {
+		t.Errorf("state after rollback %q, %v", st, err)
+	}
+}
