@@ -166,10 +166,12 @@ func (c *Client) Load(ctx context.Context, req *Request) (*Response, error) {
 		if !IsRetryable(err) || attempt >= c.cfg.MaxRetries || ctx.Err() != nil {
 			return nil, err
 		}
-		c.log.Warn("streamload: retrying", zap.String("table", req.Table), zap.String("label", req.Label),
-			zap.Int("attempt", attempt+2), zap.Error(err))
+		// One log line per retry: the OnRetry hook, when set, logs it.
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(req.Table, attempt+2, err)
+		} else {
+			c.log.Warn("streamload: retrying", zap.String("table", req.Table), zap.String("label", req.Label),
+				zap.Int("attempt", attempt+2), zap.Error(err))
 		}
 		if serr := c.sleep(ctx, c.backoff(attempt)); serr != nil {
 			return nil, err
