@@ -23,6 +23,7 @@ func TestIntegrationEndToEnd(t *testing.T) {
 
 	pg := pgConn(ctx, t, e.pgDSN)
 	setupPostgres(ctx, t, pg)
+	createTopics(ctx, t, e)
 	var sr *sql.DB
 	var replicas []*replica
 	if !e.captureOnly {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,9 @@ import (
 
 	_ "github.com/go-sql-driver/mysql" // the emulator's MySQL protocol
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // env is the stack run.sh started, read from E2E_* variables.
@@ -184,6 +188,31 @@ func deadReplicas(rs []*replica) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// createTopics creates the connector's four topics with 3 partitions before
+// the replicas start, as a platform would. A worker subscribed by regex
+// learns of topics created later only at its next metadata refresh.
+func createTopics(ctx context.Context, t *testing.T, e env) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var names []string
+	for _, tb := range []string{"subway_info_copy", "subway_passengers_copy", "subway_passengers_time_copy", "all_types"} {
+		names = append(names, e.topic(tb))
+	}
+	res, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 1, nil, names...)
+	if err != nil {
+		t.Fatalf("create topics: %v", err)
+	}
+	for _, r := range res.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			t.Fatalf("create topic %s: %v", r.Topic, r.Err)
+		}
+	}
 }
 
 // registerConnector registers the Debezium connector through kafka.sh, which
