@@ -151,7 +151,7 @@ func (h *handler) tablesConfig(selectList, rest string) (*sqltypes.Result, error
 				}
 			}
 			vals := map[string]string{"TABLE_SCHEMA": dbName, "TABLE_NAME": name, "TABLE_ENGINE": "OLAP",
-				"TABLE_MODEL": t.def.Model.String(), "PRIMARY_KEY": strings.Join(keys, ", "), "PARTITION_KEY": "",
+				"TABLE_MODEL": tableModel(t.def.Model), "PRIMARY_KEY": strings.Join(keys, ", "), "PARTITION_KEY": "",
 				"DISTRIBUTE_KEY": strings.Join(keys, ", "), "DISTRIBUTE_TYPE": "HASH", "DISTRIBUTE_BUCKET": "1",
 				"SORT_KEY": strings.Join(keys, ", "), "PROPERTIES": "{}", "TABLE_ID": "0"}
 			row := make([]sqltypes.Value, len(cols))
@@ -163,6 +163,20 @@ func (h *handler) tablesConfig(selectList, rest string) (*sqltypes.Result, error
 	}
 	res.RowsAffected = uint64(len(res.Rows))
 	return res, nil
+}
+
+// tableModel spells a model as StarRocks' tables_config does
+// (docs/en/sql-reference/information_schema/tables_config.md).
+func tableModel(m schema.Model) string {
+	switch m {
+	case schema.ModelPrimaryKeys:
+		return "PRI_KEYS"
+	case schema.ModelUniqueKeys:
+		return "UNI_KEYS"
+	case schema.ModelAggKeys:
+		return "AGG_KEYS"
+	}
+	return "DUP_KEYS"
 }
 
 // provider exposes the emulator's databases to go-mysql-server.

@@ -35,8 +35,16 @@ func (m Model) String() string {
 	return "Model(" + strconv.Itoa(int(m)) + ")"
 }
 
-// ParseModel reads a TABLE_MODEL value ("PRIMARY_KEYS", "DUP_KEYS", …).
+// ParseModel reads a TABLE_MODEL value: "PRI_KEYS", "DUP_KEYS",
+// "UNI_KEYS", "AGG_KEYS" as StarRocks' tables_config spells them, or the
+// long forms ("PRIMARY_KEYS", …).
 func ParseModel(s string) (Model, error) {
+	switch strings.ToUpper(s) {
+	case "PRI_KEYS":
+		return ModelPrimaryKeys, nil
+	case "UNI_KEYS":
+		return ModelUniqueKeys, nil
+	}
 	for i, n := range modelNames {
 		if strings.EqualFold(s, n) && i != 0 {
 			return Model(i), nil
