@@ -402,7 +402,7 @@ func TestIntegrationBudgetPauses(t *testing.T) {
 	sawPause := false
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) && !sawPause {
-		sawPause = w.Paused()
+		sawPause = w.Paused() && w.Stats().Paused > 0
 		time.Sleep(time.Millisecond)
 	}
 	if err := h.converged(20 * time.Second); err != nil {
@@ -412,7 +412,7 @@ func TestIntegrationBudgetPauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !sawPause {
-		t.Error("fetching never paused although the budget was exceeded")
+		t.Error("fetching never paused (with a paused-partition count) although the budget was exceeded")
 	}
 }
 

@@ -45,6 +45,7 @@ type Stats struct {
 	DeadLettered int64
 	Batches      int64 // batches loaded
 	Committed    int64 // successful offset commits
+	Paused       int64 // partitions paused by the buffer budget now
 }
 
 // Worker consumes, batches, loads and commits. Create it with New and run it
@@ -63,6 +64,7 @@ type Worker struct {
 	topics map[string]*tableState // by topic
 	tables map[string]*tableState // by "db.table"
 	paused bool
+	parts  map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
 	sem         chan struct{} // bounds tables loading at once
 	outstanding sync.WaitGroup
@@ -73,7 +75,7 @@ type Worker struct {
 	dlq         *dlq
 	closers     []func()
 
-	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed atomic.Int64
+	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
 }
 
 // New builds a worker: the Kafka client, the mapper, the loader and the
@@ -97,7 +99,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		reg = prometheus.NewRegistry()
 	}
 	w := &Worker{cfg: cfg, log: log, mapper: mapper, loader: deps.Loader, schemas: deps.Schemas,
-		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{},
+		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{}, parts: map[string]map[int32]struct{}{},
 		sem: make(chan struct{}, max(1, cfg.Batch.MaxConcurrentLoads)), fatal: make(chan error, 1)}
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
 	w.decOpts, err = decoderOptions(cfg.Decoder)
@@ -174,7 +176,7 @@ func (w *Worker) Client() *kgo.Client { return w.cl }
 // Stats returns running totals.
 func (w *Worker) Stats() Stats {
 	return Stats{Records: w.records.Load(), RowsLoaded: w.rowsLoaded.Load(), RowsDeleted: w.rowsDeleted.Load(),
-		Skipped: w.skipped.Load(), DeadLettered: w.deadLettered.Load(), Batches: w.batches.Load(), Committed: w.committed.Load()}
+		Skipped: w.skipped.Load(), DeadLettered: w.deadLettered.Load(), Batches: w.batches.Load(), Committed: w.committed.Load(), Paused: w.pausedParts.Load()}
 }
 
 // Run consumes until ctx is cancelled (a clean shutdown: flush, commit,
@@ -287,6 +289,12 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 		last := p.Records[len(p.Records)-1]
 		w.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(max(0, p.HighWatermark-last.Offset-1)))
 		w.m.records.WithLabelValues(p.Topic).Add(float64(len(p.Records)))
+		ps := w.parts[p.Topic]
+		if ps == nil {
+			ps = map[int32]struct{}{}
+			w.parts[p.Topic] = ps
+		}
+		ps[p.Partition] = struct{}{}
 		for _, r := range p.Records {
 			w.records.Add(1)
 			if err = w.add(ctx, r); err != nil {
@@ -387,25 +395,19 @@ func (w *Worker) budget() {
 		w.cl.PauseFetchTopics(topics...)
 		w.paused = true
 		parts := 0
-		for _, ps := range w.assigned() {
+		for _, ps := range w.parts {
 			parts += len(ps)
 		}
+		w.pausedParts.Store(int64(parts))
 		w.m.paused.Set(float64(parts))
-		w.log.Warn("buffer budget reached: fetching paused", zap.Int64("buffered_bytes", n), zap.Int64("budget", limit))
+		w.log.Warn("buffer budget reached: fetching paused", zap.Int64("buffered_bytes", n), zap.Int64("budget", limit), zap.Int("partitions", parts))
 	case w.paused && n < limit*3/4:
 		w.cl.ResumeFetchTopics(w.cl.PauseFetchTopics()...)
 		w.paused = false
+		w.pausedParts.Store(0)
 		w.m.paused.Set(0)
 		w.log.Info("fetching resumed", zap.Int64("buffered_bytes", n))
 	}
-}
-
-func (w *Worker) assigned() map[string][]int32 {
-	out := map[string][]int32{}
-	for _, t := range w.cl.GetConsumeTopics() {
-		out[t] = nil
-	}
-	return out
 }
 
 // Paused reports whether fetching is paused by the buffer budget.
@@ -434,11 +436,14 @@ func (w *Worker) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 		w.m.commits.WithLabelValues("ok").Inc()
 		w.committed.Add(1)
 	}
+	w.mu.Lock()
 	for topic, ps := range revoked {
 		for _, p := range ps {
 			w.m.lag.DeleteLabelValues(topic, strconv.Itoa(int(p)))
+			delete(w.parts[topic], p)
 		}
 	}
+	w.mu.Unlock()
 	w.log.Info("partitions revoked", zap.Any("partitions", revoked))
 }
 
