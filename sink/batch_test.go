@@ -1,0 +1,149 @@
+package sink
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/schema"
+)
+
+const batchTopic = "dip.cdc.public.subway_passengers_copy"
+
+func batchTable(model schema.Model) *schema.Table {
+	return &schema.Table{Database: "subway", Name: "subway_passengers_copy", Model: model, Columns: []schema.Column{
+		schema.NewColumn("use_date", "varchar(8)", false, true),
+		schema.NewColumn("line_no", "varchar(100)", false, true),
+		schema.NewColumn("station_name", "varchar(100)", false, true),
+		schema.NewColumn("pass_in", "decimal(13,0)", true, false),
+		schema.NewColumn("pass_out", "decimal(13,0)", true, false),
+		schema.NewColumn("reg_date", "varchar(8)", true, false),
+	}}
+}
+
+// batchWorker is a worker without Kafka: tableState.add and flush only queue
+// batches, which the tests read back without loading them.
+func batchWorker(t *testing.T) *Worker {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Batch.MaxRows = 100
+	cfg.Batch.MaxBytes = 1 << 20
+	opts, err := decoderOptions(cfg.Decoder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Worker{cfg: &cfg, m: newMetrics(prometheus.NewRegistry()), decOpts: opts}
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	if name == "" {
+		return nil // a tombstone
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBatching feeds fixtures to one table's batcher and checks the batches
+// it queues: segments, columns, partial updates, ranges, and what stops.
+func TestBatching(t *testing.T) {
+	type want struct {
+		rows, deletes int
+		partial       bool
+		columnsLack   string // a column the header must not have
+		ranges        string // describeRanges
+	}
+	tests := []struct {
+		name    string
+		model   schema.Model
+		deletes string
+		values  []string // fixture per offset 0,1,2…; "" is a tombstone
+		batches []want
+		err     string // error of the first failing add
+		skipped int64
+	}{
+		{name: "one segment", model: schema.ModelPrimaryKeys,
+			values:  []string{"snapshot-read.value.json", "insert.value.json", "update.value.json", "delete.value.json", ""},
+			batches: []want{{rows: 4, deletes: 1, ranges: batchTopic + "[0]@0-4"}}, skipped: 1},
+		{name: "TOAST row in its own partial load, in order", model: schema.ModelPrimaryKeys,
+			values: []string{"insert.value.json", "update-toast.value.json", "update.value.json"},
+			batches: []want{
+				{rows: 1, ranges: batchTopic + "[0]@0-0"},
+				{rows: 1, partial: true, columnsLack: "reg_date", ranges: batchTopic + "[0]@1-1"},
+				{rows: 1, ranges: batchTopic + "[0]@2-2"},
+			}},
+		{name: "delete on a duplicate-key table fails by default", model: schema.ModelDupKeys,
+			values: []string{"insert.value.json", "delete.value.json"}, err: "deletes=skip"},
+		{name: "delete on a duplicate-key table skipped when configured", model: schema.ModelDupKeys, deletes: "skip",
+			values:  []string{"insert.value.json", "delete.value.json", "insert.value.json"},
+			batches: []want{{rows: 2, ranges: batchTopic + "[0]@0-2"}}, skipped: 1},
+		{name: "truncate stops", model: schema.ModelPrimaryKeys,
+			values: []string{"insert.value.json", "truncate.value.json"}, err: "truncated"},
+		{name: "TOAST on a non-primary-key table stops", model: schema.ModelDupKeys,
+			values: []string{"update-toast.value.json"}, err: "REPLICA IDENTITY FULL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := batchWorker(t)
+			ts := newTableState(w, batchTable(tt.model), config.TableOptions{Deletes: tt.deletes})
+			var err error
+			for i, v := range tt.values {
+				r := &kgo.Record{Topic: batchTopic, Offset: int64(i), Value: fixture(t, v)}
+				if err = ts.add(r); err != nil {
+					break
+				}
+			}
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				if !strings.Contains(err.Error(), "offset") {
+					t.Errorf("error %v does not name the offset", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ts.cur != nil {
+				ts.flush("shutdown")
+			}
+			if len(ts.queue) != len(tt.batches) {
+				t.Fatalf("%d batches, want %d", len(ts.queue), len(tt.batches))
+			}
+			for i, b := range ts.queue {
+				wb := tt.batches[i]
+				if b.Rows != wb.rows || b.Deletes != wb.deletes || b.Partial != wb.partial {
+					t.Errorf("batch %d: rows %d deletes %d partial %v, want %d %d %v", i, b.Rows, b.Deletes, b.Partial, wb.rows, wb.deletes, wb.partial)
+				}
+				if got := describeRanges(b.Ranges); got != wb.ranges {
+					t.Errorf("batch %d: ranges %s, want %s", i, got, wb.ranges)
+				}
+				cols := strings.Join(b.Columns, ",")
+				if wb.columnsLack != "" && strings.Contains(cols, wb.columnsLack) {
+					t.Errorf("batch %d: columns %s include %s", i, cols, wb.columnsLack)
+				}
+				if hasOp := strings.Contains(cols, "__op"); hasOp != (tt.model == schema.ModelPrimaryKeys) {
+					t.Errorf("batch %d: columns %s: __op present %v on a %s table", i, cols, hasOp, tt.model)
+				}
+				if b.Body[0] != '[' || b.Body[len(b.Body)-1] != ']' || strings.Count(string(b.Body), "},{") != b.Rows-1 {
+					t.Errorf("batch %d: body is not a JSON array of %d rows: %s", i, b.Rows, b.Body)
+				}
+				if b.Label == "" {
+					t.Errorf("batch %d: no label", i)
+				}
+			}
+			if got := w.skipped.Load(); got != tt.skipped {
+				t.Errorf("skipped %d, want %d", got, tt.skipped)
+			}
+		})
+	}
+}
