@@ -50,7 +50,8 @@ type Phase struct {
 }
 
 // RowsPerSecond is the phase's throughput, from the first event produced to
-// the target matching the source.
+// the last one loaded and committed (the comparison that follows is not
+// timed).
 func (p Phase) RowsPerSecond() float64 { return float64(p.Events) / p.Duration.Seconds() }
 
 type emuSchemas struct{ s *emulator.Server }
@@ -171,12 +172,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, fmt.Errorf("demo: %s: %w", ph.name, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		err = d.converge(pctx)
+		err = d.caughtUp(pctx)
 		cancel()
 		if err != nil {
 			return res, fmt.Errorf("demo: %s: %w", ph.name, err)
 		}
 		p := Phase{Name: ph.name, Events: n, Duration: time.Since(start)}
+		if err := d.compare(); err != nil {
+			return res, fmt.Errorf("demo: %s: %w", ph.name, err)
+		}
 		res.Phases = append(res.Phases, p)
 		say("%-12s %9d events  %7.2fs  %10.0f rows/s  target = source (%d / %d / %d rows, all columns compared)",
 			p.Name, p.Events, p.Duration.Seconds(), p.RowsPerSecond(),
@@ -260,9 +264,9 @@ func (d *driver) flush(ctx context.Context) error {
 	return d.err
 }
 
-// converge waits until the group has committed every record, then compares
-// every table with the model.
-func (d *driver) converge(ctx context.Context) error {
+// caughtUp waits until the group has committed every record: every row is
+// loaded.
+func (d *driver) caughtUp(ctx context.Context) error {
 	var topics []string
 	for _, t := range subway.Tables {
 		topics = append(topics, t.Topic())
@@ -291,9 +295,14 @@ func (d *driver) converge(ctx context.Context) error {
 			}
 		})
 		if !behind {
-			break
+			return nil
 		}
 	}
+}
+
+// compare checks every table against the model, row by row over all
+// columns.
+func (d *driver) compare() error {
 	var errs []error
 	for _, t := range subway.Tables {
 		rows, err := d.emu.Rows(subway.Database, t.Name())

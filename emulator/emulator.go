@@ -16,7 +16,6 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,7 +310,8 @@ func (s *Server) lookup(db, name string) *table {
 	return nil
 }
 
-// Rows returns the current rows of a table in column order, sorted by key.
+// Rows returns the current rows of a table in column order (in storage
+// order, not sorted).
 // Values are int64, float64, bool, string (DECIMAL as text with the
 // column's scale, DATE "YYYY-MM-DD", DATETIME "YYYY-MM-DD HH:MM:SS[.ffffff]",
 // JSON and ARRAY as compact JSON text) or nil.
@@ -320,19 +320,7 @@ func (s *Server) Rows(db, name string) ([][]any, error) {
 	if t == nil {
 		return nil, fmt.Errorf("emulator: unknown table %s.%s", db, name)
 	}
-	rows := t.snapshot()
-	sort.Slice(rows, func(i, j int) bool { return lessRow(rows[i], rows[j], t.keys) })
-	return rows, nil
-}
-
-func lessRow(a, b []any, keys []int) bool {
-	for _, k := range keys {
-		x, y := fmt.Sprint(a[k]), fmt.Sprint(b[k])
-		if x != y {
-			return x < y
-		}
-	}
-	return false
+	return t.snapshot(), nil
 }
 
 // Count returns a table's number of rows.
