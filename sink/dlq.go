@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -22,31 +23,38 @@ type dlq struct {
 	group string
 	max   int
 
-	mu     sync.Mutex
-	window []bool // ring of the last records' outcomes (true = dead-lettered)
-	next   int
-	count  int
+	window int64
+	seq    func() int64 // records consumed so far: the position of the record at hand
+
+	mu   sync.Mutex
+	hits []int64 // positions of the last max+1 dead-lettered records, oldest first
 }
 
-func newDLQ(cl *kgo.Client, c config.Errors, group string) *dlq {
-	return &dlq{cl: cl, topic: c.DLQTopic, group: group, max: c.DLQMaxFailures, window: make([]bool, max(1, c.DLQWindow))}
+func newDLQ(cl *kgo.Client, c config.Errors, group string, seq func() int64) *dlq {
+	return &dlq{cl: cl, topic: c.DLQTopic, group: group, max: c.DLQMaxFailures, window: int64(max(1, c.DLQWindow)),
+		seq: seq, hits: make([]int64, 0, c.DLQMaxFailures+2)}
+}
+
+// admit records one more dead-lettered record at position pos and reports
+// whether more than max of the last window records were dead-lettered.
+func (d *dlq) admit(pos int64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hits = append(d.hits, pos)
+	if len(d.hits) > d.max+1 {
+		n := copy(d.hits, d.hits[1:])
+		d.hits = d.hits[:n]
+	}
+	return len(d.hits) > d.max && d.hits[0] > pos-d.window
 }
 
 func (d *dlq) send(r *kgo.Record, stage string, cause error) error {
-	d.mu.Lock()
-	if d.window[d.next] {
-		d.count--
-	}
-	d.window[d.next] = true
-	d.count++
-	d.next = (d.next + 1) % len(d.window)
-	over := d.count > d.max
-	d.mu.Unlock()
-	if over {
-		return fmt.Errorf("more than %d of the last %d records were dead-lettered (errors.dlq_max_failures)", d.max, len(d.window))
+	if d.admit(d.seq()) {
+		return fmt.Errorf("more than %d of the last %d records were dead-lettered (errors.dlq_max_failures)", d.max, d.window)
 	}
 	field := ""
-	if de, ok := cause.(*debezium.DecodeError); ok {
+	var de *debezium.DecodeError
+	if errors.As(cause, &de) {
 		field = de.Field
 	}
 	headers := append([]kgo.RecordHeader(nil), r.Headers...)

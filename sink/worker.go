@@ -151,7 +151,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		return nil, fmt.Errorf("sink: kafka client: %w", err)
 	}
 	if cfg.Errors.Tolerance == "all" {
-		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID)
+		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID, w.records.Load)
 	}
 	return w, nil
 }
