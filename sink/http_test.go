@@ -64,6 +64,13 @@ func TestHTTPEndpoints(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	deadline := time.Now().Add(20 * time.Second)
+	for w.CommittedOffsets()[testTopic][0] != 20 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // the commit loop runs every commit.interval
+	}
+	if got := w.CommittedOffsets()[testTopic][0]; got != 20 {
+		t.Errorf("committed offset %d, want 20", got)
+	}
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)

@@ -179,6 +179,20 @@ func (w *Worker) Stats() Stats {
 		Skipped: w.skipped.Load(), DeadLettered: w.deadLettered.Load(), Batches: w.batches.Load(), Committed: w.committed.Load(), Paused: w.pausedParts.Load()}
 }
 
+// CommittedOffsets returns the offsets this member last committed (the next
+// record to consume), by topic and partition.
+func (w *Worker) CommittedOffsets() map[string]map[int32]int64 {
+	out := map[string]map[int32]int64{}
+	for t, ps := range w.cl.CommittedOffsets() {
+		m := make(map[int32]int64, len(ps))
+		for p, o := range ps {
+			m[p] = o.Offset
+		}
+		out[t] = m
+	}
+	return out
+}
+
 // Run consumes until ctx is cancelled (a clean shutdown: flush, commit,
 // leave the group; nil error) or a record cannot be loaded and errors are
 // not tolerated (the error names it; nothing past it is committed).
