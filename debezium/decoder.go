@@ -210,8 +210,9 @@ type Decoder struct {
 	phB64 string
 	phArr []string // raw JSON arrays/objects that mean "unavailable"
 
-	plans   []plan // cache of field plans, keyed by schema text
-	free    plan   // schemaless plan (learned from field order)
+	plans   []*plan    // cache of field plans, keyed by row-schema text
+	free    plan       // schemaless plan (learned from field order)
+	si      schemaInfo // what the last value schema said
 	unavail []int
 	scratch []byte
 	keyCols []bool // per table column: part of the key
@@ -289,11 +290,7 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 		}
 		return dst, ev, d.fail(rec, "", fmt.Errorf("%w: value is %s, not an object", ErrType, typeName(root)))
 	}
-	payload, sch := root, gjson.Result{}
-	if d.framed(root) {
-		payload = root.Get("payload")
-		sch = root.Get("schema")
-	}
+	payload, sch := d.split(root)
 	if payload.Type == gjson.Null {
 		ev.Reason = ReasonNullPayload
 		return dst, ev, nil
@@ -301,45 +298,105 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 	if !payload.IsObject() {
 		return dst, ev, d.fail(rec, "payload", fmt.Errorf("%w: payload is %s, not an object", ErrType, typeName(payload)))
 	}
-	if name := sch.Get("name").Str; name == "io.debezium.connector.common.Heartbeat" {
+	si := d.schemaInfo(sch)
+	if si.heartbeat {
 		ev.Reason = ReasonHeartbeat
 		return dst, ev, nil
 	}
-	if isTxMetadata(rec.Topic, payload, sch) {
+	if si.tx || isTxMetadata(rec.Topic, payload) {
 		ev.Reason = ReasonTxMetadata
 		return dst, ev, nil
 	}
 
-	opv := payload.Get("op")
-	src := payload.Get("source")
-	if opv.Exists() && (src.Exists() || payload.Get("after").Exists() || payload.Get("before").Exists()) {
-		return d.decodeEnvelope(rec, dst, payload, sch, opv, src)
+	// One pass over the payload's members.
+	var opv, src, before, after gjson.Result
+	payload.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "op":
+			opv = v
+		case "source":
+			src = v
+		case "before":
+			before = v
+		case "after":
+			after = v
+		}
+		return true
+	})
+	if opv.Exists() && (src.Exists() || after.Exists() || before.Exists()) {
+		return d.decodeEnvelope(rec, dst, si, opv, src, before, after)
 	}
-	return d.decodeUnwrapped(rec, dst, payload, sch)
+	return d.decodeUnwrapped(rec, dst, payload, si)
 }
 
-func (d *Decoder) framed(root gjson.Result) bool {
-	switch d.opts.Framing {
-	case FramingSchema:
-		return true
-	case FramingSchemaless:
-		return false
+// split returns the payload and the schema of a value, by the configured
+// framing, in one pass over the top-level members.
+func (d *Decoder) split(root gjson.Result) (payload, sch gjson.Result) {
+	if d.opts.Framing == FramingSchemaless {
+		return root, gjson.Result{}
 	}
-	n, s, p := 0, false, false
-	root.ForEach(func(k, _ gjson.Result) bool {
+	n := 0
+	root.ForEach(func(k, v gjson.Result) bool {
 		n++
 		switch k.Str {
 		case "schema":
-			s = true
+			sch = v
 		case "payload":
-			p = true
+			payload = v
 		}
-		return n <= 2
+		return n <= 2 || d.opts.Framing == FramingSchema
 	})
-	return n == 2 && s && p
+	if d.opts.Framing == FramingSchema || n == 2 && sch.Exists() && payload.Exists() {
+		return payload, sch
+	}
+	return root, gjson.Result{}
 }
 
-func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, payload, sch, opv, src gjson.Result) ([]byte, Event, error) {
+// schemaInfo is what a value schema says, derived once per distinct schema
+// text: Debezium repeats the same schema in every record of a table.
+type schemaInfo struct {
+	raw           string
+	heartbeat, tx bool
+	before, after *plan // raw envelope: the row schemas
+	row           *plan // unwrapped value: the row schema itself
+}
+
+// noSchema is the (read-only) schemaInfo of values without a schema.
+var noSchema schemaInfo
+
+func (d *Decoder) schemaInfo(sch gjson.Result) *schemaInfo {
+	if !sch.Exists() {
+		return &noSchema
+	}
+	if d.si.raw == sch.Raw && d.si.raw != "" {
+		return &d.si
+	}
+	name := sch.Get("name").Str
+	si := schemaInfo{
+		raw:       string([]byte(sch.Raw)), // own copy: Raw points into the record
+		heartbeat: name == "io.debezium.connector.common.Heartbeat",
+		tx:        hasSuffix(name, ".TransactionMetadataValue"),
+	}
+	envelope := false
+	sch.Get("fields").ForEach(func(_, f gjson.Result) bool {
+		switch f.Get("field").Str {
+		case "before":
+			si.before, envelope = d.planFor(f), true
+		case "after":
+			si.after, envelope = d.planFor(f), true
+		}
+		return true
+	})
+	if !envelope {
+		si.row = d.planFor(sch)
+	}
+	d.si = si
+	return &d.si
+}
+
+func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, opv, src, before, after gjson.Result) ([]byte, Event, error) {
+	// Get, not ForEach: ForEach would unescape source.sequence (a string
+	// holding JSON) and allocate.
 	ev := Event{LSN: src.Get("lsn").Int(), TsMs: src.Get("ts_ms").Int()}
 	if opv.Type != gjson.String {
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w: op is %s", ErrUnknownOp, typeName(opv)))
@@ -361,16 +418,9 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, payload, sch, opv, src
 	default:
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
 	}
-	row := payload.Get(member)
-	var rowSchema gjson.Result
-	if sch.Exists() {
-		sch.Get("fields").ForEach(func(_, f gjson.Result) bool {
-			if f.Get("field").Str == member {
-				rowSchema = f
-				return false
-			}
-			return true
-		})
+	row, p := after, si.after
+	if member == "before" {
+		row, p = before, si.before
 	}
 	if !row.IsObject() {
 		if ev.Op == OpDelete && (row.Type == gjson.Null || !row.Exists()) {
@@ -380,7 +430,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, payload, sch, opv, src
 		return dst, ev, d.fail(rec, member, fmt.Errorf("%w: %s is %s on op %q", ErrMissingRow, member, typeName(row), opv.Str))
 	}
 	var err error
-	dst, err = d.render(rec, dst, member, row, rowSchema, false)
+	dst, err = d.render(rec, dst, member, row, p)
 	if err != nil {
 		return dst, ev, err
 	}
@@ -388,7 +438,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, payload, sch, opv, src
 	return d.closeRow(dst, ev.Op), ev, nil
 }
 
-func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload, sch gjson.Result) ([]byte, Event, error) {
+func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result, si *schemaInfo) ([]byte, Event, error) {
 	ev := Event{Op: OpUpsert, TsMs: payload.Get("__source_ts_ms").Int(), LSN: payload.Get("__lsn").Int()}
 	if del := payload.Get("__deleted"); del.Exists() && del.Type != gjson.Null {
 		switch {
@@ -430,7 +480,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload, sch gjson.Re
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
 	var err error
-	dst, err = d.render(rec, dst, "", payload, sch, false)
+	dst, err = d.render(rec, dst, "", payload, si.row)
 	if err != nil {
 		return dst, ev, err
 	}
@@ -456,7 +506,11 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 		return dst, ev, d.fail(rec, "key", fmt.Errorf("%w: key is %s, not an object", ErrType, typeName(k)))
 	}
 	var err error
-	dst, err = d.render(rec, dst, "key", k, ks, true)
+	var kp *plan
+	if ks.Exists() {
+		kp = d.planFor(ks)
+	}
+	dst, err = d.render(rec, dst, "key", k, kp)
 	if err != nil {
 		return dst, ev, err
 	}
@@ -486,10 +540,7 @@ func isHeartbeatTopic(topic string) bool {
 	return len(topic) >= len(p) && topic[:len(p)] == p
 }
 
-func isTxMetadata(topic string, payload, sch gjson.Result) bool {
-	if n := sch.Get("name").Str; len(n) > 0 && hasSuffix(n, ".TransactionMetadataValue") {
-		return true
-	}
+func isTxMetadata(topic string, payload gjson.Result) bool {
 	if !hasSuffix(topic, ".transaction") {
 		return false
 	}

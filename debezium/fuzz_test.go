@@ -27,7 +27,9 @@ func FuzzDecode(f *testing.F) {
 		func() *Decoder { return NewDecoder(nil, Options{}) },
 		func() *Decoder { return NewDecoder(subwayPassengers(), Options{OpColumn: true}) },
 		func() *Decoder { return NewDecoder(allTypes(), Options{OpColumn: true, SchemalessTimestamp: "us"}) },
-		func() *Decoder { return NewDecoder(allTypes(), Options{Framing: FramingSchemaless, DecimalHandling: "string"}) },
+		func() *Decoder {
+			return NewDecoder(allTypes(), Options{Framing: FramingSchemaless, DecimalHandling: "string"})
+		},
 	}
 	f.Fuzz(func(t *testing.T, key, value []byte, which uint8) {
 		d := tables[int(which)%len(tables)]()

@@ -111,12 +111,12 @@ func semOf(f gjson.Result) sem {
 // planFor returns the cached plan for a row schema, building it once.
 func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
 	key := rowSchema.Raw
-	for i := range d.plans {
-		if d.plans[i].key == key {
-			return &d.plans[i]
+	for _, p := range d.plans {
+		if p.key == key {
+			return p
 		}
 	}
-	p := plan{key: string([]byte(key))} // own copy: Raw points into the record
+	p := &plan{key: string([]byte(key))} // own copy: Raw points into the record
 	rowSchema.Get("fields").ForEach(func(_, f gjson.Result) bool {
 		name := f.Get("field").Str
 		fl := field{name: string([]byte(name)), col: d.column(name), sem: semOf(f)}
@@ -140,7 +140,7 @@ func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
 		d.plans = d.plans[1:]
 	}
 	d.plans = append(d.plans, p)
-	return &d.plans[len(d.plans)-1]
+	return p
 }
 
 // column returns the target column index of a message field, or -1.
@@ -168,15 +168,11 @@ func lookup(p *plan, i int, name string) *field {
 }
 
 // render appends the fields of row as a JSON object (without the closing
-// brace). keysOnly renders only key columns when the table is known.
-func (d *Decoder) render(rec *Record, dst []byte, member string, row, rowSchema gjson.Result, keysOnly bool) ([]byte, error) {
-	var p *plan
-	if rowSchema.Exists() {
-		p = d.planFor(rowSchema)
-	} else {
+// brace), typed by plan p (nil: no schema, typed by the target columns).
+func (d *Decoder) render(rec *Record, dst []byte, member string, row gjson.Result, p *plan) ([]byte, error) {
+	if p == nil {
 		p = &d.free
 	}
-	keysOnly = keysOnly && d.table != nil && len(d.table.KeyColumns()) > 0
 	start := len(dst)
 	dst = append(dst, '{')
 	first := true
@@ -187,12 +183,9 @@ func (d *Decoder) render(rec *Record, dst []byte, member string, row, rowSchema 
 		f := lookup(p, i, name)
 		i++
 		if f == nil {
-			if rowSchema.Exists() {
-				// A field the schema does not list: type it from the column.
-				p.fields = append(p.fields, field{name: string([]byte(name)), col: d.column(name)})
-			} else {
-				d.free.fields = append(d.free.fields, field{name: string([]byte(name)), col: d.column(name)})
-			}
+			// A field the schema does not list (or the first sight of a
+			// schemaless field): typed from the column.
+			p.fields = append(p.fields, field{name: string([]byte(name)), col: d.column(name)})
 			f = &p.fields[len(p.fields)-1]
 		}
 		if f.col == -1 {
@@ -201,9 +194,6 @@ func (d *Decoder) render(rec *Record, dst []byte, member string, row, rowSchema 
 		var col *schema.Column
 		if f.col >= 0 {
 			col = &d.table.Columns[f.col]
-			if keysOnly && !col.Key {
-				return true
-			}
 		}
 		if d.unavailable(v) {
 			idx := f.col
