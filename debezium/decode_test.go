@@ -135,6 +135,7 @@ func TestOps(t *testing.T) {
 		{"addop delete", "p.s.t", "", `{"id":1,"v":"a","__op":1,"__deleted":"true"}`, false, OpDelete, "", `{"id":1,"v":"a","__op":1}`, false},
 		{"addop snapshot", "p.s.t", "", `{"id":1,"v":"a"}`, false, OpUpsert, "", `{"id":1,"v":"a","__op":0}`, true},
 		{"unknown field ignored", "p.s.t", "", `{"id":1,"zz":2}`, false, OpUpsert, "", `{"id":1,"__op":0}`, true},
+		{"debezium 3.x member order", "p.s.t", "", `{"before":null,"after":{"id":2,"v":"x"},"source":{"version":"3.0.8.Final","snapshot":"first_in_data_collection","lsn":5},"transaction":null,"op":"r","ts_ms":1,"ts_us":1000,"ts_ns":1000000}`, false, OpUpsert, "", `{"id":2,"v":"x","__op":0}`, true},
 		{"toast placeholder", "p.s.t", "", env("u", `{"id":1,"v":"__debezium_unavailable_value"}`), false, OpUpsert, "", `{"id":1,"__op":0}`, false},
 	}
 	for _, tt := range tests {

@@ -11,7 +11,7 @@ import (
 func TestDemoSmall(t *testing.T) {
 	for _, schemaless := range []bool{false, true} {
 		var out bytes.Buffer
-		res, err := Run(context.Background(), Options{Rows: 3000, Schemaless: schemaless, Out: &out})
+		res, err := Run(context.Background(), Options{Rows: 2000, Schemaless: schemaless, Out: &out})
 		if err != nil {
 			t.Fatalf("schemaless=%v: %v\n%s", schemaless, err, out.String())
 		}

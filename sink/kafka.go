@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -24,6 +25,9 @@ func kafkaOptions(cfg *config.Config) ([]kgo.Opt, error) {
 		kgo.ConsumerGroup(k.GroupID),
 		kgo.SessionTimeout(k.SessionTimeout),
 		kgo.RebalanceTimeout(k.RebalanceTimeout),
+		// A regex subscription sees a new Debezium topic (a new source
+		// table) at the next metadata refresh: 30s rather than franz-go's 5m.
+		kgo.MetadataMaxAge(30 * time.Second),
 	}
 	if k.ClientID != "" {
 		opts = append(opts, kgo.ClientID(k.ClientID))
