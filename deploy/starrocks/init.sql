@@ -1,0 +1,5 @@
+CREATE DATABASE IF NOT EXISTS subway;
+USE subway;
+CREATE TABLE IF NOT EXISTS subway_info_copy (line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL, station_code VARCHAR(20), ext_code VARCHAR(20), reg_date VARCHAR(8)) ENGINE=OLAP PRIMARY KEY(line_no, station_name) DISTRIBUTED BY HASH(line_no, station_name) BUCKETS 1 PROPERTIES("replication_num"="1");
+CREATE TABLE IF NOT EXISTS subway_passengers_copy (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL, pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8)) ENGINE=OLAP PRIMARY KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date, line_no, station_name) BUCKETS 4 PROPERTIES("replication_num"="1");
+CREATE TABLE IF NOT EXISTS subway_passengers_time_copy (use_month VARCHAR(6) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL, time_band VARCHAR(20) NOT NULL, pass_in DECIMAL(12,0), pass_out DECIMAL(12,0), reg_date VARCHAR(8)) ENGINE=OLAP PRIMARY KEY(use_month, line_no, station_name, time_band) DISTRIBUTED BY HASH(use_month, line_no, station_name, time_band) BUCKETS 4 PROPERTIES("replication_num"="1");
