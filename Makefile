@@ -25,9 +25,10 @@ unit:
 e2e:
 	bash e2e/run.sh
 
-## bench: the benchmark harness (see docs/performance.md)
+## bench: the benchmarks recorded in docs/performance.md
 bench:
-	bash bench/run.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./debezium/ ./streamload/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/
 
 ## fuzz: every decoder fuzz target for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
