@@ -1,0 +1,334 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+const ddl = `CREATE TABLE p (k VARCHAR(10) NOT NULL, v DECIMAL(5,1), n INT, note VARCHAR(4)) ENGINE=OLAP PRIMARY KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES("replication_num"="1");
+CREATE TABLE d (k VARCHAR(10) NOT NULL, v INT) ENGINE=OLAP DUPLICATE KEY(k) DISTRIBUTED BY HASH(k)`
+
+func start(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	cfg.Password = "pw"
+	s, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, q := range []string{"CREATE DATABASE db", "USE db", ddl} {
+		if err := s.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// load sends a Stream Load to the FE, follows the 307 itself (as a client
+// must), and returns the HTTP status and the decoded answer.
+func load(t *testing.T, s *Server, table, body string, hdr map[string]string) (int, loadResponse) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, s.FEURL()+"/api/db/"+table+"/_stream_load", nil)
+	req.SetBasicAuth("root", "pw")
+	req.Header.Set("Expect", "100-continue")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("FE answered %d, want 307", resp.StatusCode)
+	}
+	loc := resp.Header.Get("Location")
+	if u, _ := url.Parse(loc); u.Port() == strings.TrimPrefix(s.FEURL()[strings.LastIndexByte(s.FEURL(), ':'):], ":") {
+		t.Fatalf("307 to the FE's own port: %s", loc)
+	}
+	req2, _ := http.NewRequest(http.MethodPut, loc, strings.NewReader(body))
+	req2.Header = req.Header.Clone()
+	resp2, err := cl.Do(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	var r loadResponse
+	b, _ := io.ReadAll(resp2.Body)
+	json.Unmarshal(b, &r)
+	return resp2.StatusCode, r
+}
+
+func rows(t *testing.T, s *Server, table string) map[string]string {
+	t.Helper()
+	rs, err := s.Rows("db", table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range rs {
+		b, _ := json.Marshal(r[1:])
+		out[r[0].(string)] = string(b)
+	}
+	return out
+}
+
+var jsonHdr = map[string]string{"format": "json", "strip_outer_array": "true"}
+
+func with(h map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+func TestAuthAndExpect(t *testing.T) {
+	s := start(t, Config{})
+	for _, c := range []struct {
+		name   string
+		user   string
+		expect string
+		want   int
+		body   string
+	}{
+		{"no credentials", "", "100-continue", 401, "Unauthorized"},
+		{"wrong password", "root:bad", "100-continue", 401, "Unauthorized"},
+		{"no 100-continue", "root:pw", "", 200, "There is no 100-continue header"},
+	} {
+		req, _ := http.NewRequest(http.MethodPut, s.FEURL()+"/api/db/p/_stream_load", strings.NewReader("[]"))
+		if c.user != "" {
+			u, p, _ := strings.Cut(c.user, ":")
+			req.SetBasicAuth(u, p)
+		}
+		if c.expect != "" {
+			req.Header.Set("Expect", c.expect)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || !bytes.Contains(b, []byte(c.body)) {
+			t.Errorf("%s: %d %s", c.name, resp.StatusCode, b)
+		}
+	}
+}
+
+func TestPrimaryKeyOrderAndLabels(t *testing.T) {
+	s := start(t, Config{})
+	body := `[{"k":"a","v":"1.5","n":1,"__op":0},{"k":"b","v":2,"n":2,"__op":0},{"k":"a","__op":1},{"k":"a","v":"3","n":3,"__op":0},{"k":"b","__op":1}]`
+	code, r := load(t, s, "p", body, with(jsonHdr, "label", "l1", "columns", "k,v,n,__op"))
+	if code != 200 || r.Status != "Success" || r.NumberTotalRows != 5 || r.NumberLoadedRows != 5 || r.Label != "l1" {
+		t.Fatalf("answer %d %+v", code, r)
+	}
+	if got := rows(t, s, "p"); len(got) != 1 || got["a"] != `["3.0",3,null]` {
+		t.Errorf("rows %v, want only a = 3.0 (order applied)", got)
+	}
+	_, r = load(t, s, "p", body, with(jsonHdr, "label", "l1", "columns", "k,v,n,__op"))
+	if r.Status != "Label Already Exists" || r.ExistingJobStatus != "FINISHED" {
+		t.Errorf("label reuse: %+v", r)
+	}
+}
+
+func TestFilteringAndErrorURL(t *testing.T) {
+	s := start(t, Config{})
+	body := `[{"k":"a","v":"1"},{"k":"b","v":"123456"},{"k":null,"v":"1"},{"k":"c","note":"toolong"}]`
+	_, r := load(t, s, "p", body, with(jsonHdr, "label", "f1"))
+	if r.Status != "Fail" || r.NumberFilteredRows != 3 || r.ErrorURL == "" {
+		t.Fatalf("want a failed job with 3 filtered rows: %+v", r)
+	}
+	resp, err := http.Get(r.ErrorURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"does not fit DECIMAL(5,1)", "NOT NULL", "longer than"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("error log lacks %q:\n%s", want, b)
+		}
+	}
+	_, r = load(t, s, "p", body, with(jsonHdr, "label", "f2", "max_filter_ratio", "0.8"))
+	if r.Status != "Success" || r.NumberLoadedRows != 1 {
+		t.Errorf("max_filter_ratio 0.8: %+v", r)
+	}
+}
+
+func TestPartialUpdateMergeConditionAndModels(t *testing.T) {
+	s := start(t, Config{})
+	load(t, s, "p", `[{"k":"a","v":"5","n":10,"note":"x"}]`, with(jsonHdr, "label", "m1"))
+	load(t, s, "p", `[{"k":"a","n":11}]`, with(jsonHdr, "label", "m2", "partial_update", "true", "columns", "k,n"))
+	if got := rows(t, s, "p")["a"]; got != `["5.0",11,"x"]` {
+		t.Errorf("partial update: %s", got)
+	}
+	load(t, s, "p", `[{"k":"a","v":"1","n":1,"note":"y"}]`, with(jsonHdr, "label", "m3", "merge_condition", "n"))
+	if got := rows(t, s, "p")["a"]; got != `["5.0",11,"x"]` {
+		t.Errorf("merge_condition let an older row win: %s", got)
+	}
+	load(t, s, "d", `[{"k":"a","v":1},{"k":"a","v":1}]`, with(jsonHdr, "label", "d1"))
+	if n, _ := s.Count("db", "d"); n != 2 {
+		t.Errorf("duplicate key table has %d rows, want 2 (append)", n)
+	}
+	_, r := load(t, s, "d", `[{"k":"a","__op":1}]`, with(jsonHdr, "label", "d2", "columns", "k,__op"))
+	if r.Status != "Fail" || !strings.Contains(r.Message, "Primary Key") {
+		t.Errorf("__op=1 on a duplicate key table: %+v", r)
+	}
+}
+
+func TestCSVAndJSONPaths(t *testing.T) {
+	s := start(t, Config{})
+	_, r := load(t, s, "p", "a\x011.5\x01\\N\nb\x012\x017\n", map[string]string{"label": "c1", "column_separator": `\x01`, "columns": "k,v,n"})
+	if r.Status != "Success" || r.NumberLoadedRows != 2 {
+		t.Fatalf("csv: %+v", r)
+	}
+	_, r = load(t, s, "p", `[{"x":{"id":"c"},"val":9}]`, with(jsonHdr, "label", "j1", "jsonpaths", `["$.x.id","$.val"]`, "columns", "k,n"))
+	if got := rows(t, s, "p"); r.Status != "Success" || got["a"] != `["1.5",null,null]` || got["c"] != `[null,9,null]` {
+		t.Errorf("rows %v (%+v)", got, r)
+	}
+}
+
+func TestTransactionsAndLoadState(t *testing.T) {
+	s := start(t, Config{})
+	call := func(action, label, body string) map[string]any {
+		method := http.MethodPost
+		if action == "load" {
+			method = http.MethodPut
+		}
+		req, _ := http.NewRequest(method, s.FEURL()+"/api/transaction/"+action, strings.NewReader(body))
+		req.SetBasicAuth("root", "pw")
+		req.Header.Set("label", label)
+		req.Header.Set("db", "db")
+		req.Header.Set("table", "p")
+		req.Header.Set("format", "json")
+		req.Header.Set("strip_outer_array", "true")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m
+	}
+	state := func(label string) string {
+		req, _ := http.NewRequest(http.MethodGet, s.FEURL()+"/api/db/get_load_state?label="+label, nil)
+		req.SetBasicAuth("root", "pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m["state"].(string)
+	}
+	call("begin", "t1", "")
+	call("load", "t1", `[{"k":"z","n":1}]`)
+	if st := state("t1"); st != "PREPARE" {
+		t.Errorf("after load: %s", st)
+	}
+	if n, _ := s.Count("db", "p"); n != 0 {
+		t.Error("rows visible before commit")
+	}
+	call("prepare", "t1", "")
+	if st := state("t1"); st != "PREPARED" {
+		t.Errorf("after prepare: %s", st)
+	}
+	call("commit", "t1", "")
+	if st, n := state("t1"), rows(t, s, "p"); st != "VISIBLE" || len(n) != 1 {
+		t.Errorf("after commit: %s %v", st, n)
+	}
+	if m := call("commit", "t1", ""); m["Message"] != "Transaction already commited" {
+		t.Errorf("second commit: %v", m)
+	}
+	call("begin", "t2", "")
+	call("rollback", "t2", "")
+	if st := state("t2"); st != "ABORTED" {
+		t.Errorf("after rollback: %s", st)
+	}
+	if st := state("nope"); st != "UNKNOWN" {
+		t.Errorf("unknown label: %s", st)
+	}
+}
+
+func TestMySQLProtocol(t *testing.T) {
+	s := start(t, Config{})
+	load(t, s, "p", `[{"k":"a","v":"1.1","n":1},{"k":"b","v":"2.2","n":1},{"k":"c","v":"0.1","n":2}]`, with(jsonHdr, "label", "q1"))
+	db, err := sql.Open("mysql", "root:pw@tcp("+s.MySQLAddr()+")/db?interpolateParams=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE x (id BIGINT NOT NULL, j JSON) ENGINE=OLAP DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2"); err != nil {
+		t.Fatalf("DDL over MySQL: %v", err)
+	}
+	var model, keys string
+	if err := db.QueryRow("SELECT TABLE_MODEL, PRIMARY_KEY FROM information_schema.tables_config WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", "db", "p").Scan(&model, &keys); err != nil || model != "PRI_KEYS" || keys != "`k`" {
+		t.Errorf("tables_config: %q %q %v", model, keys, err)
+	}
+	var colType, nullable string
+	if err := db.QueryRow("SELECT COLUMN_TYPE, IS_NULLABLE FROM information_schema.columns WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'v'", "db", "p").Scan(&colType, &nullable); err != nil || colType != "decimal(5,1)" || nullable != "YES" {
+		t.Errorf("columns: %q %q %v", colType, nullable, err)
+	}
+	var sum string
+	if err := db.QueryRow("SELECT SUM(v) FROM p WHERE n = 1 GROUP BY n").Scan(&sum); err != nil || sum != "3.3" {
+		t.Errorf("exact decimal sum: %q %v", sum, err)
+	}
+	var cnt int
+	if err := db.QueryRow("SELECT COUNT(*) FROM p a JOIN p b ON a.n = b.n").Scan(&cnt); err != nil || cnt != 5 {
+		t.Errorf("join: %d %v", cnt, err)
+	}
+}
+
+func TestCountOnly(t *testing.T) {
+	s := start(t, Config{CountOnly: true})
+	_, r := load(t, s, "p", `[{"k":"a"},{"k":"b"},{"k":"c"}]`, with(jsonHdr, "label", "co"))
+	if r.NumberLoadedRows != 3 || s.Stats().RowsLoaded != 3 {
+		t.Errorf("count-only: %+v %+v", r, s.Stats())
+	}
+	if n, _ := s.Count("db", "p"); n != 0 {
+		t.Error("count-only stored rows")
+	}
+}
+
+func TestDDLForms(t *testing.T) {
+	s := start(t, Config{NoMySQL: true})
+	for _, q := range []string{
+		"ALTER TABLE db.p ADD COLUMN extra VARCHAR(5) NULL",
+		"CREATE TABLE IF NOT EXISTS db.p (k INT) ENGINE=OLAP DUPLICATE KEY(k) DISTRIBUTED BY RANDOM",
+		"CREATE TABLE db.agg (k INT NOT NULL, c BIGINT) ENGINE=OLAP AGGREGATE KEY(k) COMMENT 'x' DISTRIBUTED BY HASH(k) BUCKETS 3",
+		"TRUNCATE TABLE db.d",
+		"DROP TABLE IF EXISTS db.nope",
+	} {
+		if err := s.Exec(context.Background(), q); err != nil {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	for _, q := range []string{
+		"CREATE TABLE db.bad (a INT, b INT) ENGINE=OLAP PRIMARY KEY(b) DISTRIBUTED BY HASH(b)", // key not first
+		"CREATE TABLE db.bad2 (a GEOMETRY) ENGINE=OLAP DUPLICATE KEY(a)",
+		"CREATE TABLE db.p (a INT) ENGINE=OLAP DUPLICATE KEY(a)",
+	} {
+		if err := s.Exec(context.Background(), q); err == nil {
+			t.Errorf("%s: accepted", q)
+		}
+	}
+	if sch, _ := s.Schema("db", "p"); sch.Index("extra") != 4 {
+		t.Error("ADD COLUMN did not add")
+	}
+}
