@@ -41,7 +41,9 @@ const (
 	// CongestionQuery: the busiest time bands per station.
 	CongestionQuery = `SELECT station_name, time_band, SUM(pass_in + pass_out) AS total FROM subway_passengers_time_copy GROUP BY station_name, time_band ORDER BY total DESC, station_name, time_band LIMIT 20`
 	// TransferQuery: passenger flow at transfer stations (on more than one line).
-	TransferQuery = `SELECT station_name, SUM(pass_in + pass_out) AS total FROM subway_passengers_copy WHERE station_name IN (SELECT station_name FROM subway_info_copy GROUP BY station_name HAVING COUNT(*) > 1) GROUP BY station_name ORDER BY total DESC, station_name LIMIT 20`
+	// A joined derived table, not an IN subquery: the emulator's SQL engine
+	// evaluates IN (subquery) row by row.
+	TransferQuery = `SELECT p.station_name, SUM(p.pass_in + p.pass_out) AS total FROM subway_passengers_copy p JOIN (SELECT station_name FROM subway_info_copy GROUP BY station_name HAVING COUNT(*) > 1) x ON p.station_name = x.station_name GROUP BY p.station_name ORDER BY total DESC, p.station_name LIMIT 20`
 )
 
 var baseStations = []string{"서울역", "시청", "종각", "종로3가", "동대문", "신설동", "청량리", "회기", "강남", "역삼", "선릉", "삼성",
