@@ -199,35 +199,20 @@ func (p *parser) typ() (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString(base)
-	if p.peek() == "(" {
-		for depth := 0; ; {
-			tok := p.next()
-			if tok == "" {
-				return "", fmt.Errorf("unterminated type")
-			}
-			b.WriteString(strings.ToLower(tok))
-			if tok == "(" {
-				depth++
-			} else if tok == ")" {
-				depth--
-				if depth == 0 {
-					break
-				}
-			}
+	for _, pair := range [...][2]string{{"(", ")"}, {"<", ">"}} { // DECIMAL(13, 0), ARRAY<INT>
+		if p.peek() != pair[0] {
+			continue
 		}
-	}
-	if p.peek() == "<" {
 		for depth := 0; ; {
 			tok := p.next()
 			if tok == "" {
 				return "", fmt.Errorf("unterminated type")
 			}
 			b.WriteString(strings.ToLower(tok))
-			if tok == "<" {
+			if tok == pair[0] {
 				depth++
-			} else if tok == ">" {
-				depth--
-				if depth == 0 {
+			} else if tok == pair[1] {
+				if depth--; depth == 0 {
 					break
 				}
 			}
