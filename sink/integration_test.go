@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -428,3 +429,25 @@ func indexOf(s, sub string) int {
 }
 
 var _ = sort.Strings
+
+// TestUnimplementedOptionsRejected: options the configuration accepts but
+// the worker does not honour yet stop it at start, never silently.
+func TestUnimplementedOptionsRejected(t *testing.T) {
+	for _, mod := range []func(*config.Config){
+		func(c *config.Config) { c.StarRocks.Format = "csv" },
+		func(c *config.Config) {
+			c.Mapping.Tables = map[string]config.TableOptions{"subway_passengers_copy": {Mode: "versioned"}}
+		},
+	} {
+		cfg := config.Default()
+		cfg.Kafka.Brokers = []string{"127.0.0.1:1"}
+		cfg.Kafka.Topics = []string{testTopic}
+		cfg.StarRocks.LoadURLs = []string{"http://127.0.0.1:1"}
+		cfg.StarRocks.Database = "subway"
+		cfg.Mapping.Template = "{table}"
+		mod(&cfg)
+		if _, err := New(&cfg, Deps{}, nil); err == nil || !strings.Contains(err.Error(), "not implemented") && !strings.Contains(err.Error(), "csv") {
+			t.Errorf("New = %v, want an error naming the option", err)
+		}
+	}
+}

@@ -87,6 +87,9 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sink: invalid configuration: %w", err)
 	}
+	if err := unimplemented(cfg); err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
 	mapper, err := mapping.New(cfg.Mapping, cfg.StarRocks.Database)
 	if err != nil {
 		return nil, fmt.Errorf("sink: mapping: %w", err)
@@ -154,6 +157,23 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID, w.records.Load)
 	}
 	return w, nil
+}
+
+// unimplemented rejects options the configuration accepts but this worker
+// does not honour yet, rather than ignoring them.
+func unimplemented(cfg *config.Config) error {
+	if strings.EqualFold(cfg.StarRocks.Format, "csv") {
+		return errors.New("starrocks.format: csv bodies are not implemented yet (use json)")
+	}
+	for name, t := range cfg.Mapping.Tables {
+		if strings.EqualFold(t.Format, "csv") {
+			return fmt.Errorf("mapping.tables.%s.format: csv bodies are not implemented yet (use json)", name)
+		}
+		if strings.EqualFold(t.Mode, "versioned") {
+			return fmt.Errorf("mapping.tables.%s.mode: the versioned mode is not implemented yet", name)
+		}
+	}
+	return nil
 }
 
 func decoderOptions(c config.Decoder) (debezium.Options, error) {
