@@ -1,0 +1,62 @@
+// Command harness is the end-to-end benchmark of starsink (bench/run.sh runs
+// it). For each case it produces subway-shaped Debezium messages into Kafka
+// (a kfake process, or a real broker given with --brokers), measures a bare
+// franz-go consumer group reading them (the ceiling), then runs starsink as
+// its own process against the emulator (its own process, count-only or full
+// apply) and reports rows/s and MB/s from start to the last row acknowledged
+// by the emulator, CPU seconds per million rows and peak RSS of the starsink
+// process, and p50/p99 batch load latency from starsink's /metrics.
+//
+// "harness ceiling" is the bare consumer, run as a child process.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
+		if err := ceilingMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "ceiling:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	flag.IntVar(&o.rows, "rows", 200000, "messages per case")
+	flag.StringVar(&o.tables, "tables", "1,10,100", "table counts, comma-separated")
+	flag.StringVar(&o.schemas, "schemas", "on,off", "framings: on (JSON with schemas), off (schemaless)")
+	flag.StringVar(&o.modes, "modes", "count-only,apply", "emulator modes")
+	flag.StringVar(&o.bin, "bin", "bench/.work/bin", "folder of the starsink, kfake, emulator and harness binaries")
+	flag.StringVar(&o.brokers, "brokers", "", "a running Kafka (e.g. the e2e KRaft broker); default: start the kfake process")
+	flag.StringVar(&o.out, "out", "bench/.work/results.md", "results file (appended)")
+	flag.StringVar(&o.sweep, "sweep", "", "flush sweep on 10 tables, count-only: max_rows:max_age list, e.g. 10000:1s,100000:1s,100000:100ms")
+	flag.StringVar(&o.bufferMemory, "buffer-memory", "256MiB", "batch.buffer_memory of starsink")
+	flag.StringVar(&o.javaPlugin, "java-connector-plugin", os.Getenv("STARSINK_BENCH_JAVA_PLUGIN"), "plugin folder of the StarRocks Kafka connector (the Java peer)")
+	flag.Parse()
+	if err := run(context.Background(), &o); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	rows                     int
+	tables, schemas, modes   string
+	bin, brokers, out, sweep string
+	bufferMemory, javaPlugin string
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

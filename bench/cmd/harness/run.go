@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/starsink/starsink/bench/internal/tables"
+	"github.com/starsink/starsink/internal/subway"
+)
+
+const (
+	kfakeAddr   = "127.0.0.1:39092"
+	feAddr      = "127.0.0.1:38030"
+	statsURL    = "http://127.0.0.1:38099/stats"
+	metricsAddr = "127.0.0.1:38080"
+)
+
+type result struct {
+	kafka, framing, mode string
+	tables, rows         int
+	flush                string
+	seconds, mb          float64
+	cpu                  float64
+	rss                  int64
+	p50, p99             float64
+	ceiling              float64
+}
+
+func run(ctx context.Context, o *options) error {
+	var results []result
+	for _, ts := range split(o.tables) {
+		nt, err := strconv.Atoi(ts)
+		if err != nil || nt < 1 {
+			return fmt.Errorf("bad table count %q", ts)
+		}
+		for _, fr := range split(o.schemas) {
+			rs, err := runKafkaCase(ctx, o, nt, fr == "on", split(o.modes), []string{""})
+			if err != nil {
+				return fmt.Errorf("%d tables, schemas %s: %w", nt, fr, err)
+			}
+			results = append(results, rs...)
+		}
+	}
+	if o.sweep != "" {
+		rs, err := runKafkaCase(ctx, o, 10, true, []string{"count-only"}, split(o.sweep))
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		results = append(results, rs...)
+	}
+	if o.javaPlugin == "" {
+		fmt.Println("peer: skipped (no --java-connector-plugin / STARSINK_BENCH_JAVA_PLUGIN: build the StarRocks Kafka connector from its public source with Maven and pass its plugin folder)")
+	} else {
+		fmt.Println("peer: the Java connector run is not automated by this harness yet; see docs/performance.md")
+	}
+	return report(o, results)
+}
+
+// runKafkaCase starts Kafka (unless --brokers), produces the messages once,
+// measures the ceiling, then runs starsink once per mode and flush setting.
+func runKafkaCase(ctx context.Context, o *options, nt int, schemas bool, modes, flushes []string) ([]result, error) {
+	brokers, kafka := o.brokers, "real"
+	if brokers == "" {
+		kafka = "kfake"
+		brokers = kfakeAddr
+		p, err := start(o, "kfake", "--ports", "39092")
+		if err != nil {
+			return nil, err
+		}
+		defer stop(p)
+		time.Sleep(300 * time.Millisecond)
+	}
+	// Fresh topic names per case on a shared real broker would need deleting;
+	// the kfake process is fresh per case.
+	bytes, err := produce(ctx, brokers, nt, o.rows, schemas)
+	if err != nil {
+		return nil, err
+	}
+	framing := "schemaless"
+	if schemas {
+		framing = "schema"
+	}
+	out, err := exec.Command(filepath.Join(o.bin, "harness"), "ceiling", "--brokers", brokers, "--regex", tables.TopicRegex,
+		"--group", fmt.Sprintf("ceiling-%d", time.Now().UnixNano()), "--rows", strconv.Itoa(o.rows)).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	ceilSec, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	ceiling := float64(o.rows) / ceilSec
+	fmt.Printf("%s %d tables %s: ceiling %.0f rows/s\n", kafka, nt, framing, ceiling)
+	var rs []result
+	for _, mode := range modes {
+		for _, fl := range flushes {
+			r, err := runStarsink(o, brokers, nt, schemas, mode, fl)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", mode, fl, err)
+			}
+			r.kafka, r.framing, r.tables, r.rows, r.ceiling = kafka, framing, nt, o.rows, ceiling
+			r.mb = float64(bytes) / 1e6 / r.seconds
+			fmt.Printf("  %s %s: %.0f rows/s\n", mode, fl, float64(o.rows)/r.seconds)
+			rs = append(rs, r)
+		}
+	}
+	return rs, nil
+}
+
+// produce writes rows insert events of subway_passengers_copy, spread over
+// nt topics, and returns the bytes of the values.
+func produce(ctx context.Context, brokers string, nt, rows int, schemas bool) (int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.MaxBufferedRecords(100000), kgo.ProducerBatchMaxBytes(4<<20),
+		kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return 0, fmt.Errorf("producer: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopics(ctx, 3, 1, nil, tables.Topics(nt)...); err != nil {
+		return 0, fmt.Errorf("create topics: %w", err)
+	}
+	ev := subway.NewEvents(schemas)
+	var bytes int64
+	var firstErr error
+	for i := 0; i < rows; i++ {
+		r := subway.Generate(subway.Passengers, i, 0)
+		v := ev.Value(nil, subway.Passengers, "c", nil, r)
+		bytes += int64(len(v))
+		cl.Produce(ctx, &kgo.Record{Topic: tables.Topic(i % nt), Key: ev.Key(nil, subway.Passengers, r), Value: v}, func(_ *kgo.Record, err error) {
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return 0, fmt.Errorf("flush: %w", err)
+	}
+	if firstErr != nil {
+		return 0, fmt.Errorf("produce: %w", firstErr)
+	}
+	return bytes, nil
+}
+
+func runStarsink(o *options, brokers string, nt int, schemas bool, mode, flush string) (result, error) {
+	r := result{mode: mode, flush: flush}
+	args := []string{"--tables", strconv.Itoa(nt)}
+	if mode == "count-only" {
+		args = append(args, "--count-only")
+	}
+	emu, err := start(o, "emulator", args...)
+	if err != nil {
+		return r, err
+	}
+	defer stop(emu)
+	if err := waitHTTP(statsURL); err != nil {
+		return r, err
+	}
+	maxRows, maxAge := "100000", "1s"
+	if flush != "" {
+		a, b, _ := strings.Cut(flush, ":")
+		maxRows, maxAge = a, b
+	}
+	framing := "schemaless"
+	if schemas {
+		framing = "schema"
+	}
+	cfg := fmt.Sprintf(`kafka:
+  brokers: [%q]
+  group_id: starsink-bench-%d
+  topic_regex: [%q]
+  start_offset: earliest
+starrocks:
+  load_urls: [%q]
+  mysql_addr: "127.0.0.1:39030"
+  user: root
+  database: %s
+mapping:
+  template: "{table}"
+decoder:
+  framing: %s
+batch:
+  max_rows: %s
+  max_bytes: 32MiB
+  max_age: %s
+  buffer_memory: %s
+commit:
+  interval: 1s
+http:
+  addr: %q
+log:
+  level: warn
+`, brokers, time.Now().UnixNano(), tables.TopicRegex, feAddr, tables.Database, framing, maxRows, maxAge, o.bufferMemory, metricsAddr)
+	cfgFile := filepath.Join(filepath.Dir(o.out), "starsink.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		return r, fmt.Errorf("write config: %w", err)
+	}
+	begin := time.Now()
+	ss, err := start(o, "starsink", "run", "--config", cfgFile)
+	if err != nil {
+		return r, err
+	}
+	defer stop(ss)
+	for {
+		st, err := emuStats()
+		if err == nil && st.RowsLoaded >= int64(o.rows) {
+			break
+		}
+		if ss.ProcessState != nil {
+			return r, fmt.Errorf("starsink exited")
+		}
+		if time.Since(begin) > 10*time.Minute {
+			return r, fmt.Errorf("timeout: %d rows loaded", st.RowsLoaded)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.seconds = time.Since(begin).Seconds()
+	r.cpu, _ = cpuSeconds(ss.Process.Pid)
+	r.rss, _ = peakRSS(ss.Process.Pid)
+	r.p50, r.p99, _ = loadQuantiles("http://" + metricsAddr + "/metrics")
+	return r, nil
+}
+
+type stats struct{ RowsLoaded int64 }
+
+func emuStats() (stats, error) {
+	var s stats
+	resp, err := http.Get(statsURL)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+func waitHTTP(url string) error {
+	for i := 0; i < 200; i++ {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s never answered", url)
+}
+
+func start(o *options, name string, args ...string) (*exec.Cmd, error) {
+	c := exec.Command(filepath.Join(o.bin, name), args...)
+	c.Stderr = os.Stderr
+	if err := c.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { _ = c.Wait() }()
+	return c, nil
+}
+
+func stop(c *exec.Cmd) {
+	_ = c.Process.Signal(syscall.SIGTERM)
+	for i := 0; i < 100 && c.ProcessState == nil; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = c.Process.Kill()
+	time.Sleep(200 * time.Millisecond) // ports released
+}
+
+func report(o *options, rs []result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### %s, %d rows per case, %d CPUs\n\n", time.Now().UTC().Format(time.RFC3339), o.rows, runtime.NumCPU())
+	b.WriteString("| kafka | tables | framing | emulator | max_rows:max_age | rows/s | MB/s | ceiling rows/s | of ceiling | CPU s / M rows | peak RSS MiB | load p50 ms | load p99 ms |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		rate := float64(r.rows) / r.seconds
+		fl := r.flush
+		if fl == "" {
+			fl = "100000:1s"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.0f | %.1f | %.0f | %.2f | %.1f | %d | %.0f | %.0f |\n",
+			r.kafka, r.tables, r.framing, r.mode, fl, rate, r.mb, r.ceiling, rate/r.ceiling,
+			r.cpu/float64(r.rows)*1e6, r.rss>>20, r.p50*1000, r.p99*1000)
+	}
+	fmt.Print(b.String())
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return fmt.Errorf("results folder: %w", err)
+	}
+	f, err := os.OpenFile(o.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("results file: %w", err)
+	}
+	defer f.Close()
+	_, err = f.WriteString(b.String())
+	return err
+}
