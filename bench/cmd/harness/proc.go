@@ -70,7 +70,7 @@ func loadQuantiles(metricsURL string) (p50, p99 float64, err error) {
 		if !strings.HasPrefix(line, "starsink_load_duration_seconds_bucket{") {
 			continue
 		}
-		i := strings.Index(line, `le="`)
+		i := strings.LastIndex(line, `le="`) // not the tail of table="
 		j := strings.LastIndexByte(line, ' ')
 		if i < 0 || j < 0 {
 			continue

@@ -227,7 +227,9 @@ log:
 	r.seconds = time.Since(begin).Seconds()
 	r.cpu, _ = cpuSeconds(ss.Process.Pid)
 	r.rss, _ = peakRSS(ss.Process.Pid)
-	r.p50, r.p99, _ = loadQuantiles("http://" + metricsAddr + "/metrics")
+	if r.p50, r.p99, err = loadQuantiles("http://" + metricsAddr + "/metrics"); err != nil {
+		fmt.Fprintln(os.Stderr, "load latency:", err)
+	}
 	return r, nil
 }
 

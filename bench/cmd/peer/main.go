@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -141,7 +142,7 @@ status.storage.replication.factor=1
 listeners=http://127.0.0.1:%s
 plugin.path=%s
 plugin.discovery=hybrid_warn
-`, brokers, time.Now().Unix(), port, plugin)
+`, brokers, time.Now().Unix(), port, filepath.Dir(plugin)) // plugin.path names the folder holding plugin folders
 	pf := filepath.Join(work, "connect.properties")
 	if err := os.WriteFile(pf, []byte(props), 0o644); err != nil {
 		return 0, err
@@ -159,9 +160,11 @@ plugin.discovery=hybrid_warn
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	base := "http://127.0.0.1:" + port
 	for i := 0; ; i++ {
-		if resp, err := http.Get(base + "/connector-plugins"); err == nil {
+		if resp, err := http.Get(base + "/connectors"); err == nil {
 			resp.Body.Close()
-			break
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
 		}
 		if i > 240 {
 			return 0, fmt.Errorf("connect did not start (log %s)", logf.Name())
@@ -188,9 +191,10 @@ plugin.discovery=hybrid_warn
 	if err != nil {
 		return 0, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return 0, fmt.Errorf("register: HTTP %d (log %s)", resp.StatusCode, logf.Name())
+		msg, _ := io.ReadAll(resp.Body)
+		return 0, fmt.Errorf("register: HTTP %d: %s (log %s)", resp.StatusCode, msg, logf.Name())
 	}
 	if err := waitRows(emu, rows, 15*time.Minute); err != nil {
 		return 0, fmt.Errorf("%w (log %s)", err, logf.Name())
