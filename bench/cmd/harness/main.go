@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 func main() {
@@ -37,6 +38,8 @@ func main() {
 	flag.StringVar(&o.sweep, "sweep", "", "flush sweep on 10 tables, count-only: max_rows:max_age list, e.g. 10000:1s,100000:1s,100000:100ms")
 	flag.StringVar(&o.bufferMemory, "buffer-memory", "256MiB", "batch.buffer_memory of starsink")
 	flag.StringVar(&o.javaPlugin, "java-connector-plugin", os.Getenv("STARSINK_BENCH_JAVA_PLUGIN"), "plugin folder of the StarRocks Kafka connector (the Java peer)")
+	flag.IntVar(&o.latencyRate, "latency-rate", 20000, "rows/s of the produce→ack latency case (0 skips it)")
+	flag.DurationVar(&o.latencyFor, "latency-for", 10*time.Second, "length of the latency case")
 	flag.Parse()
 	if err := run(context.Background(), &o); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -49,6 +52,8 @@ type options struct {
 	tables, schemas, modes   string
 	bin, brokers, out, sweep string
 	bufferMemory, javaPlugin string
+	latencyRate              int
+	latencyFor               time.Duration
 }
 
 func split(s string) []string {

@@ -61,12 +61,22 @@ func run(ctx context.Context, o *options) error {
 		}
 		results = append(results, rs...)
 	}
+	var lat string
+	if o.latencyRate > 0 {
+		p50, p99, err := latency(ctx, o, o.latencyRate, o.latencyFor)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		lat = fmt.Sprintf("produce→load-acknowledged at %d rows/s for %s (1 table, schema, count-only, max_age 1s): p50 %d ms, p99 %d ms\n",
+			o.latencyRate, o.latencyFor, p50.Milliseconds(), p99.Milliseconds())
+		fmt.Print(lat)
+	}
 	if o.javaPlugin == "" {
 		fmt.Println("peer: skipped (no --java-connector-plugin / STARSINK_BENCH_JAVA_PLUGIN: build the StarRocks Kafka connector from its public source with Maven and pass its plugin folder)")
 	} else {
 		fmt.Println("peer: the Java connector run is not automated by this harness yet; see docs/performance.md")
 	}
-	return report(o, results)
+	return report(o, results, lat)
 }
 
 // runKafkaCase starts Kafka (unless --brokers), produces the messages once,
@@ -154,17 +164,55 @@ func produce(ctx context.Context, brokers string, nt, rows int, schemas bool) (i
 
 func runStarsink(o *options, brokers string, nt int, schemas bool, mode, flush string) (result, error) {
 	r := result{mode: mode, flush: flush}
-	args := []string{"--tables", strconv.Itoa(nt)}
-	if mode == "count-only" {
-		args = append(args, "--count-only")
-	}
-	emu, err := start(o, "emulator", args...)
+	emu, ss, begin, err := launch(o, brokers, nt, schemas, mode, flush)
 	if err != nil {
 		return r, err
 	}
 	defer stop(emu)
-	if err := waitHTTP(statsURL); err != nil {
+	defer stop(ss)
+	if err := waitLoaded(ss, begin, int64(o.rows)); err != nil {
 		return r, err
+	}
+	r.seconds = time.Since(begin).Seconds()
+	r.cpu, _ = cpuSeconds(ss.pid())
+	r.rss, _ = peakRSS(ss.pid())
+	if r.p50, r.p99, err = loadQuantiles("http://" + metricsAddr + "/metrics"); err != nil {
+		fmt.Fprintln(os.Stderr, "load latency:", err)
+	}
+	return r, nil
+}
+
+// waitLoaded polls the emulator until it acknowledged want rows.
+func waitLoaded(ss *child, begin time.Time, want int64) error {
+	for {
+		st, err := emuStats()
+		if err == nil && st.RowsLoaded >= want {
+			return nil
+		}
+		if ss.exited() {
+			return fmt.Errorf("starsink exited")
+		}
+		if time.Since(begin) > 10*time.Minute {
+			return fmt.Errorf("timeout: %d rows loaded", st.RowsLoaded)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// launch starts the emulator and starsink (consuming every benchmark topic
+// with a fresh group) and returns when starsink's process started.
+func launch(o *options, brokers string, nt int, schemas bool, mode, flush string) (emu, ss *child, begin time.Time, err error) {
+	args := []string{"--tables", strconv.Itoa(nt)}
+	if mode == "count-only" {
+		args = append(args, "--count-only")
+	}
+	emu, err = start(o, "emulator", args...)
+	if err != nil {
+		return nil, nil, begin, err
+	}
+	if err := waitHTTP(statsURL); err != nil {
+		stop(emu)
+		return nil, nil, begin, err
 	}
 	maxRows, maxAge := "100000", "1s"
 	if flush != "" {
@@ -203,34 +251,16 @@ log:
 `, brokers, time.Now().UnixNano(), tables.TopicRegex, feAddr, tables.Database, framing, maxRows, maxAge, o.bufferMemory, metricsAddr)
 	cfgFile := filepath.Join(filepath.Dir(o.out), "starsink.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		return r, fmt.Errorf("write config: %w", err)
+		stop(emu)
+		return nil, nil, begin, fmt.Errorf("write config: %w", err)
 	}
-	begin := time.Now()
-	ss, err := start(o, "starsink", "run", "--config", cfgFile)
+	begin = time.Now()
+	ss, err = start(o, "starsink", "run", "--config", cfgFile)
 	if err != nil {
-		return r, err
+		stop(emu)
+		return nil, nil, begin, err
 	}
-	defer stop(ss)
-	for {
-		st, err := emuStats()
-		if err == nil && st.RowsLoaded >= int64(o.rows) {
-			break
-		}
-		if ss.ProcessState != nil {
-			return r, fmt.Errorf("starsink exited")
-		}
-		if time.Since(begin) > 10*time.Minute {
-			return r, fmt.Errorf("timeout: %d rows loaded", st.RowsLoaded)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	r.seconds = time.Since(begin).Seconds()
-	r.cpu, _ = cpuSeconds(ss.Process.Pid)
-	r.rss, _ = peakRSS(ss.Process.Pid)
-	if r.p50, r.p99, err = loadQuantiles("http://" + metricsAddr + "/metrics"); err != nil {
-		fmt.Fprintln(os.Stderr, "load latency:", err)
-	}
-	return r, nil
+	return emu, ss, begin, nil
 }
 
 type stats struct{ RowsLoaded int64 }
@@ -256,26 +286,46 @@ func waitHTTP(url string) error {
 	return fmt.Errorf("%s never answered", url)
 }
 
-func start(o *options, name string, args ...string) (*exec.Cmd, error) {
-	c := exec.Command(filepath.Join(o.bin, name), args...)
-	c.Stderr = os.Stderr
-	if err := c.Start(); err != nil {
+// child is a process the harness started; done closes when it exits.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func start(o *options, name string, args ...string) (*child, error) {
+	c := &child{cmd: exec.Command(filepath.Join(o.bin, name), args...), done: make(chan struct{})}
+	c.cmd.Stderr = os.Stderr
+	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	go func() { _ = c.Wait() }()
+	go func() { _ = c.cmd.Wait(); close(c.done) }()
 	return c, nil
 }
 
-func stop(c *exec.Cmd) {
-	_ = c.Process.Signal(syscall.SIGTERM)
-	for i := 0; i < 100 && c.ProcessState == nil; i++ {
-		time.Sleep(50 * time.Millisecond)
+// stop ends c with SIGTERM, then SIGKILL after 5s.
+func stop(c *child) {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
 	}
-	_ = c.Process.Kill()
 	time.Sleep(200 * time.Millisecond) // ports released
 }
 
-func report(o *options, rs []result) error {
+func report(o *options, rs []result, lat string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n### %s, %d rows per case, %d CPUs\n\n", time.Now().UTC().Format(time.RFC3339), o.rows, runtime.NumCPU())
 	b.WriteString("| kafka | tables | framing | emulator | max_rows:max_age | rows/s | MB/s | ceiling rows/s | of ceiling | CPU s / M rows | peak RSS MiB | load p50 ms | load p99 ms |\n")
@@ -289,6 +339,9 @@ func report(o *options, rs []result) error {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.0f | %.1f | %.0f | %.2f | %.1f | %d | %.0f | %.0f |\n",
 			r.kafka, r.tables, r.framing, r.mode, fl, rate, r.mb, r.ceiling, rate/r.ceiling,
 			r.cpu/float64(r.rows)*1e6, r.rss>>20, r.p50*1000, r.p99*1000)
+	}
+	if lat != "" {
+		b.WriteString("\n" + lat)
 	}
 	fmt.Print(b.String())
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
