@@ -58,7 +58,7 @@ func latency(ctx context.Context, o *options, rate int, d time.Duration) (p50, p
 	for i := 0; i < warm; i++ {
 		send(i)
 	}
-	if err := waitLoaded(ss, begin, warm); err != nil {
+	if _, _, err := waitLoaded(ss, begin, warm); err != nil {
 		return 0, 0, fmt.Errorf("warm-up: %w", err)
 	}
 	n := int(float64(rate) * d.Seconds())

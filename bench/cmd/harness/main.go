@@ -40,6 +40,7 @@ func main() {
 	flag.StringVar(&o.javaPlugin, "java-connector-plugin", os.Getenv("STARSINK_BENCH_JAVA_PLUGIN"), "plugin folder of the StarRocks Kafka connector (the Java peer)")
 	flag.IntVar(&o.latencyRate, "latency-rate", 20000, "rows/s of the produce→ack latency case (0 skips it)")
 	flag.DurationVar(&o.latencyFor, "latency-for", 10*time.Second, "length of the latency case")
+	flag.StringVar(&o.peerScript, "java-peer-script", "bench/java-peer.sh", "script that runs the Java connector in Kafka Connect")
 	flag.Parse()
 	if err := run(context.Background(), &o); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -52,6 +53,7 @@ type options struct {
 	tables, schemas, modes   string
 	bin, brokers, out, sweep string
 	bufferMemory, javaPlugin string
+	peerScript               string
 	latencyRate              int
 	latencyFor               time.Duration
 }
