@@ -6,8 +6,9 @@
 #   bash bench/peer.sh <java-connector-plugin-dir> [rows]
 #
 # The connector is not part of this project: build its public source
-# (StarRocks/starrocks-connector-for-kafka) with Maven and pass the plugin
-# folder it produces (target/<name>-package/share/java/<name>). Kafka and
+# (StarRocks/starrocks-connector-for-kafka) with Maven and pass a folder
+# holding its target/<name>-with-dependencies.jar (the -package/share/java
+# folder lacks Apache HttpClient, which the connector needs at run time). Kafka and
 # Connect come from the end-to-end suite's fetch (e2e/fetch.sh). Everything
 # listens on loopback and is stopped on exit.
 set -euo pipefail
