@@ -29,6 +29,7 @@ e2e:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./debezium/ ./streamload/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/
+	bash bench/run.sh
 
 ## fuzz: every decoder fuzz target for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
