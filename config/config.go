@@ -138,6 +138,12 @@ type Decoder struct {
 	Framing     string `koanf:"framing"`     // auto, schema, schemaless (value.converter.schemas.enable)
 	TimeZone    string `koanf:"time_zone"`   // zone zoned timestamps are rendered in; default UTC
 	Placeholder string `koanf:"placeholder"` // unavailable.value.placeholder
+	// DecimalHandling is the connector's decimal.handling.mode as it shows in
+	// schemaless values: "precise" (base64 strings) or "string".
+	DecimalHandling string `koanf:"decimal_handling"`
+	// SchemalessTimestamp is the unit of integer timestamps in schemaless
+	// values ("ms", "us" or "ns"); empty refuses them as ambiguous.
+	SchemalessTimestamp string `koanf:"schemaless_timestamp"`
 }
 
 // Batch configures batching and memory.

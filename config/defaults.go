@@ -45,7 +45,8 @@ func Default() Config {
 		Decoder: Decoder{
 			Framing:     "auto",
 			TimeZone:    "UTC",
-			Placeholder: "__debezium_unavailable_value",
+			Placeholder:     "__debezium_unavailable_value",
+			DecimalHandling: "precise",
 		},
 		Batch: Batch{
 			MaxRows:            500000,

@@ -129,6 +129,8 @@ func (c *Config) Validate() error {
 
 	d := &c.Decoder
 	v.oneOf("decoder.framing", d.Framing, "auto", "schema", "schemaless")
+	v.oneOf("decoder.decimal_handling", d.DecimalHandling, "precise", "string")
+	v.oneOf("decoder.schemaless_timestamp", d.SchemalessTimestamp, "", "ms", "us", "ns")
 	if _, err := time.LoadLocation(d.TimeZone); err != nil || d.TimeZone == "" {
 		v.add("decoder.time_zone", "unknown time zone")
 	}

@@ -287,7 +287,7 @@ func (d *Decoder) guess(v gjson.Result, col *schema.Column) (sem, error) {
 			case "ns":
 				return semTsNs, nil
 			}
-			return semNone, errAmbiguous("an integer timestamp without a schema may be milliseconds or microseconds (it depends on the PostgreSQL column's precision); set value.converter.schemas.enable=true on the connector (or map the column to a StarRocks BIGINT)")
+			return semNone, errAmbiguous("an integer timestamp without a schema may be milliseconds or microseconds (it depends on the PostgreSQL column's precision); set decoder.schemaless_timestamp to ms, us or ns, or value.converter.schemas.enable=true on the connector")
 		case gjson.String:
 			if len(v.Str) > 10 && (v.Str[10] == 'T' || v.Str[len(v.Str)-1] == 'Z') || v.Str == "infinity" || v.Str == "-infinity" {
 				return semZonedTs, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/debezium"
 	"github.com/starsink/starsink/schema"
 )
 
@@ -33,7 +34,7 @@ func batchWorker(t *testing.T) *Worker {
 	cfg := config.Default()
 	cfg.Batch.MaxRows = 100
 	cfg.Batch.MaxBytes = 1 << 20
-	opts, err := decoderOptions(cfg.Decoder)
+	opts, err := DecoderOptions(cfg.Decoder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +144,44 @@ func TestBatching(t *testing.T) {
 			}
 			if got := w.skipped.Load(); got != tt.skipped {
 				t.Errorf("skipped %d, want %d", got, tt.skipped)
+			}
+		})
+	}
+}
+
+// TestDecoderOptionsFromConfig checks that the decoder.* keys reach the
+// decoder: a schemaless integer timestamp and a plain decimal string decode
+// only when configured.
+func TestDecoderOptionsFromConfig(t *testing.T) {
+	table := &schema.Table{Database: "db", Name: "t", Model: schema.ModelDupKeys, Columns: []schema.Column{
+		schema.NewColumn("ts", "datetime", true, false),
+		schema.NewColumn("amount", "decimal(13,2)", true, false),
+	}}
+	value := []byte(`{"before":null,"after":{"ts":1717581912345678,"amount":"22.50"},"source":{},"op":"c"}`)
+	tests := []struct {
+		name    string
+		decoder config.Decoder
+		want    string // rendered row, or an error fragment
+	}{
+		{"defaults refuse the integer timestamp", config.Default().Decoder, "decoder.schemaless_timestamp"},
+		{"microseconds and plain decimals", config.Decoder{Framing: "schemaless", TimeZone: "UTC", DecimalHandling: "string", SchemalessTimestamp: "us"},
+			`{"ts":"2024-06-05 10:05:12.345678","amount":"22.50"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := DecoderOptions(tt.decoder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := debezium.NewDecoder(table, opts).Decode(&debezium.Record{Topic: "p.s.t", Value: value}, nil)
+			if err != nil {
+				if !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %v, want one naming %q", err, tt.want)
+				}
+				return
+			}
+			if string(got) != tt.want {
+				t.Fatalf("row %s, want %s", got, tt.want)
 			}
 		})
 	}

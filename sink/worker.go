@@ -105,7 +105,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{}, parts: map[string]map[int32]struct{}{},
 		sem: make(chan struct{}, max(1, cfg.Batch.MaxConcurrentLoads)), fatal: make(chan error, 1)}
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
-	w.decOpts, err = decoderOptions(cfg.Decoder)
+	w.decOpts, err = DecoderOptions(cfg.Decoder)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,9 @@ func unimplemented(cfg *config.Config) error {
 	return nil
 }
 
-func decoderOptions(c config.Decoder) (debezium.Options, error) {
+// DecoderOptions turns the decoder section of the configuration into
+// debezium.Options (OpColumn is set per table by the caller).
+func DecoderOptions(c config.Decoder) (debezium.Options, error) {
 	fr, err := debezium.ParseFraming(c.Framing)
 	if err != nil {
 		return debezium.Options{}, fmt.Errorf("decoder.framing: %w", err)
@@ -187,7 +189,8 @@ func decoderOptions(c config.Decoder) (debezium.Options, error) {
 			return debezium.Options{}, fmt.Errorf("decoder.time_zone: %w", err)
 		}
 	}
-	return debezium.Options{Framing: fr, TimeZone: loc, Placeholder: c.Placeholder}, nil
+	return debezium.Options{Framing: fr, TimeZone: loc, Placeholder: c.Placeholder,
+		DecimalHandling: c.DecimalHandling, SchemalessTimestamp: c.SchemalessTimestamp}, nil
 }
 
 // Client returns the worker's Kafka client (for health checks and tests).

@@ -15,6 +15,7 @@ import (
 	"github.com/starsink/starsink/debezium"
 	"github.com/starsink/starsink/mapping"
 	"github.com/starsink/starsink/schema"
+	"github.com/starsink/starsink/sink"
 	"github.com/starsink/starsink/streamload"
 )
 
@@ -92,11 +93,10 @@ func runDecode(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return err
 		}
 		name = table.QualifiedName()
-		fr, err := debezium.ParseFraming(cfg.Decoder.Framing)
-		if err != nil {
+		if opts, err = sink.DecoderOptions(cfg.Decoder); err != nil {
 			return err
 		}
-		opts.Framing, opts.Placeholder, opts.OpColumn = fr, cfg.Decoder.Placeholder, table.Model == schema.ModelPrimaryKeys
+		opts.OpColumn = table.Model == schema.ModelPrimaryKeys
 	}
 	row, ev, err := debezium.NewDecoder(table, opts).Decode(rec, nil)
 	if err != nil {
