@@ -43,8 +43,8 @@ func Default() Config {
 			SchemaTTL:       5 * time.Minute,
 		},
 		Decoder: Decoder{
-			Framing:     "auto",
-			TimeZone:    "UTC",
+			Framing:         "auto",
+			TimeZone:        "UTC",
 			Placeholder:     "__debezium_unavailable_value",
 			DecimalHandling: "precise",
 		},
