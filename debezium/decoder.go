@@ -53,6 +53,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -215,6 +216,7 @@ type Decoder struct {
 	si      schemaInfo // what the last value schema said
 	unavail []int
 	scratch []byte
+	stack   []byte // scanValue's container stack
 	keyCols []bool // per table column: part of the key
 }
 
@@ -278,11 +280,10 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 		ev.Reason = ReasonHeartbeat
 		return dst, ev, nil
 	}
-	raw := str(rec.Value)
-	if !gjson.Valid(raw) {
+	root, payload, sch, env, cached, ok := d.frame(str(rec.Value))
+	if !ok {
 		return dst, ev, d.fail(rec, "", ErrSyntax)
 	}
-	root := gjson.Parse(raw)
 	if !root.IsObject() {
 		if root.Type == gjson.Null {
 			ev.Reason = ReasonNullPayload
@@ -290,7 +291,6 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 		}
 		return dst, ev, d.fail(rec, "", fmt.Errorf("%w: value is %s, not an object", ErrType, typeName(root)))
 	}
-	payload, sch := d.split(root)
 	if payload.Type == gjson.Null {
 		ev.Reason = ReasonNullPayload
 		return dst, ev, nil
@@ -298,7 +298,7 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 	if !payload.IsObject() {
 		return dst, ev, d.fail(rec, "payload", fmt.Errorf("%w: payload is %s, not an object", ErrType, typeName(payload)))
 	}
-	si := d.schemaInfo(sch)
+	si := d.schemaInfo(sch, cached)
 	if si.heartbeat {
 		ev.Reason = ReasonHeartbeat
 		return dst, ev, nil
@@ -308,48 +308,134 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 		return dst, ev, nil
 	}
 
-	// One pass over the payload's members.
-	var opv, src, before, after gjson.Result
-	payload.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "op":
-			opv = v
-		case "source":
-			src = v
-		case "before":
-			before = v
-		case "after":
-			after = v
-		}
-		return true
-	})
-	if opv.Exists() && (src.Exists() || after.Exists() || before.Exists()) {
-		return d.decodeEnvelope(rec, dst, si, opv, src, before, after)
+	// The envelope's members, as the scanner found them.
+	var opv, before, after gjson.Result
+	if env.op != "" {
+		opv = gjson.Parse(env.op)
+	}
+	if env.before != "" {
+		before = gjson.Parse(env.before)
+	}
+	if env.after != "" {
+		after = gjson.Parse(env.after)
+	}
+	if opv.Exists() && (env.source != "" || after.Exists() || before.Exists()) {
+		return d.decodeEnvelope(rec, dst, si, &env, opv, before, after)
 	}
 	return d.decodeUnwrapped(rec, dst, payload, si)
 }
 
-// split returns the payload and the schema of a value, by the configured
-// framing, in one pass over the top-level members.
-func (d *Decoder) split(root gjson.Result) (payload, sch gjson.Result) {
-	if d.opts.Framing == FramingSchemaless {
-		return root, gjson.Result{}
+// envelope holds the spans of a raw envelope's members, found while the
+// payload is validated ("" when absent).
+type envelope struct {
+	op, source, before, after string
+	lsn, tsMs                 string // source.lsn, source.ts_ms
+}
+
+// member validates the value of member key of an envelope candidate,
+// starting at raw[vs], and notes it; source's lsn and ts_ms are noted in the
+// same pass.
+func (d *Decoder) member(e *envelope, raw, key string, vs int) (int, bool) {
+	var end int
+	var ok bool
+	if key == "source" && vs < len(raw) && raw[vs] == '{' {
+		e.lsn, e.tsMs = "", ""
+		end, ok = scanObject(raw, vs, func(k string, svs int) (int, bool) {
+			se, ok := scanValue(raw, svs, &d.stack)
+			switch {
+			case k == "lsn" && e.lsn == "": // the first, as gjson.Get
+				e.lsn = raw[svs:se]
+			case k == "ts_ms" && e.tsMs == "":
+				e.tsMs = raw[svs:se]
+			}
+			return se, ok
+		})
+	} else {
+		end, ok = scanValue(raw, vs, &d.stack)
 	}
-	n := 0
-	root.ForEach(func(k, v gjson.Result) bool {
-		n++
-		switch k.Str {
-		case "schema":
-			sch = v
-		case "payload":
-			payload = v
+	if ok {
+		e.set(key, raw[vs:end])
+	}
+	return end, ok
+}
+
+func (e *envelope) set(key, v string) {
+	switch key {
+	case "op":
+		e.op = v
+	case "source":
+		e.source = v
+	case "before":
+		e.before = v
+	case "after":
+		e.after = v
+	}
+}
+
+// frame validates a record value and splits it, by the configured framing,
+// into its payload and schema, in one pass: the top-level members and the
+// payload's members are walked by the validating scanner, which notes the
+// envelope members on the way. A schema that is byte for byte the one d.si
+// was built from is skipped by comparison instead of being scanned, and
+// reported as cached: with schemas on, most of a Debezium message is that
+// repeated schema.
+func (d *Decoder) frame(raw string) (root, payload, sch gjson.Result, env envelope, cached, ok bool) {
+	i := skipWS(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		if !validJSON(raw, &d.stack) {
+			return root, payload, sch, env, false, false
 		}
-		return n <= 2 || d.opts.Framing == FramingSchema
-	})
-	if d.opts.Framing == FramingSchema || n == 2 && sch.Exists() && payload.Exists() {
-		return payload, sch
+		root = gjson.Parse(raw)
+		return root, root, sch, env, false, true
 	}
-	return root, gjson.Result{}
+	var top, inner envelope // members of the value itself, of its payload
+	var schRaw, payloadRaw string
+	var hasSch, hasPayload bool
+	n := 0
+	end, ok := scanObject(raw, i, func(key string, vs int) (int, bool) {
+		n++
+		var e int
+		var ok, hit bool
+		if key == "payload" {
+			inner = envelope{}
+		}
+		switch {
+		case d.opts.Framing == FramingSchemaless:
+			return d.member(&top, raw, key, vs)
+		case key == "schema" && d.si.raw != "" && strings.HasPrefix(raw[vs:], d.si.raw):
+			e, ok, hit = vs+len(d.si.raw), true, true
+		case key == "payload" && vs < len(raw) && raw[vs] == '{':
+			e, ok = scanObject(raw, vs, func(k string, ivs int) (int, bool) {
+				return d.member(&inner, raw, k, ivs)
+			})
+		default:
+			e, ok = d.member(&top, raw, key, vs)
+		}
+		if !ok {
+			return e, false
+		}
+		switch key {
+		case "schema":
+			schRaw, hasSch, cached = raw[vs:e], true, hit
+		case "payload":
+			payloadRaw, hasPayload = raw[vs:e], true
+		}
+		return e, true
+	})
+	if !ok || skipWS(raw, end) != len(raw) {
+		return root, payload, sch, env, false, false
+	}
+	root = gjson.Parse(raw)
+	if d.opts.Framing == FramingSchema || d.opts.Framing == FramingAuto && n == 2 && hasSch && hasPayload {
+		if hasSch {
+			sch = gjson.Parse(schRaw)
+		}
+		if hasPayload {
+			payload = gjson.Parse(payloadRaw)
+		}
+		return root, payload, sch, inner, cached && hasSch, true
+	}
+	return root, root, gjson.Result{}, top, false, true
 }
 
 // schemaInfo is what a value schema says, derived once per distinct schema
@@ -364,11 +450,11 @@ type schemaInfo struct {
 // noSchema is the (read-only) schemaInfo of values without a schema.
 var noSchema schemaInfo
 
-func (d *Decoder) schemaInfo(sch gjson.Result) *schemaInfo {
+func (d *Decoder) schemaInfo(sch gjson.Result, cached bool) *schemaInfo {
 	if !sch.Exists() {
 		return &noSchema
 	}
-	if d.si.raw == sch.Raw && d.si.raw != "" {
+	if cached || d.si.raw == sch.Raw && d.si.raw != "" {
 		return &d.si
 	}
 	name := sch.Get("name").Str
@@ -394,10 +480,8 @@ func (d *Decoder) schemaInfo(sch gjson.Result) *schemaInfo {
 	return &d.si
 }
 
-func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, opv, src, before, after gjson.Result) ([]byte, Event, error) {
-	// Get, not ForEach: ForEach would unescape source.sequence (a string
-	// holding JSON) and allocate.
-	ev := Event{LSN: src.Get("lsn").Int(), TsMs: src.Get("ts_ms").Int()}
+func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *envelope, opv, before, after gjson.Result) ([]byte, Event, error) {
+	ev := Event{LSN: intOf(env.lsn), TsMs: intOf(env.tsMs)}
 	if opv.Type != gjson.String {
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w: op is %s", ErrUnknownOp, typeName(opv)))
 	}

@@ -31,10 +31,22 @@ func FuzzDecode(f *testing.F) {
 			return NewDecoder(allTypes(), Options{Framing: FramingSchemaless, DecimalHandling: "string"})
 		},
 	}
+	warmWith, err := os.ReadFile(filepath.Join("testdata", "fixtures", "insert.value.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, key, value []byte, which uint8) {
 		d := tables[int(which)%len(tables)]()
+		// A second decoder whose schema cache is warm must agree with the
+		// cold one on every input.
+		warm := tables[int(which)%len(tables)]()
+		warm.Decode(&Record{Topic: "p.s.t", Value: warmWith}, nil)
+		wOut, wEv, wErr := warm.Decode(&Record{Topic: "p.s.t", Key: key, Value: value}, []byte("["))
 		dst := []byte("[")
 		out, ev, err := d.Decode(&Record{Topic: "p.s.t", Key: key, Value: value}, dst)
+		if string(wOut) != string(out) || wEv.Op != ev.Op || wEv.LSN != ev.LSN || (wErr == nil) != (err == nil) {
+			t.Fatalf("warm decoder: %q %+v %v; cold decoder: %q %+v %v", wOut, wEv, wErr, out, ev, err)
+		}
 		if err != nil {
 			if string(out) != "[" {
 				t.Fatalf("dst changed on error: %q", out)
