@@ -363,6 +363,60 @@ func TestIntegrationDLQ(t *testing.T) {
 	}
 }
 
+// TestIntegrationDLQLoadFailure: a batch StarRocks refuses for good (a value
+// too long for its column, filtered under max_filter_ratio 0) goes to the
+// dead-letter topic record by record, with the original key, value and
+// headers, and its offsets are committed.
+func TestIntegrationDLQLoadFailure(t *testing.T) {
+	h := newHarness(t, 1, "starsink.dlq")
+	h.cfg.Errors.Tolerance = "all"
+	h.cfg.Errors.DLQTopic = "starsink.dlq"
+	_, stop := h.worker(h.cfg)
+	long := strings.Repeat("역", 101) // 303 bytes into varchar(100)
+	val := []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1호선","station_name":"` + long +
+		`","pass_in":"AA==","pass_out":"AA==","reg_date":"20240604"},"source":{"lsn":1},"op":"c"}`)
+	key := []byte(`{"use_date":"20240601"}`)
+	rec := &kgo.Record{Topic: testTopic, Key: key, Value: val, Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}}
+	if err := h.prod.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.ConsumeTopics("starsink.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	fs := cl.PollRecords(ctx, 10)
+	recs := fs.Records()
+	if len(recs) != 1 {
+		t.Fatalf("dead-letter topic has %d records, want 1 (%v)", len(recs), fs.Err())
+	}
+	hdr := map[string]string{}
+	for _, x := range recs[0].Headers {
+		hdr[x.Key] = string(x.Value)
+	}
+	want := map[string]string{"trace": "t-1", "__connect.errors.topic": testTopic, "__connect.errors.offset": "0", "__connect.errors.stage": "load"}
+	for k, v := range want {
+		if hdr[k] != v {
+			t.Errorf("header %s = %q, want %q", k, hdr[k], v)
+		}
+	}
+	if string(recs[0].Value) != string(val) || string(recs[0].Key) != string(key) {
+		t.Errorf("dead-lettered key %q value %q, want the original bytes", recs[0].Key, recs[0].Value)
+	}
+	h.change("c", 2, 2, 2) // the worker goes on
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
+		t.Errorf("committed %d, end offsets %d", got, want)
+	}
+}
+
 // TestIntegrationKillRestart: a member stops without flushing (its loads
 // cancelled); a new member replays from the last commit and converges.
 func TestIntegrationKillRestart(t *testing.T) {

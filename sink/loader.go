@@ -33,10 +33,60 @@ type Batch struct {
 	Options TableOptions
 	Ranges  []streamload.OffsetRange // every record the batch answers for, loaded or skipped
 
-	records []*kgo.Record // for the dead-letter topic when the load fails for good
-	opened  time.Time
+	// kept holds what the dead-letter topic needs of each record (only when
+	// one is configured), its keys and values copied into arena so the
+	// fetch buffers the records came in are not held until the load ends.
+	kept   []keptRecord
+	arena  []byte
+	opened time.Time
 	reason  string // why it was flushed
 	bytes   int64  // memory charged to the budget
+}
+
+// keptRecord is a record of a batch as the dead-letter topic needs it; its
+// key and value are spans of the batch's arena.
+type keptRecord struct {
+	topic      string
+	partition  int32
+	offset     int64
+	timestamp  time.Time
+	headers    []kgo.RecordHeader
+	key, value [2]int // arena[k[0]:k[1]]; k[0] < 0: nil
+}
+
+// keep copies what the dead-letter topic needs of r into the batch and
+// returns the bytes it took.
+func (b *Batch) keep(r *kgo.Record) int64 {
+	span := func(v []byte) [2]int {
+		if v == nil {
+			return [2]int{-1, -1}
+		}
+		start := len(b.arena)
+		b.arena = append(b.arena, v...)
+		return [2]int{start, len(b.arena)}
+	}
+	k := keptRecord{topic: r.Topic, partition: r.Partition, offset: r.Offset, timestamp: r.Timestamp, key: span(r.Key), value: span(r.Value)}
+	n := int64(len(r.Key) + len(r.Value))
+	for _, h := range r.Headers {
+		k.headers = append(k.headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
+		n += int64(len(h.Key) + len(h.Value))
+	}
+	b.kept = append(b.kept, k)
+	return n
+}
+
+// record rebuilds the i-th kept record (its key and value point into the
+// arena, valid until the batch is reused).
+func (b *Batch) record(i int) *kgo.Record {
+	k := &b.kept[i]
+	r := &kgo.Record{Topic: k.topic, Partition: k.partition, Offset: k.offset, Timestamp: k.timestamp, Headers: k.headers}
+	if k.key[0] >= 0 {
+		r.Key = b.arena[k.key[0]:k.key[1]]
+	}
+	if k.value[0] >= 0 {
+		r.Value = b.arena[k.value[0]:k.value[1]]
+	}
+	return r
 }
 
 // TableOptions are the per-table Stream Load options a Loader applies.

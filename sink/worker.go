@@ -602,9 +602,12 @@ func (t *tableState) add(r *kgo.Record) error {
 	if ev.Op == debezium.OpDelete {
 		b.Deletes++
 	}
-	b.records = append(b.records, r)
-	t.w.buffered.Add(int64(len(row) + 1))
-	b.bytes += int64(len(row) + 1)
+	n := int64(len(row) + 1)
+	if t.w.dlq != nil {
+		n += b.keep(r)
+	}
+	t.w.buffered.Add(n)
+	b.bytes += n
 	switch {
 	case b.Rows >= t.w.cfg.Batch.MaxRows:
 		t.flush("rows")
@@ -726,7 +729,8 @@ func (t *tableState) load(b *Batch) {
 			w.fail(fmt.Errorf("load %s (label %s, %s): %w", t.name, b.Label, describeRanges(b.Ranges), err))
 			return
 		}
-		for _, r := range b.records {
+		for i := range b.kept {
+			r := b.record(i)
 			if derr := w.dlq.send(r, "load", err); derr != nil {
 				t.failed.Store(true)
 				w.fail(fmt.Errorf("load %s (label %s): %w; dead-letter topic failed too: %v", t.name, b.Label, err, derr))
@@ -773,7 +777,7 @@ func putBatch(b *Batch) {
 	if cap(b.Body) > 256<<20 {
 		return // do not keep outsized buffers
 	}
-	clear(b.records)
-	*b = Batch{Body: b.Body[:0], Columns: b.Columns[:0], Ranges: b.Ranges[:0], records: b.records[:0]}
+	clear(b.kept)
+	*b = Batch{Body: b.Body[:0], Columns: b.Columns[:0], Ranges: b.Ranges[:0], kept: b.kept[:0], arena: b.arena[:0]}
 	batchPool.Put(b)
 }
