@@ -175,6 +175,7 @@ type Errors struct {
 type HTTP struct {
 	Addr       string        `koanf:"addr"`        // ":8080"; "" disables
 	StuckAfter time.Duration `koanf:"stuck_after"` // /readyz fails when a partition has had no progress for this long while records wait
+	Pprof      bool          `koanf:"pprof"`       // serve net/http/pprof under /debug/pprof/
 }
 
 // Log configures logging.

@@ -27,7 +27,7 @@ func Default() Config {
 				`.*\.message$`,              // pg_logical_emit_message topics
 			},
 			StartOffset:      "earliest",
-			FetchMaxBytes:    int32(50 * MiB),
+			FetchMaxBytes:    int32(8 * MiB),
 			SessionTimeout:   45 * time.Second,
 			RebalanceTimeout: 60 * time.Second,
 		},

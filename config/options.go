@@ -26,7 +26,7 @@ var Options = []Option{
 	{Key: "kafka.topic_regex", Java: "topics.regex", Doc: "Topics to consume, by regular expression (RE2, anchored by you)."},
 	{Key: "kafka.exclude_regex", Doc: "Topics never consumed even when a listed topic or regex matches: Debezium heartbeat, transaction and message topics by default. A source table named transaction or message matches the defaults too: narrow them if you have one."},
 	{Key: "kafka.start_offset", Java: "consumer.auto.offset.reset", Doc: "Where a partition with no committed offset starts: earliest or latest."},
-	{Key: "kafka.fetch_max_bytes", Java: "consumer.fetch.max.bytes", Doc: "Maximum bytes of one fetch response.", Size: true},
+	{Key: "kafka.fetch_max_bytes", Java: "consumer.fetch.max.bytes", Doc: "Maximum bytes of one fetch response (per broker). Fetched records wait in memory, decompressed, outside batch.buffer_memory: larger values did not load faster in the benchmarks and cost memory (docs/performance.md).", Size: true},
 	{Key: "kafka.session_timeout", Java: "consumer.session.timeout.ms", Doc: "Group session timeout (classic protocol)."},
 	{Key: "kafka.rebalance_timeout", Java: "consumer.max.poll.interval.ms", Doc: "Time a member has to rejoin during a rebalance (classic protocol)."},
 	{Key: "kafka.tls.enabled", Java: "security.protocol=SSL|SASL_SSL", Doc: "Use TLS to the brokers."},
@@ -85,6 +85,7 @@ var Options = []Option{
 
 	{Key: "http.addr", Doc: "Address of /metrics, /healthz and /readyz (\"\" disables)."},
 	{Key: "http.stuck_after", Doc: "/readyz fails when a partition with waiting records made no progress for this long."},
+	{Key: "http.pprof", Doc: "Serve Go's profiler under /debug/pprof/ on http.addr (CPU, heap, goroutines). Off by default: expose it only where the metrics port is private."},
 
 	{Key: "log.level", Doc: "debug, info, warn or error."},
 	{Key: "log.format", Doc: "json or console."},

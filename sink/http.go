@@ -5,15 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Handler serves /metrics (from g), /healthz (the process is alive) and
+// Handler serves /metrics (from g), /healthz (the process is alive),
 // /readyz (Kafka and StarRocks answer and no table has had work waiting
-// without progress for longer than http.stuck_after).
+// without progress for longer than http.stuck_after) and, with http.pprof,
+// Go's profiler under /debug/pprof/.
 func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
@@ -29,6 +31,13 @@ func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
 		}
 		rw.Write([]byte("ready\n"))
 	})
+	if w.cfg.HTTP.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

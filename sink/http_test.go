@@ -49,6 +49,17 @@ func TestHTTPEndpoints(t *testing.T) {
 	if code, body := get("/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
+	if code, _ := get("/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ without http.pprof: %d, want 404", code)
+	}
+	w.cfg.HTTP.Pprof = true
+	psrv := httptest.NewServer(w.Handler(reg))
+	defer psrv.Close()
+	if resp, err := http.Get(psrv.URL + "/debug/pprof/heap?debug=1"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/debug/pprof/heap with http.pprof: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	code, body := get("/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)

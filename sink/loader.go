@@ -39,8 +39,8 @@ type Batch struct {
 	kept   []keptRecord
 	arena  []byte
 	opened time.Time
-	reason  string // why it was flushed
-	bytes   int64  // memory charged to the budget
+	reason string // why it was flushed
+	bytes  int64  // memory charged to the budget
 }
 
 // keptRecord is a record of a batch as the dead-letter topic needs it; its

@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/starsink/starsink/config"
 )
 
 // ceilingMain reads want records of the topics matching regex with a fresh
-// consumer group and discards them; it prints the elapsed seconds.
+// consumer group and discards them; it prints the elapsed seconds from the
+// client's creation (so the group join is included, as it is for starsink).
 func ceilingMain(args []string) error {
 	fs := flag.NewFlagSet("ceiling", flag.ContinueOnError)
 	brokers := fs.String("brokers", "", "bootstrap address")
@@ -20,8 +23,10 @@ func ceilingMain(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The same fetch bound as starsink's default kafka.fetch_max_bytes.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(*brokers), kgo.ConsumerGroup(*group), kgo.ConsumeRegex(),
-		kgo.ConsumeTopics(*regex), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeTopics(*regex), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(int32(config.Default().Kafka.FetchMaxBytes)))
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}

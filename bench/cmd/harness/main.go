@@ -41,6 +41,9 @@ func main() {
 	flag.IntVar(&o.latencyRate, "latency-rate", 20000, "rows/s of the produce→ack latency case (0 skips it)")
 	flag.DurationVar(&o.latencyFor, "latency-for", 10*time.Second, "length of the latency case")
 	flag.StringVar(&o.peerScript, "java-peer-script", "bench/java-peer.sh", "script that runs the Java connector in Kafka Connect")
+	flag.StringVar(&o.profile, "cpuprofile", "", "folder to write a CPU profile of each starsink case into (its first --profile-for, from /debug/pprof)")
+	flag.DurationVar(&o.profileFor, "profile-for", 3*time.Second, "length of each CPU profile")
+	flag.StringVar(&o.compression, "compression", "none", "producer compression of the benchmark topics: none (Kafka Connect's default), gzip, snappy, lz4, zstd")
 	flag.Parse()
 	if err := run(context.Background(), &o); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -53,7 +56,9 @@ type options struct {
 	tables, schemas, modes   string
 	bin, brokers, out, sweep string
 	bufferMemory, javaPlugin string
-	peerScript               string
+	peerScript, profile      string
+	compression              string
+	profileFor               time.Duration
 	latencyRate              int
 	latencyFor               time.Duration
 }

@@ -39,7 +39,7 @@ func peer(ctx context.Context, o *options, counts []int) ([]result, error) {
 func peerCase(ctx context.Context, o *options, nt int) (result, error) {
 	r := result{kafka: "kfake", framing: "schema", mode: "count-only, Java connector", tables: nt, rows: o.rows, flush: "java: 1s"}
 	time.Sleep(300 * time.Millisecond)
-	bytes, err := produce(ctx, kfakeAddr, nt, o.rows, true)
+	bytes, err := produce(ctx, o, kfakeAddr, nt, o.rows, true)
 	if err != nil {
 		return r, err
 	}
