@@ -21,12 +21,21 @@ import (
 func peer(ctx context.Context, o *options, counts []int) ([]result, error) {
 	var rs []result
 	for _, nt := range counts {
-		kf, err := start(o, "kfake", "--ports", "39092")
-		if err != nil {
-			return nil, err
+		brokers, kafka := o.brokers, "real"
+		var kf *child
+		if brokers == "" {
+			var err error
+			if kf, err = start(o, "kfake", "--ports", "39092"); err != nil {
+				return nil, err
+			}
+			brokers, kafka = kfakeAddr, "kfake"
+			time.Sleep(300 * time.Millisecond)
 		}
-		r, err := peerCase(ctx, o, nt)
-		stop(kf)
+		r, err := peerCase(ctx, o, brokers, nt)
+		r.kafka = kafka
+		if kf != nil {
+			stop(kf)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%d tables: %w", nt, err)
 		}
@@ -36,10 +45,9 @@ func peer(ctx context.Context, o *options, counts []int) ([]result, error) {
 	return rs, nil
 }
 
-func peerCase(ctx context.Context, o *options, nt int) (result, error) {
-	r := result{kafka: "kfake", framing: "schema", mode: "count-only, Java connector", tables: nt, rows: o.rows, flush: "java: 1s"}
-	time.Sleep(300 * time.Millisecond)
-	bytes, err := produce(ctx, o, kfakeAddr, nt, o.rows, true)
+func peerCase(ctx context.Context, o *options, brokers string, nt int) (result, error) {
+	r := result{framing: "schema", mode: "count-only, Java connector", tables: nt, rows: o.rows, flush: "java: 1s"}
+	bytes, err := produce(ctx, o, brokers, nt, o.rows, true)
 	if err != nil {
 		return r, err
 	}
@@ -59,7 +67,7 @@ func peerCase(ctx context.Context, o *options, nt int) (result, error) {
 	if err != nil {
 		return r, fmt.Errorf("peer folder: %w", err)
 	}
-	c := &child{cmd: exec.Command(o.peerScript, o.javaPlugin, kfakeAddr, strings.Join(tables.Topics(nt), ","), strings.Join(m, ","),
+	c := &child{cmd: exec.Command(o.peerScript, o.javaPlugin, brokers, strings.Join(tables.Topics(nt), ","), strings.Join(m, ","),
 		feAddr, tables.Database, work), done: make(chan struct{})}
 	logf, err := os.Create(filepath.Join(filepath.Dir(o.out), fmt.Sprintf("java-peer-%d.log", nt)))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -98,8 +99,8 @@ func runKafkaCase(ctx context.Context, o *options, nt int, schemas bool, modes, 
 		defer stop(p)
 		time.Sleep(300 * time.Millisecond)
 	}
-	// Fresh topic names per case on a shared real broker would need deleting;
-	// the kfake process is fresh per case.
+	// The kfake process is fresh per case; on a shared broker produce
+	// replaces the benchmark topics.
 	bytes, err := produce(ctx, o, brokers, nt, o.rows, schemas)
 	if err != nil {
 		return nil, err
@@ -143,6 +144,49 @@ func runKafkaCase(ctx context.Context, o *options, nt int, schemas bool, modes, 
 	return rs, nil
 }
 
+// resetTopics deletes the benchmark topics a shared broker still holds from
+// an earlier case and creates nt fresh ones (3 partitions each).
+func resetTopics(ctx context.Context, adm *kadm.Client, nt int) error {
+	re := regexp.MustCompile(tables.TopicRegex)
+	for attempt := 0; ; attempt++ {
+		listed, err := adm.ListTopics(ctx)
+		if err != nil {
+			return fmt.Errorf("list topics: %w", err)
+		}
+		var old []string
+		for _, t := range listed.Names() {
+			if re.MatchString(t) {
+				old = append(old, t)
+			}
+		}
+		if len(old) == 0 {
+			break
+		}
+		if attempt == 100 {
+			return fmt.Errorf("benchmark topics still present after deleting: %v", old)
+		}
+		if attempt == 0 {
+			if _, err := adm.DeleteTopics(ctx, old...); err != nil {
+				return fmt.Errorf("delete topics: %w", err)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := adm.CreateTopics(ctx, 3, 1, nil, tables.Topics(nt)...)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err == nil {
+			return nil
+		}
+		if attempt == 50 { // a deleted topic's name can stay taken for a moment
+			return fmt.Errorf("create topics: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // compression is the producer codec of --compression: Kafka Connect's
 // producers (Debezium's) default to none.
 func compression(name string) (kgo.CompressionCodec, error) {
@@ -175,8 +219,8 @@ func produce(ctx context.Context, o *options, brokers string, nt, rows int, sche
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopics(ctx, 3, 1, nil, tables.Topics(nt)...); err != nil {
-		return 0, fmt.Errorf("create topics: %w", err)
+	if err := resetTopics(ctx, adm, nt); err != nil {
+		return 0, err
 	}
 	ev := subway.NewEvents(schemas)
 	var bytes int64
