@@ -2,9 +2,11 @@ package emulator
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +14,8 @@ import (
 	"testing"
 
 	_ "github.com/go-sql-driver/mysql"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 const ddl = `CREATE TABLE p (k VARCHAR(10) NOT NULL, v DECIMAL(5,1), n INT, note VARCHAR(4)) ENGINE=OLAP PRIMARY KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES("replication_num"="1");
@@ -37,6 +41,16 @@ func start(t *testing.T, cfg Config) *Server {
 // must), and returns the HTTP status and the decoded answer.
 func load(t *testing.T, s *Server, table, body string, hdr map[string]string) (int, loadResponse) {
 	t.Helper()
+	code, r, err := tryLoad(t, s, table, strings.NewReader(body), hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, r
+}
+
+// tryLoad is load that returns the BE's transport error instead of failing.
+func tryLoad(t *testing.T, s *Server, table string, body io.Reader, hdr map[string]string) (int, loadResponse, error) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPut, s.FEURL()+"/api/db/"+table+"/_stream_load", nil)
 	req.SetBasicAuth("root", "pw")
 	req.Header.Set("Expect", "100-continue")
@@ -56,17 +70,17 @@ func load(t *testing.T, s *Server, table, body string, hdr map[string]string) (i
 	if u, _ := url.Parse(loc); u.Port() == strings.TrimPrefix(s.FEURL()[strings.LastIndexByte(s.FEURL(), ':'):], ":") {
 		t.Fatalf("307 to the FE's own port: %s", loc)
 	}
-	req2, _ := http.NewRequest(http.MethodPut, loc, strings.NewReader(body))
+	req2, _ := http.NewRequest(http.MethodPut, loc, body)
 	req2.Header = req.Header.Clone()
 	resp2, err := cl.Do(req2)
 	if err != nil {
-		t.Fatal(err)
+		return 0, loadResponse{}, err
 	}
 	defer resp2.Body.Close()
 	var r loadResponse
 	b, _ := io.ReadAll(resp2.Body)
 	json.Unmarshal(b, &r)
-	return resp2.StatusCode, r
+	return resp2.StatusCode, r, nil
 }
 
 func rows(t *testing.T, s *Server, table string) map[string]string {
@@ -330,5 +344,119 @@ func TestDDLForms(t *testing.T) {
 	}
 	if sch, _ := s.Schema("db", "p"); sch.Index("extra") != 4 {
 		t.Error("ADD COLUMN did not add")
+	}
+}
+
+// TestStrictMode: without strict_mode a value that does not convert loads
+// NULL into a nullable column; with strict_mode=true the row is filtered.
+// Length and decimal overflows are filtered either way.
+func TestStrictMode(t *testing.T) {
+	s := start(t, Config{})
+	tests := []struct {
+		name, body, strict string
+		status             string
+		filtered           int64
+		want               map[string]string // rows of p afterwards, by key
+	}{
+		{"lenient: bad int loads NULL", `[{"k":"a","n":"abc"}]`, "false", "Success", 0, map[string]string{"a": `[null,null,null]`}},
+		{"strict: bad int filtered", `[{"k":"b","n":"abc"}]`, "true", "Fail", 1, nil},
+		{"lenient: too long still filtered", `[{"k":"c","note":"toolong"}]`, "false", "Fail", 1, nil},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r := load(t, s, "p", tt.body, with(jsonHdr, "label", fmt.Sprintf("strict%d", i), "strict_mode", tt.strict))
+			if r.Status != tt.status || r.NumberFilteredRows != tt.filtered {
+				t.Fatalf("status %s filtered %d, want %s %d: %+v", r.Status, r.NumberFilteredRows, tt.status, tt.filtered, r)
+			}
+			for k, v := range tt.want {
+				if got := rows(t, s, "p")[k]; got != v {
+					t.Errorf("row %s = %s, want %s", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+// TestCompression loads the same rows as gzip, lz4 frame and zstd bodies
+// (the compression header, or Content-Encoding), and refuses an unknown
+// codec.
+func TestCompression(t *testing.T) {
+	s := start(t, Config{})
+	rowsJSON := []byte(`[{"k":"z1","n":1},{"k":"z2","n":2}]`)
+	var gz, l4, zs bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write(rowsJSON)
+	gw.Close()
+	lw := lz4.NewWriter(&l4)
+	lw.Write(rowsJSON)
+	lw.Close()
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(rowsJSON)
+	zw.Close()
+	tests := []struct {
+		name, header, codec string
+		body                []byte
+		status              string
+	}{
+		{"gzip", "compression", "gzip", gz.Bytes(), "Success"},
+		{"lz4 frame", "compression", "lz4_frame", l4.Bytes(), "Success"},
+		{"zstd", "compression", "zstd", zs.Bytes(), "Success"},
+		{"gzip as Content-Encoding", "Content-Encoding", "gzip", gz.Bytes(), "Success"},
+		{"unknown codec", "compression", "brotli", rowsJSON, "Fail"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r, err := tryLoad(t, s, "p", bytes.NewReader(tt.body), with(jsonHdr, "label", fmt.Sprintf("z%d", i), tt.header, tt.codec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status != tt.status {
+				t.Fatalf("status %s, want %s: %+v", r.Status, tt.status, r)
+			}
+			if tt.status == "Success" && (r.NumberLoadedRows != 2 || rows(t, s, "p")["z2"] != `[null,2,null]`) {
+				t.Errorf("rows not loaded: %+v %v", r, rows(t, s, "p"))
+			}
+		})
+	}
+}
+
+// TestFaults: each injected fault shows as a client sees it, and a Publish
+// Timeout still applies the rows.
+func TestFaults(t *testing.T) {
+	s := start(t, Config{})
+	tests := []struct {
+		name    string
+		faults  Faults
+		code    int    // 0: the connection fails
+		status  string // of the answer when code is 200
+		applied bool
+	}{
+		{"500", Faults{FailRatio: 1}, http.StatusInternalServerError, "", false},
+		{"reset", Faults{ResetRatio: 1}, 0, "", false},
+		{"BE down", Faults{BEDown: true}, 0, "", false},
+		{"too many versions", Faults{TooManyVersionsRatio: 1}, http.StatusOK, "Fail", false},
+		{"publish timeout", Faults{PublishTimeoutRatio: 1}, http.StatusOK, "Publish Timeout", true},
+		{"none", Faults{}, http.StatusOK, "Success", true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.SetFaults(tt.faults)
+			key := fmt.Sprintf("f%d", i)
+			code, r, err := tryLoad(t, s, "p", strings.NewReader(`[{"k":"`+key+`","n":1}]`), with(jsonHdr, "label", "fault"+key))
+			switch {
+			case tt.code == 0 && err == nil:
+				t.Fatalf("answered %d %+v, want a failed connection", code, r)
+			case tt.code != 0 && err != nil:
+				t.Fatal(err)
+			case code != tt.code || tt.code == http.StatusOK && r.Status != tt.status:
+				t.Fatalf("answered %d %q, want %d %q", code, r.Status, tt.code, tt.status)
+			}
+			if _, ok := rows(t, s, "p")[key]; ok != tt.applied {
+				t.Errorf("row applied %v, want %v", ok, tt.applied)
+			}
+		})
+	}
+	if tmv := s.Stats(); tmv.FailedLoads == 0 {
+		t.Errorf("stats count no failed load: %+v", tmv)
 	}
 }
