@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/starsink/starsink/config"
 )
 
 func TestRealMain(t *testing.T) {
@@ -46,5 +48,15 @@ func TestRealMain(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.stderrPart, errb.String())
 			}
 		})
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{"a:9092", "b:9092"}
+	cfg.Batch.BufferMemory = 256 << 20
+	cfg.Kafka.FetchMaxBytes = 8 << 20
+	if got, want := memoryLimit(&cfg), int64(256+2*2*8+64)<<20; got != want {
+		t.Errorf("memoryLimit = %d MiB, want %d MiB", got>>20, want>>20)
 	}
 }

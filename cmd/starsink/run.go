@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,7 +65,22 @@ func runRun(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		log.Warn("unknown environment variable", zap.String("name", name))
 	}
 	log.Info("configuration", zap.Stringer("config", cfg))
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		log.Info("memory limit from GOMEMLIMIT", zap.String("GOMEMLIMIT", env))
+	} else {
+		limit := memoryLimit(cfg)
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit", zap.Int64("bytes", limit))
+	}
 	return runWorker(ctx, cfg, sink.Deps{}, log)
+}
+
+// memoryLimit is the Go runtime's soft memory limit for a worker: the batch
+// budget, two fetches per seed broker (one buffered, one arriving) and 64 MiB
+// for everything else. Near it the garbage collector runs more often instead
+// of letting the heap grow to twice what is live; GOMEMLIMIT overrides it.
+func memoryLimit(cfg *config.Config) int64 {
+	return cfg.Batch.BufferMemory + 2*int64(len(cfg.Kafka.Brokers))*int64(cfg.Kafka.FetchMaxBytes) + 64<<20
 }
 
 // runWorker runs a worker with its HTTP endpoints until ctx ends.
