@@ -131,6 +131,24 @@ type TableOptions struct {
 	Mode              string            `koanf:"mode"`                // "upsert" (default) or "versioned"
 	MergeCondition    string            `koanf:"merge_condition"`     // Primary Key tables: version guard column
 	PartialUpdateMode string            `koanf:"partial_update_mode"` // row or column
+	VersionColumn     string            `koanf:"version_column"`      // versioned mode: BIGINT column of the change's version; "" = _version
+	DeletedColumn     string            `koanf:"deleted_column"`      // versioned mode: BOOLEAN column set on deletes; "" = _deleted
+}
+
+// Versioned reports whether the table stores changes as versioned inserts.
+func (o TableOptions) Versioned() bool { return strings.EqualFold(o.Mode, "versioned") }
+
+// VersionColumns returns the versioned mode's version and deleted columns,
+// defaults applied.
+func (o TableOptions) VersionColumns() (version, deleted string) {
+	version, deleted = o.VersionColumn, o.DeletedColumn
+	if version == "" {
+		version = "_version"
+	}
+	if deleted == "" {
+		deleted = "_deleted"
+	}
+	return version, deleted
 }
 
 // Decoder configures how Debezium messages are read.

@@ -106,6 +106,14 @@ func TestValidate(t *testing.T) {
 		}, []string{"mapping.rules[0].regex:", "mapping.rules[0].table: unknown placeholder {db}", "mapping.template: unknown placeholder {nope}", "mapping.tables.t.deletes:"}},
 		{"label prefix", func(c *Config) { c.StarRocks.LabelPrefix = "star sink" }, []string{"starrocks.label_prefix: only letters"}},
 		{"time zone", func(c *Config) { c.Decoder.TimeZone = "Mars/Olympus" }, []string{"decoder.time_zone: unknown time zone"}},
+		{"decoder units", func(c *Config) { c.Decoder.SchemalessTimestamp = "s"; c.Decoder.DecimalHandling = "double" },
+			[]string{"decoder.schemaless_timestamp:", "decoder.decimal_handling:"}},
+		{"versioned", func(c *Config) {
+			c.Mapping.Tables = map[string]TableOptions{
+				"v": {Mode: "versioned", MergeCondition: "_version", VersionColumn: "x", DeletedColumn: "x"},
+				"u": {VersionColumn: "lsn"},
+			}
+		}, []string{"mapping.tables.v.merge_condition: not with mode versioned", "mapping.tables.v.deleted_column: must differ", "mapping.tables.u.version_column: version_column and deleted_column need mode versioned"}},
 		{"database from mappings", func(c *Config) {
 			c.StarRocks.Database = ""
 			c.Mapping.Topic2Table = map[string]string{"a": "db.a"}

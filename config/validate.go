@@ -125,6 +125,16 @@ func (c *Config) Validate() error {
 		v.oneOf(key+".deletes", t.Deletes, "", "apply", "skip", "fail")
 		v.oneOf(key+".mode", t.Mode, "", "upsert", "versioned")
 		v.oneOf(key+".partial_update_mode", t.PartialUpdateMode, "", "row", "column")
+		if t.Versioned() {
+			if t.MergeCondition != "" {
+				v.add(key+".merge_condition", "not with mode versioned (versions are compared when reading)")
+			}
+			if ver, del := t.VersionColumns(); ver == del {
+				v.add(key+".deleted_column", "must differ from version_column")
+			}
+		} else if t.VersionColumn != "" || t.DeletedColumn != "" {
+			v.add(key+".version_column", "version_column and deleted_column need mode versioned")
+		}
 	}
 
 	d := &c.Decoder

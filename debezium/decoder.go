@@ -156,6 +156,10 @@ const DefaultPlaceholder = "__debezium_unavailable_value"
 type Options struct {
 	Framing  Framing
 	TimeZone *time.Location // zoned timestamps are rendered in this zone; nil = UTC
+	// Omit names target columns the decoder never fills from a message
+	// field (the caller writes them itself, as the versioned mode's version
+	// and deleted columns).
+	Omit []string
 	// OpColumn appends "__op":0 (upsert) or "__op":1 (delete) to each row,
 	// as Stream Load expects for Primary Key tables.
 	OpColumn bool

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/tidwall/gjson"
@@ -151,7 +152,11 @@ func (d *Decoder) column(name string) int {
 	if d.table == nil {
 		return -2 // no table: render under the message's own name
 	}
-	return d.table.Index(name)
+	i := d.table.Index(name)
+	if i >= 0 && slices.Contains(d.opts.Omit, d.table.Columns[i].Name) {
+		return -1
+	}
+	return i
 }
 
 // lookup finds the plan entry of a message field; i is the expected position.

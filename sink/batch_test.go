@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,8 +95,10 @@ func TestBatching(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := batchWorker(t)
-			ts := newTableState(w, batchTable(tt.model), config.TableOptions{Deletes: tt.deletes})
-			var err error
+			ts, err := newTableState(w, batchTable(tt.model), config.TableOptions{Deletes: tt.deletes})
+			if err != nil {
+				t.Fatal(err)
+			}
 			for i, v := range tt.values {
 				r := &kgo.Record{Topic: batchTopic, Offset: int64(i), Value: fixture(t, v)}
 				if err = ts.add(r); err != nil {
@@ -182,6 +185,85 @@ func TestDecoderOptionsFromConfig(t *testing.T) {
 			}
 			if string(got) != tt.want {
 				t.Fatalf("row %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// versionedTable is subway_passengers_copy as a Duplicate Key table with the
+// versioned mode's columns.
+func versionedTable(verType string) *schema.Table {
+	t := batchTable(schema.ModelDupKeys)
+	t.Columns = append(t.Columns, schema.NewColumn("_version", verType, false, false), schema.NewColumn("_deleted", "boolean", false, false))
+	return t
+}
+
+// TestVersioned: in the versioned mode every change is a row with its
+// version (0 for snapshot reads, else the source LSN) and the deleted flag,
+// deletes included; tables without the columns, or Primary Key tables, are
+// refused with the fix in the message.
+func TestVersioned(t *testing.T) {
+	tests := []struct {
+		name   string
+		table  *schema.Table
+		opts   config.TableOptions
+		values []string
+		rows   []string // fragments each row of the body must hold, in order
+		err    string   // newTableState's error
+	}{
+		{name: "every op a row", table: versionedTable("bigint(20)"), opts: config.TableOptions{Mode: "versioned"},
+			values: []string{"snapshot-read.value.json", "insert.value.json", "update.value.json", "delete.value.json", ""},
+			rows: []string{`"_version":0,"_deleted":false}`, `"_version":5436001896,"_deleted":false}`,
+				`"_version":5436004176,"_deleted":false}`, `"_version":5436006440,"_deleted":true}`}},
+		{name: "columns renamed", table: func() *schema.Table {
+			tb := batchTable(schema.ModelDupKeys)
+			tb.Columns = append(tb.Columns, schema.NewColumn("lsn", "largeint", false, false), schema.NewColumn("gone", "tinyint(4)", false, false))
+			return tb
+		}(), opts: config.TableOptions{Mode: "versioned", VersionColumn: "lsn", DeletedColumn: "gone"},
+			values: []string{"delete.value.json"}, rows: []string{`"lsn":5436006440,"gone":true}`}},
+		{name: "primary key table refused", table: batchTable(schema.ModelPrimaryKeys), opts: config.TableOptions{Mode: "versioned"},
+			err: "Primary Key table"},
+		{name: "missing columns named", table: batchTable(schema.ModelDupKeys), opts: config.TableOptions{Mode: "versioned"},
+			err: "add `_version BIGINT NOT NULL`"},
+		{name: "narrow version column refused", table: versionedTable("int(11)"), opts: config.TableOptions{Mode: "versioned"},
+			err: "want BIGINT or LARGEINT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, err := newTableState(batchWorker(t), tt.table, tt.opts)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range tt.values {
+				if err := ts.add(&kgo.Record{Topic: batchTopic, Offset: int64(i), Value: fixture(t, v)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ts.flush("shutdown")
+			if len(ts.queue) != 1 {
+				t.Fatalf("%d batches, want 1", len(ts.queue))
+			}
+			b := ts.queue[0]
+			var rows []map[string]any
+			if err := json.Unmarshal(b.Body, &rows); err != nil {
+				t.Fatalf("body is not a JSON array: %v\n%s", err, b.Body)
+			}
+			if len(rows) != len(tt.rows) || b.Rows != len(tt.rows) {
+				t.Fatalf("%d rows (%d counted), want %d:\n%s", len(rows), b.Rows, len(tt.rows), b.Body)
+			}
+			for i, frag := range tt.rows {
+				if !strings.Contains(string(b.Body), frag) {
+					t.Errorf("row %d: body lacks %s:\n%s", i, frag, b.Body)
+				}
+			}
+			if strings.Contains(strings.Join(b.Columns, ","), "__op") {
+				t.Errorf("columns %v: no __op in the versioned mode", b.Columns)
 			}
 		})
 	}

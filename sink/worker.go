@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -168,9 +169,6 @@ func unimplemented(cfg *config.Config) error {
 	for name, t := range cfg.Mapping.Tables {
 		if strings.EqualFold(t.Format, "csv") {
 			return fmt.Errorf("mapping.tables.%s.format: csv bodies are not implemented yet (use json)", name)
-		}
-		if strings.EqualFold(t.Mode, "versioned") {
-			return fmt.Errorf("mapping.tables.%s.mode: the versioned mode is not implemented yet", name)
 		}
 	}
 	return nil
@@ -396,7 +394,9 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", key, err)
 		}
-		t = newTableState(w, def, target.Options)
+		if t, err = newTableState(w, def, target.Options); err != nil {
+			return nil, err
+		}
 		w.tables[key] = t
 		go t.run()
 	}
@@ -508,9 +508,13 @@ type tableState struct {
 	opts    TableOptions
 	deletes string // apply, skip, fail
 	pk      bool
-	dec     *debezium.Decoder
-	cols    []string // full columns header
-	name    string
+	// versioned: changes are appended with a version and a deleted flag;
+	// verSuffix is `"<version column>":` and delSuffix `,"<deleted column>":`.
+	versioned            bool
+	verSuffix, delSuffix []byte
+	dec                  *debezium.Decoder
+	cols                 []string // full columns header
+	name                 string
 
 	cur     *Batch // being filled; poll loop only (under w.mu)
 	curKey  string // column set of cur ("" = full rows)
@@ -524,18 +528,35 @@ type tableState struct {
 	last     atomic.Int64 // unix nanos of the last finished batch
 }
 
-func newTableState(w *Worker, def *schema.Table, o config.TableOptions) *tableState {
+func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableState, error) {
 	t := &tableState{w: w, def: def, name: def.QualifiedName(), pk: def.Model == schema.ModelPrimaryKeys,
-		notify: make(chan struct{}, 1), deletes: o.Deletes,
+		notify: make(chan struct{}, 1), deletes: o.Deletes, versioned: o.Versioned(),
 		opts: TableOptions{Format: o.Format, Headers: o.Headers, MergeCondition: o.MergeCondition, PartialUpdateMode: o.PartialUpdateMode}}
+	dopts := w.decOpts
+	dopts.OpColumn = t.pk
+	if t.versioned {
+		if t.pk {
+			return nil, fmt.Errorf("table %s: mapping.tables.%s.mode=versioned is for tables that cannot update in place; %s is a Primary Key table: use the default upsert mode", t.name, def.Name, t.name)
+		}
+		ver, del := o.VersionColumns()
+		if err := versionColumns(def, ver, del); err != nil {
+			return nil, fmt.Errorf("table %s: mode versioned: %w", t.name, err)
+		}
+		dopts.Omit = []string{ver, del}
+		verName, _ := json.Marshal(ver)
+		delName, _ := json.Marshal(del)
+		t.verSuffix = append(verName, ':')
+		t.delSuffix = append(append([]byte{','}, delName...), ':')
+		if t.deletes == "" {
+			t.deletes = "apply" // a delete is a row with the deleted flag
+		}
+	}
 	if t.deletes == "" {
 		t.deletes = "apply"
 		if !t.pk {
 			t.deletes = "fail"
 		}
 	}
-	dopts := w.decOpts
-	dopts.OpColumn = t.pk
 	t.dec = debezium.NewDecoder(def, dopts)
 	for _, c := range def.Columns {
 		t.cols = append(t.cols, c.Name)
@@ -544,7 +565,40 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) *tableSt
 		t.cols = append(t.cols, "__op")
 	}
 	t.last.Store(time.Now().UnixNano())
-	return t
+	return t, nil
+}
+
+// versionColumns checks that a versioned table has its version column (an
+// integer wide enough for a PostgreSQL LSN) and its deleted flag.
+func versionColumns(def *schema.Table, ver, del string) error {
+	var errs []error
+	if i := def.Index(ver); i < 0 {
+		errs = append(errs, fmt.Errorf("no column %s: add `%s BIGINT NOT NULL` (the change's source LSN; 0 for snapshot rows)", ver, ver))
+	} else if k := def.Columns[i].Kind; k != schema.KindBigInt && k != schema.KindLargeInt {
+		errs = append(errs, fmt.Errorf("column %s is %s: want BIGINT or LARGEINT", ver, def.Columns[i].Type))
+	}
+	if i := def.Index(del); i < 0 {
+		errs = append(errs, fmt.Errorf("no column %s: add `%s BOOLEAN NOT NULL`", del, del))
+	} else if k := def.Columns[i].Kind; k != schema.KindBoolean && k != schema.KindTinyInt && k != schema.KindSmallInt && k != schema.KindInt && k != schema.KindBigInt {
+		errs = append(errs, fmt.Errorf("column %s is %s: want BOOLEAN or an integer", del, def.Columns[i].Type))
+	}
+	return errors.Join(errs...)
+}
+
+// version returns the version a change is stored with in the versioned
+// mode: 0 for snapshot reads, which rank below every streamed change of
+// their key, and the source LSN for streamed changes (per key it grows,
+// since row locks serialise writers). docs/architecture.md has the
+// argument and its limits.
+func (t *tableState) version(r *kgo.Record, ev *debezium.Event) (int64, error) {
+	switch {
+	case ev.Snapshot:
+		return 0, nil
+	case ev.LSN > 0:
+		return ev.LSN, nil
+	}
+	return 0, fmt.Errorf("topic %s partition %d offset %d: field source.lsn: the versioned mode of %s needs the change's LSN (raw Debezium envelopes carry it; with ExtractNewRecordState add it with add.fields=op,lsn)",
+		r.Topic, r.Partition, r.Offset, t.name)
 }
 
 // add decodes r and appends its row (if any) to the current batch.
@@ -563,14 +617,22 @@ func (t *tableState) add(r *kgo.Record) error {
 		return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: the source table was truncated; starsink does not truncate %s (truncate it by hand, or remove 't' from the connector's skipped.operations to keep the default of not emitting truncates)",
 			r.Topic, r.Partition, r.Offset, t.name))
 	case debezium.OpDelete:
-		if !t.pk {
+		if !t.pk && (!t.versioned || t.deletes != "apply") {
 			if t.deletes == "skip" {
 				t.skip(r, "delete_on_non_primary_key_table")
 				return nil
 			}
-			return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: delete on %s, a %s table: set mapping.tables.%s.deletes=skip to count and skip deletes",
+			return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: delete on %s, a %s table: set mapping.tables.%s.deletes=skip to count and skip deletes, or mode=versioned to store changes as versioned rows",
 				r.Topic, r.Partition, r.Offset, t.name, t.def.Model, t.def.Name))
 		}
+	}
+	if t.versioned {
+		v, err := t.version(r, &ev)
+		if err != nil {
+			return t.w.reject(r, t, "transform", err)
+		}
+		row = t.appendVersion(row, v, ev.Op == debezium.OpDelete)
+		t.scratch = row
 	}
 	key := ""
 	if len(ev.Unavailable) > 0 {
@@ -616,6 +678,24 @@ func (t *tableState) add(r *kgo.Record) error {
 		t.flush("bytes")
 	}
 	return nil
+}
+
+// appendVersion replaces the closing brace of row with the version and
+// deleted columns.
+func (t *tableState) appendVersion(row []byte, v int64, deleted bool) []byte {
+	row = row[:len(row)-1]
+	if row[len(row)-1] != '{' {
+		row = append(row, ',')
+	}
+	row = append(row, t.verSuffix...)
+	row = strconv.AppendInt(row, v, 10)
+	row = append(row, t.delSuffix...)
+	if deleted {
+		row = append(row, "true}"...)
+	} else {
+		row = append(row, "false}"...)
+	}
+	return row
 }
 
 func contains(s []int, v int) bool {
