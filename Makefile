@@ -21,9 +21,11 @@ lint:
 unit:
 	$(GO) test -race -count=1 $(PKGS)
 
-## e2e: PostgreSQL 15 -> Debezium -> Kafka 4.0 -> starsink -> StarRocks emulator, real processes on loopback
+## e2e: PostgreSQL 15 -> Debezium -> Kafka 4.0 -> starsink -> StarRocks emulator, real processes on loopback,
+## with the classic group protocol, then again with KIP-848's consumer protocol
 e2e:
 	bash e2e/run.sh
+	STARSINK_KAFKA_GROUP_PROTOCOL=consumer bash e2e/run.sh
 
 ## bench: the benchmarks recorded in docs/performance.md
 bench:

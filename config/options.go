@@ -20,7 +20,7 @@ type Option struct {
 var Options = []Option{
 	{Key: "kafka.brokers", Java: "bootstrap.servers (of the Connect worker)", Doc: "Kafka bootstrap brokers, host:port. Required; a connector configuration does not carry them."},
 	{Key: "kafka.group_id", Java: "connect-<name>", Doc: "Consumer group. A translated connector configuration uses connect-<name> so committed offsets carry over."},
-	{Key: "kafka.group_protocol", Doc: "Group protocol: classic, or consumer (KIP-848, Kafka 4.0+)."},
+	{Key: "kafka.group_protocol", Doc: "Group protocol: classic, or consumer (KIP-848: the broker assigns partitions; Kafka 4.0+, and franz-go advises 4.3+, before which an offset commit during reconciliation can fail with STALE_MEMBER_EPOCH)."},
 	{Key: "kafka.client_id", Java: "client.id", Doc: "Kafka client id."},
 	{Key: "kafka.topics", Java: "topics", Doc: "Topics to consume, by name."},
 	{Key: "kafka.topic_regex", Java: "topics.regex", Doc: "Topics to consume, by regular expression (RE2, anchored by you)."},

@@ -204,6 +204,29 @@ func (h *harness) committed(group string) int64 {
 	return n
 }
 
+// deadLettered reads the one record the dead-letter topic should hold and
+// its headers by key.
+func (h *harness) deadLettered(topic string) ([]*kgo.Record, map[string]string) {
+	h.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	fs := cl.PollRecords(ctx, 10)
+	recs := fs.Records()
+	if len(recs) != 1 {
+		h.t.Fatalf("dead-letter topic has %d records, want 1 (%v)", len(recs), fs.Err())
+	}
+	hdr := map[string]string{}
+	for _, x := range recs[0].Headers {
+		hdr[x.Key] = string(x.Value)
+	}
+	return recs, hdr
+}
+
 func (h *harness) endOffsets() int64 {
 	adm := kadm.NewClient(h.prod)
 	ends, err := adm.ListEndOffsets(context.Background(), h.topic)
@@ -345,22 +368,7 @@ func TestIntegrationDLQ(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.ConsumeTopics("starsink.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	fs := cl.PollRecords(ctx, 10)
-	recs := fs.Records()
-	if len(recs) != 1 {
-		t.Fatalf("dead-letter topic has %d records, want 1 (%v)", len(recs), fs.Err())
-	}
-	hdr := map[string]string{}
-	for _, x := range recs[0].Headers {
-		hdr[x.Key] = string(x.Value)
-	}
+	recs, hdr := h.deadLettered("starsink.dlq")
 	want := map[string]string{"__connect.errors.topic": testTopic, "__connect.errors.partition": "0", "__connect.errors.offset": "1", "__connect.errors.stage": "decode"}
 	for k, v := range want {
 		if hdr[k] != v {
@@ -392,22 +400,7 @@ func TestIntegrationDLQLoadFailure(t *testing.T) {
 	if err := h.prod.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.ConsumeTopics("starsink.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	fs := cl.PollRecords(ctx, 10)
-	recs := fs.Records()
-	if len(recs) != 1 {
-		t.Fatalf("dead-letter topic has %d records, want 1 (%v)", len(recs), fs.Err())
-	}
-	hdr := map[string]string{}
-	for _, x := range recs[0].Headers {
-		hdr[x.Key] = string(x.Value)
-	}
+	recs, hdr := h.deadLettered("starsink.dlq")
 	want := map[string]string{"trace": "t-1", "__connect.errors.topic": testTopic, "__connect.errors.offset": "0", "__connect.errors.stage": "load"}
 	for k, v := range want {
 		if hdr[k] != v {
