@@ -107,7 +107,7 @@ func dependsOn(v any) []string {
 // TestStarsinkConfigs loads and validates every starsink configuration the
 // project ships, as `starsink run --config` would.
 func TestStarsinkConfigs(t *testing.T) {
-	files := []string{"deploy/starsink/config.yaml", "examples/reference/config.yaml", "examples/connector/starsink.yaml"}
+	files := []string{"deploy/starsink/config.yaml", "examples/reference/config.yaml", "examples/connector/starsink.yaml", "examples/versioned/config.yaml"}
 	for _, f := range files {
 		if _, err := config.Load(config.LoadOptions{File: filepath.Join(root, f), Env: []string{"STARSINK_STARROCKS_PASSWORD=x"}}); err != nil {
 			t.Errorf("%s: %v", f, err)
