@@ -15,6 +15,7 @@ func BenchmarkDecode(b *testing.B) {
 		{"subway_schemaless", "insert.value.schemaless.json", nil},
 		{"subway_schema", "insert.value.json", nil},
 		{"all_types", "all-types-insert.value.json", nil},
+		{"subway_unwrapped", "unwrapped-update.value.json", nil}, // ExtractNewRecordState + AddOpField, with schema
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -326,7 +326,7 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 	if opv.Exists() && (env.source != "" || after.Exists() || before.Exists()) {
 		return d.decodeEnvelope(rec, dst, si, &env, opv, before, after)
 	}
-	return d.decodeUnwrapped(rec, dst, payload, si)
+	return d.decodeUnwrapped(rec, dst, payload, &env, si)
 }
 
 // envelope holds the spans of a raw envelope's members, found while the
@@ -334,6 +334,9 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 type envelope struct {
 	op, source, before, after string
 	lsn, tsMs                 string // source.lsn, source.ts_ms
+	// An unwrapped row's metadata fields (ExtractNewRecordState), the first
+	// of each as gjson's Get would find it.
+	uDeleted, uOp, uLsn, uTsMs string
 }
 
 // member validates the value of member key of an envelope candidate,
@@ -365,6 +368,22 @@ func (d *Decoder) member(e *envelope, raw, key string, vs int) (int, bool) {
 
 func (e *envelope) set(key, v string) {
 	switch key {
+	case "__deleted":
+		if e.uDeleted == "" {
+			e.uDeleted = v
+		}
+	case "__op":
+		if e.uOp == "" {
+			e.uOp = v
+		}
+	case "__lsn":
+		if e.uLsn == "" {
+			e.uLsn = v
+		}
+	case "__source_ts_ms":
+		if e.uTsMs == "" {
+			e.uTsMs = v
+		}
 	case "op":
 		e.op = v
 	case "source":
@@ -526,9 +545,17 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	return d.closeRow(dst, ev.Op), ev, nil
 }
 
-func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result, si *schemaInfo) ([]byte, Event, error) {
-	ev := Event{Op: OpUpsert, TsMs: payload.Get("__source_ts_ms").Int(), LSN: payload.Get("__lsn").Int()}
-	if del := payload.Get("__deleted"); del.Exists() && del.Type != gjson.Null {
+// parsed returns the value of a span frame noted ("" : missing).
+func parsed(span string) gjson.Result {
+	if span == "" {
+		return gjson.Result{}
+	}
+	return gjson.Parse(span)
+}
+
+func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result, env *envelope, si *schemaInfo) ([]byte, Event, error) {
+	ev := Event{Op: OpUpsert, TsMs: parsed(env.uTsMs).Int(), LSN: parsed(env.uLsn).Int()}
+	if del := parsed(env.uDeleted); del.Exists() && del.Type != gjson.Null {
 		switch {
 		case del.Type == gjson.String && del.Str == "true", del.Type == gjson.True:
 			ev.Op = OpDelete
@@ -537,11 +564,11 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 			return dst, ev, d.fail(rec, "__deleted", fmt.Errorf("%w: __deleted is %s", ErrType, del.Raw))
 		}
 	}
-	switch op := payload.Get("__op"); {
+	switch op := parsed(env.uOp); {
 	case !op.Exists() || op.Type == gjson.Null:
 		if ev.Op == OpUpsert {
 			// AddOpFieldForDebeziumRecord leaves snapshot rows without __op.
-			ev.Snapshot = !payload.Get("__deleted").Exists()
+			ev.Snapshot = env.uDeleted == ""
 		}
 	case op.Type == gjson.String:
 		switch op.Str {
