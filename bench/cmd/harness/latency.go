@@ -14,16 +14,19 @@ import (
 	"github.com/starsink/starsink/internal/subway"
 )
 
-// latency measures produce→load-acknowledged latency at a fixed rate, on one
-// table (one topic, 3 partitions), with the emulator in count-only mode.
+// latency measures produce→load-acknowledged latency at a fixed rate over nt
+// tables (topics of 3 partitions, rows produced round-robin), with the
+// emulator in count-only mode.
 //
 // The k-th paced row's produce time is when the harness handed it to the
 // producer; its ack time is the first poll (every 5 ms) of the emulator's
 // counters at which RowsLoaded ≥ warm-up + k + 1. Rows of one table are
-// loaded in batches in consumption order, so the k-th acknowledged row
-// stands for the k-th produced one; the error is at most the spread of
-// one batch across the 3 partitions, and the poll adds ≤ 5 ms.
-func latency(ctx context.Context, o *options, rate int, d time.Duration) (p50, p99 time.Duration, err error) {
+// loaded in batches in consumption order, so with one table the k-th
+// acknowledged row stands for the k-th produced one; the error is at most
+// the spread of one batch across the 3 partitions, and the poll adds ≤ 5 ms.
+// With several tables, loaded independently, it is the same estimate with
+// an error of up to one batch age between tables.
+func latency(ctx context.Context, o *options, nt int, schemas bool, rate int, d time.Duration) (p50, p99 time.Duration, err error) {
 	brokers := o.brokers
 	if brokers == "" {
 		brokers = kfakeAddr
@@ -39,19 +42,19 @@ func latency(ctx context.Context, o *options, rate int, d time.Duration) (p50, p
 		return 0, 0, fmt.Errorf("producer: %w", err)
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 1, nil, tables.Topic(0)); err != nil {
-		return 0, 0, fmt.Errorf("create topic: %w", err)
+	if err := resetTopics(ctx, kadm.NewClient(cl), nt); err != nil {
+		return 0, 0, err
 	}
-	emu, ss, begin, err := launch(o, brokers, 1, true, "count-only", "")
+	emu, ss, begin, err := launch(o, brokers, nt, schemas, "count-only", o.latencyFlush)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer stop(emu)
 	defer stop(ss)
-	ev := subway.NewEvents(true)
+	ev := subway.NewEvents(schemas)
 	send := func(i int) {
 		r := subway.Generate(subway.Passengers, i, 0)
-		cl.Produce(ctx, &kgo.Record{Topic: tables.Topic(0), Key: ev.Key(nil, subway.Passengers, r),
+		cl.Produce(ctx, &kgo.Record{Topic: tables.Topic(i % nt), Key: ev.Key(nil, subway.Passengers, r),
 			Value: ev.Value(nil, subway.Passengers, "c", nil, r)}, nil)
 	}
 	const warm = 1000

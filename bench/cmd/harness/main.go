@@ -40,6 +40,7 @@ func main() {
 	flag.StringVar(&o.javaPlugin, "java-connector-plugin", os.Getenv("STARSINK_BENCH_JAVA_PLUGIN"), "plugin folder of the StarRocks Kafka connector (the Java peer)")
 	flag.IntVar(&o.latencyRate, "latency-rate", 20000, "rows/s of the produce→ack latency case (0 skips it)")
 	flag.DurationVar(&o.latencyFor, "latency-for", 10*time.Second, "length of the latency case")
+	flag.StringVar(&o.latencyFlush, "latency-flush", "100000:1s", "max_rows:max_age of the latency case")
 	flag.StringVar(&o.peerScript, "java-peer-script", "bench/java-peer.sh", "script that runs the Java connector in Kafka Connect")
 	flag.StringVar(&o.profile, "cpuprofile", "", "folder to write a CPU profile of each starsink case into (its first --profile-for, from /debug/pprof)")
 	flag.DurationVar(&o.profileFor, "profile-for", 3*time.Second, "length of each CPU profile")
@@ -52,15 +53,15 @@ func main() {
 }
 
 type options struct {
-	rows                     int
-	tables, schemas, modes   string
-	bin, brokers, out, sweep string
-	bufferMemory, javaPlugin string
-	peerScript, profile      string
-	compression              string
-	profileFor               time.Duration
-	latencyRate              int
-	latencyFor               time.Duration
+	rows                      int
+	tables, schemas, modes    string
+	bin, brokers, out, sweep  string
+	bufferMemory, javaPlugin  string
+	peerScript, profile       string
+	compression, latencyFlush string
+	profileFor                time.Duration
+	latencyRate               int
+	latencyFor                time.Duration
 }
 
 func split(s string) []string {

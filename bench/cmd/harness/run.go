@@ -65,13 +65,19 @@ func run(ctx context.Context, o *options) error {
 	}
 	var lat string
 	if o.latencyRate > 0 {
-		p50, p99, err := latency(ctx, o, o.latencyRate, o.latencyFor)
-		if err != nil {
-			return fmt.Errorf("latency: %w", err)
+		for _, ts := range split(o.tables) {
+			nt, _ := strconv.Atoi(ts)
+			for _, fr := range split(o.schemas) {
+				p50, p99, err := latency(ctx, o, nt, fr == "on", o.latencyRate, o.latencyFor)
+				if err != nil {
+					return fmt.Errorf("latency, %d tables, schemas %s: %w", nt, fr, err)
+				}
+				line := fmt.Sprintf("produce→load-acknowledged at %d rows/s for %s (%d tables, %s, count-only, max_rows:max_age %s): p50 %d ms, p99 %d ms\n",
+					o.latencyRate, o.latencyFor, nt, framingName(fr == "on"), o.latencyFlush, p50.Milliseconds(), p99.Milliseconds())
+				fmt.Print(line)
+				lat += line
+			}
 		}
-		lat = fmt.Sprintf("produce→load-acknowledged at %d rows/s for %s (1 table, schema, count-only, max_age 1s): p50 %d ms, p99 %d ms\n",
-			o.latencyRate, o.latencyFor, p50.Milliseconds(), p99.Milliseconds())
-		fmt.Print(lat)
 	}
 	if o.javaPlugin == "" {
 		fmt.Println("peer: skipped (no --java-connector-plugin / STARSINK_BENCH_JAVA_PLUGIN: build the StarRocks Kafka connector from its public source with Maven and pass its plugin folder)")
@@ -148,9 +154,14 @@ func runKafkaCase(ctx context.Context, o *options, nt int, schemas bool, modes, 
 // an earlier case and creates nt fresh ones (3 partitions each).
 func resetTopics(ctx context.Context, adm *kadm.Client, nt int) error {
 	re := regexp.MustCompile(tables.TopicRegex)
+	deleted := false
 	for attempt := 0; ; attempt++ {
 		listed, err := adm.ListTopics(ctx)
 		if err != nil {
+			if attempt < 50 { // a broker process just started may not listen yet
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
 			return fmt.Errorf("list topics: %w", err)
 		}
 		var old []string
@@ -165,10 +176,11 @@ func resetTopics(ctx context.Context, adm *kadm.Client, nt int) error {
 		if attempt == 100 {
 			return fmt.Errorf("benchmark topics still present after deleting: %v", old)
 		}
-		if attempt == 0 {
+		if !deleted {
 			if _, err := adm.DeleteTopics(ctx, old...); err != nil {
 				return fmt.Errorf("delete topics: %w", err)
 			}
+			deleted = true
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
