@@ -460,3 +460,34 @@ func TestFaults(t *testing.T) {
 		t.Errorf("stats count no failed load: %+v", tmv)
 	}
 }
+
+// TestMySQLAuth: the MySQL port accepts only the configured user and
+// password, as StarRocks does.
+func TestMySQLAuth(t *testing.T) {
+	s := start(t, Config{})
+	tests := []struct {
+		name, userinfo string
+		ok             bool
+	}{
+		{"right credentials", "root:pw", true},
+		{"wrong password", "root:nope", false},
+		{"no password", "root", false},
+		{"unknown user", "admin:pw", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := sql.Open("mysql", tt.userinfo+"@tcp("+s.MySQLAddr()+")/db")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			err = db.Ping()
+			if tt.ok && err != nil {
+				t.Fatalf("Ping = %v, want success", err)
+			}
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), "Access denied")) {
+				t.Fatalf("Ping = %v, want Access denied", err)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -41,6 +42,18 @@ func startSQL(s *Server, addr string) (*sqlServer, error) {
 	logrus.SetOutput(io.Discard) // go-mysql-server logs through logrus
 	engine := sqle.NewDefault(&provider{s: s})
 	cfg := server.Config{Protocol: "tcp", Address: addr}
+	// The configured user and password are the only credentials accepted,
+	// as on the FE's HTTP port: StarRocks refuses unknown users and wrong
+	// passwords at the handshake.
+	users, err := json.Marshal(map[string][]*mysql.AuthServerStaticEntry{s.cfg.User: {{Password: s.cfg.Password}}})
+	if err != nil {
+		return nil, err
+	}
+	auth := mysql.NewAuthServerStatic("", string(users), 0)
+	cfg.ProtocolListenerFactory = func(c server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
+		lc.AuthServer = auth
+		return server.MySQLProtocolListenerFactory(c, lc, sel)
+	}
 	sb := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
 		return sql.NewBaseSessionWithClientServer(addr, sql.Client{Address: c.RemoteAddr().String(), User: c.User, Capabilities: c.Capabilities}, c.ConnectionID), nil
 	}
