@@ -21,13 +21,16 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "starrocks-emulator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends (SIGINT or SIGTERM in main).
+func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("starrocks-emulator", flag.ContinueOnError)
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	fePort := fs.Int("fe-port", 8030, "FE HTTP port (Stream Load entry, 307 to the BE)")
@@ -77,8 +80,6 @@ func run(args []string) error {
 			return fmt.Errorf("%s: %w", *initSQL, err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	st := srv.Stats()
 	log.Info("emulator stopping", zap.Int64("loads", st.Loads), zap.Int64("rows_loaded", st.RowsLoaded), zap.Int64("rows_deleted", st.RowsDeleted))
