@@ -33,11 +33,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/
 	bash bench/run.sh
 
-## fuzz: every decoder fuzz target for FUZZTIME each (default 1m)
+## fuzz: every fuzz target (decoders, scanner, config and connector parsing, mapping, labels, answers) for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
+FUZZPKGS := ./debezium/ ./config/ ./mapping/ ./streamload/
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./debezium/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./debezium/ || exit 1; done
+	@for p in $(FUZZPKGS); do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
 
 build:
 	bash deploy/build.sh
