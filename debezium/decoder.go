@@ -366,24 +366,23 @@ func (d *Decoder) member(e *envelope, raw, key string, vs int) (int, bool) {
 	return end, ok
 }
 
+// setFirst keeps the first value a field had, as gjson's Get finds it.
+func setFirst(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
+}
+
 func (e *envelope) set(key, v string) {
 	switch key {
 	case "__deleted":
-		if e.uDeleted == "" {
-			e.uDeleted = v
-		}
+		setFirst(&e.uDeleted, v)
 	case "__op":
-		if e.uOp == "" {
-			e.uOp = v
-		}
+		setFirst(&e.uOp, v)
 	case "__lsn":
-		if e.uLsn == "" {
-			e.uLsn = v
-		}
+		setFirst(&e.uLsn, v)
 	case "__source_ts_ms":
-		if e.uTsMs == "" {
-			e.uTsMs = v
-		}
+		setFirst(&e.uTsMs, v)
 	case "op":
 		e.op = v
 	case "source":
