@@ -24,7 +24,7 @@ value.converter.schemas.enable=true
 offset.storage.file.filename=$work/offsets
 offset.flush.interval.ms=1000
 plugin.path=$work/plugins
-listeners=http://127.0.0.1:38083
+listeners=http://127.0.0.1:18083
 CONF
 cat >"$work/connector.properties" <<CONF
 name=starrocks-bench-peer

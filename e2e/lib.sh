@@ -9,10 +9,13 @@ E2E_RUN="$E2E_CACHE/run"
 KAFKA_LIBS="$E2E_CACHE/kafka/libs"
 PLUGIN_PATH="$E2E_CACHE/plugins"
 
-PG_PORT="${PG_PORT:-55432}"
-KAFKA_PORT="${KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-59093}"
-CONNECT_PORT="${CONNECT_PORT:-58083}"
+# Fixed loopback ports below Linux's ephemeral range (32768-60999): inside
+# it, any outgoing connection of the machine may hold the port at the moment
+# a service binds it (a CI run once lost PostgreSQL's 55432 that way).
+PG_PORT="${PG_PORT:-25432}"
+KAFKA_PORT="${KAFKA_PORT:-29092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-29093}"
+CONNECT_PORT="${CONNECT_PORT:-28083}"
 TOPIC_PREFIX="${TOPIC_PREFIX:-dip.cdc}"
 PG_DB="${PG_DB:-subway}"
 

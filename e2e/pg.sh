@@ -71,7 +71,8 @@ CONF
 	else
 		: >"$E2E_LOGS/postgres.log"
 		chown postgres: "$E2E_LOGS/postgres.log" 2>/dev/null || true
-		as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$E2E_LOGS/postgres.log" -w -t 60 start >/dev/null ||
+		# -p: the port follows PG_PORT even for a cluster initialised with another
+		as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$E2E_LOGS/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null ||
 			{ tail -30 "$E2E_LOGS/postgres.log" >&2; die "pg: start failed"; }
 	fi
 	as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname='$PG_DB'" | grep -q 1 ||

@@ -24,9 +24,9 @@ for a in "$@"; do
 	esac
 done
 
-SR_HTTP_PORT="${SR_HTTP_PORT:-58030}"
-SR_BE_PORT="${SR_BE_PORT:-58040}"
-SR_MYSQL_PORT="${SR_MYSQL_PORT:-59030}"
+SR_HTTP_PORT="${SR_HTTP_PORT:-28030}"
+SR_BE_PORT="${SR_BE_PORT:-28040}"
+SR_MYSQL_PORT="${SR_MYSQL_PORT:-29030}"
 BIN="$E2E_CACHE/bin"
 started_pg=0
 started_kafka=0
@@ -76,8 +76,8 @@ bash "$E2E_DIR/fetch.sh" || fail fetch "fetching Kafka and Debezium"
 
 # A clean database and no leftover replication slot, so every run starts from
 # the same state (the snapshot is part of the scenario).
+started_pg=1 # set first: a server that came up before a later check failed is stopped too
 bash "$E2E_DIR/pg.sh" start || fail postgres "starting PostgreSQL"
-started_pg=1
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -Atq)
 "${PSQL[@]}" -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name='starsink_e2e'" >/dev/null &&
 	"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" &&

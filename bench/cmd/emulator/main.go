@@ -22,10 +22,10 @@ import (
 )
 
 func main() {
-	fe := flag.String("fe", "127.0.0.1:38030", "FE HTTP address")
-	be := flag.String("be", "127.0.0.1:38040", "BE HTTP address")
-	my := flag.String("mysql", "127.0.0.1:39030", "MySQL-protocol address")
-	stats := flag.String("stats", "127.0.0.1:38099", "address of GET /stats")
+	fe := flag.String("fe", "127.0.0.1:18030", "FE HTTP address")
+	be := flag.String("be", "127.0.0.1:18040", "BE HTTP address")
+	my := flag.String("mysql", "127.0.0.1:19030", "MySQL-protocol address")
+	stats := flag.String("stats", "127.0.0.1:18099", "address of GET /stats")
 	countOnly := flag.Bool("count-only", false, "count rows without storing them")
 	n := flag.Int("tables", 1, "number of benchmark tables to create")
 	flag.Parse()

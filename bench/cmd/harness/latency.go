@@ -30,7 +30,7 @@ func latency(ctx context.Context, o *options, nt int, schemas bool, rate int, d 
 	brokers := o.brokers
 	if brokers == "" {
 		brokers = kfakeAddr
-		p, err := start(o, "kfake", "--ports", "39092")
+		p, err := start(o, "kfake", "--ports", "19092")
 		if err != nil {
 			return 0, 0, err
 		}

@@ -25,7 +25,7 @@ func peer(ctx context.Context, o *options, counts []int) ([]result, error) {
 		var kf *child
 		if brokers == "" {
 			var err error
-			if kf, err = start(o, "kfake", "--ports", "39092"); err != nil {
+			if kf, err = start(o, "kfake", "--ports", "19092"); err != nil {
 				return nil, err
 			}
 			brokers, kafka = kfakeAddr, "kfake"

@@ -23,11 +23,13 @@ import (
 	"github.com/starsink/starsink/internal/subway"
 )
 
+// The benchmark's fixed loopback ports sit below Linux's ephemeral range
+// (32768-60999), where an outgoing connection could hold one.
 const (
-	kfakeAddr   = "127.0.0.1:39092"
-	feAddr      = "127.0.0.1:38030"
-	statsURL    = "http://127.0.0.1:38099/stats"
-	metricsAddr = "127.0.0.1:38080"
+	kfakeAddr   = "127.0.0.1:19092"
+	feAddr      = "127.0.0.1:18030"
+	statsURL    = "http://127.0.0.1:18099/stats"
+	metricsAddr = "127.0.0.1:18080"
 )
 
 type result struct {
@@ -98,7 +100,7 @@ func runKafkaCase(ctx context.Context, o *options, nt int, schemas bool, modes, 
 	if brokers == "" {
 		kafka = "kfake"
 		brokers = kfakeAddr
-		p, err := start(o, "kfake", "--ports", "39092")
+		p, err := start(o, "kfake", "--ports", "19092")
 		if err != nil {
 			return nil, err
 		}
@@ -374,7 +376,7 @@ func launch(o *options, brokers string, nt int, schemas bool, mode, flush string
   start_offset: earliest
 starrocks:
   load_urls: [%q]
-  mysql_addr: "127.0.0.1:39030"
+  mysql_addr: "127.0.0.1:19030"
   user: root
   database: %s
 mapping:

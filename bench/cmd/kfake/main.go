@@ -2,7 +2,7 @@
 // loopback ports, so that the benchmark's producer, consumers and starsink
 // run as separate processes against one broker.
 //
-//	go run ./bench/cmd/kfake --ports 39092
+//	go run ./bench/cmd/kfake --ports 19092
 package main
 
 import (
@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	ports := flag.String("ports", "39092", "comma-separated loopback ports, one broker each")
+	ports := flag.String("ports", "19092", "comma-separated loopback ports, one broker each")
 	flag.Parse()
 	var ps []int
 	for _, p := range strings.Split(*ports, ",") {
