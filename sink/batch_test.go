@@ -254,6 +254,9 @@ func TestVersioned(t *testing.T) {
 			if err := json.Unmarshal(b.Body, &rows); err != nil {
 				t.Fatalf("body is not a JSON array: %v\n%s", err, b.Body)
 			}
+			if b.Deletes != 0 {
+				t.Errorf("%d deletes counted: a versioned delete is an appended row", b.Deletes)
+			}
 			if len(rows) != len(tt.rows) || b.Rows != len(tt.rows) {
 				t.Fatalf("%d rows (%d counted), want %d:\n%s", len(rows), b.Rows, len(tt.rows), b.Body)
 			}

@@ -58,8 +58,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	m := &metrics{
 		records:      cv(MetricRecords, "Kafka records consumed.", "topic"),
-		rowsLoaded:   cv(MetricRowsLoaded, "Rows loaded (upserts, including partial updates).", "table"),
-		rowsDeleted:  cv(MetricRowsDeleted, "Rows deleted.", "table"),
+		rowsLoaded:   cv(MetricRowsLoaded, "Rows loaded (upserts, including partial updates; every appended row of a versioned table, deletes included).", "table"),
+		rowsDeleted:  cv(MetricRowsDeleted, "Rows deleted from Primary Key tables (__op 1).", "table"),
 		skipped:      cv(MetricRecordsSkipped, "Records that load no row, by reason (tombstone, heartbeat, delete on a non-Primary-Key table…).", "table", "reason"),
 		loadBytes:    cv(MetricLoadBytes, "Stream Load body bytes sent.", "table"),
 		batches:      cv(MetricBatches, "Stream Load batches by outcome (loaded, failed, dead_lettered).", "table", "outcome"),

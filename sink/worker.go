@@ -626,14 +626,6 @@ func (t *tableState) add(r *kgo.Record) error {
 				r.Topic, r.Partition, r.Offset, t.name, t.def.Model, t.def.Name))
 		}
 	}
-	if t.versioned {
-		v, err := t.version(r, &ev)
-		if err != nil {
-			return t.w.reject(r, t, "transform", err)
-		}
-		row = t.appendVersion(row, v, ev.Op == debezium.OpDelete)
-		t.scratch = row
-	}
 	key := ""
 	if len(ev.Unavailable) > 0 {
 		if !t.pk {
@@ -641,6 +633,14 @@ func (t *tableState) add(r *kgo.Record) error {
 				r.Topic, r.Partition, r.Offset, t.name, t.def.Model))
 		}
 		key = fmt.Sprint(ev.Unavailable)
+	}
+	if t.versioned {
+		v, err := t.version(r, &ev)
+		if err != nil {
+			return t.w.reject(r, t, "transform", err)
+		}
+		row = t.appendVersion(row, v, ev.Op == debezium.OpDelete)
+		t.scratch = row
 	}
 	if t.cur != nil && t.curKey != key {
 		t.flush("columns")
@@ -662,7 +662,7 @@ func (t *tableState) add(r *kgo.Record) error {
 	}
 	b.Body = append(b.Body, row...)
 	b.Rows++
-	if ev.Op == debezium.OpDelete {
+	if ev.Op == debezium.OpDelete && !t.versioned { // a versioned delete is an appended row
 		b.Deletes++
 	}
 	n := int64(len(row) + 1)
