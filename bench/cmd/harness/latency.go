@@ -27,16 +27,11 @@ import (
 // With several tables, loaded independently, it is the same estimate with
 // an error of up to one batch age between tables.
 func latency(ctx context.Context, o *options, nt int, schemas bool, rate int, d time.Duration) (p50, p99 time.Duration, err error) {
-	brokers := o.brokers
-	if brokers == "" {
-		brokers = kfakeAddr
-		p, err := start(o, "kfake", "--ports", "19092")
-		if err != nil {
-			return 0, 0, err
-		}
-		defer stop(p)
-		time.Sleep(300 * time.Millisecond)
+	brokers, _, done, err := kafkaFor(o)
+	if err != nil {
+		return 0, 0, err
 	}
+	defer done()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ProducerLinger(0))
 	if err != nil {
 		return 0, 0, fmt.Errorf("producer: %w", err)

@@ -21,21 +21,13 @@ import (
 func peer(ctx context.Context, o *options, counts []int) ([]result, error) {
 	var rs []result
 	for _, nt := range counts {
-		brokers, kafka := o.brokers, "real"
-		var kf *child
-		if brokers == "" {
-			var err error
-			if kf, err = start(o, "kfake", "--ports", "19092"); err != nil {
-				return nil, err
-			}
-			brokers, kafka = kfakeAddr, "kfake"
-			time.Sleep(300 * time.Millisecond)
+		brokers, kafka, done, err := kafkaFor(o)
+		if err != nil {
+			return nil, err
 		}
 		r, err := peerCase(ctx, o, brokers, nt)
 		r.kafka = kafka
-		if kf != nil {
-			stop(kf)
-		}
+		done()
 		if err != nil {
 			return nil, fmt.Errorf("%d tables: %w", nt, err)
 		}

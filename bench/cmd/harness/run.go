@@ -96,17 +96,11 @@ func run(ctx context.Context, o *options) error {
 // runKafkaCase starts Kafka (unless --brokers), produces the messages once,
 // measures the ceiling, then runs starsink once per mode and flush setting.
 func runKafkaCase(ctx context.Context, o *options, nt int, schemas bool, modes, flushes []string) ([]result, error) {
-	brokers, kafka := o.brokers, "real"
-	if brokers == "" {
-		kafka = "kfake"
-		brokers = kfakeAddr
-		p, err := start(o, "kfake", "--ports", "19092")
-		if err != nil {
-			return nil, err
-		}
-		defer stop(p)
-		time.Sleep(300 * time.Millisecond)
+	brokers, kafka, done, err := kafkaFor(o)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	// The kfake process is fresh per case; on a shared broker produce
 	// replaces the benchmark topics.
 	bytes, err := produce(ctx, o, brokers, nt, o.rows, schemas)
@@ -150,6 +144,20 @@ func runKafkaCase(ctx context.Context, o *options, nt int, schemas bool, modes, 
 		}
 	}
 	return rs, nil
+}
+
+// kafkaFor returns the brokers of a case, "real" or "kfake", and what stops
+// them: --brokers when given, else a fresh kfake process on kfakeAddr.
+func kafkaFor(o *options) (brokers, kind string, done func(), err error) {
+	if o.brokers != "" {
+		return o.brokers, "real", func() {}, nil
+	}
+	p, err := start(o, "kfake", "--ports", kfakeAddr[strings.LastIndexByte(kfakeAddr, ':')+1:])
+	if err != nil {
+		return "", "", nil, err
+	}
+	time.Sleep(300 * time.Millisecond) // resetTopics also waits for it to listen
+	return kfakeAddr, "kfake", func() { stop(p) }, nil
 }
 
 // resetTopics deletes the benchmark topics a shared broker still holds from
