@@ -215,13 +215,15 @@ type Decoder struct {
 	phB64 string
 	phArr []string // raw JSON arrays/objects that mean "unavailable"
 
-	plans   []*plan    // cache of field plans, keyed by row-schema text
-	free    plan       // schemaless plan (learned from field order)
-	si      schemaInfo // what the last value schema said
-	unavail []int
-	scratch []byte
-	stack   []byte // scanValue's container stack
-	keyCols []bool // per table column: part of the key
+	plans     []*plan    // cache of field plans, keyed by row-schema text
+	free      plan       // schemaless plan (learned from field order)
+	si        schemaInfo // what the last value schema said
+	unavail   []int
+	scratch   []byte
+	stack     []byte         // scanValue's container stack
+	members   [2][3][]member // envelope member lists, reused (see envelopeAt)
+	keyFields []member       // a Kafka key's members (deletes keyed by it)
+	keyCols   []bool         // per table column: part of the key
 }
 
 // NewDecoder returns a decoder for rows of table (nil: render every field of
@@ -337,6 +339,22 @@ type envelope struct {
 	// An unwrapped row's metadata fields (ExtractNewRecordState), the first
 	// of each as gjson's Get would find it.
 	uDeleted, uOp, uLsn, uTsMs string
+	// The members of the object itself (an unwrapped row), of before and
+	// of after (the last of each, as e.before and e.after), noted in the
+	// same pass so that render does not parse the row again.
+	fields, beforeFields, afterFields []member
+}
+
+// envelopeAt returns an empty envelope whose member lists reuse the
+// decoder's buffers of slot (0: the value itself, 1: its payload).
+func (d *Decoder) envelopeAt(slot int) envelope {
+	b := &d.members[slot]
+	return envelope{fields: b[0][:0], beforeFields: b[1][:0], afterFields: b[2][:0]}
+}
+
+// keep hands the member lists of e back to the buffers of slot, grown.
+func (d *Decoder) keep(e *envelope, slot int) {
+	d.members[slot] = [3][]member{e.fields[:0], e.beforeFields[:0], e.afterFields[:0]}
 }
 
 // member validates the value of member key of an envelope candidate,
@@ -344,8 +362,9 @@ type envelope struct {
 // same pass.
 func (d *Decoder) member(e *envelope, raw, key string, vs int) (int, bool) {
 	var end int
-	var ok bool
-	if key == "source" && vs < len(raw) && raw[vs] == '{' {
+	var esc, ok bool
+	switch obj := vs < len(raw) && raw[vs] == '{'; {
+	case obj && key == "source":
 		e.lsn, e.tsMs = "", ""
 		end, ok = scanObject(raw, vs, func(k string, svs int) (int, bool) {
 			se, ok := scanValue(raw, svs, &d.stack)
@@ -357,11 +376,18 @@ func (d *Decoder) member(e *envelope, raw, key string, vs int) (int, bool) {
 			}
 			return se, ok
 		})
-	} else {
-		end, ok = scanValue(raw, vs, &d.stack)
+	case obj && key == "after":
+		e.afterFields = e.afterFields[:0]
+		end, ok = scanMembers(raw, vs, &e.afterFields, &d.stack)
+	case obj && key == "before":
+		e.beforeFields = e.beforeFields[:0]
+		end, ok = scanMembers(raw, vs, &e.beforeFields, &d.stack)
+	default:
+		end, esc, ok = scanMember(raw, vs, &d.stack)
 	}
 	if ok {
 		e.set(key, raw[vs:end])
+		e.fields = append(e.fields, member{key: key, val: raw[vs:end], esc: esc})
 	}
 	return end, ok
 }
@@ -410,7 +436,8 @@ func (d *Decoder) frame(raw string) (root, payload, sch gjson.Result, env envelo
 		root = gjson.Parse(raw)
 		return root, root, sch, env, false, true
 	}
-	var top, inner envelope // members of the value itself, of its payload
+	top, inner := d.envelopeAt(0), d.envelopeAt(1) // members of the value itself, of its payload
+	defer func() { d.keep(&top, 0); d.keep(&inner, 1) }()
 	var schRaw, payloadRaw string
 	var hasSch, hasPayload bool
 	n := 0
@@ -419,7 +446,7 @@ func (d *Decoder) frame(raw string) (root, payload, sch gjson.Result, env envelo
 		var e int
 		var ok, hit bool
 		if key == "payload" {
-			inner = envelope{}
+			inner = d.envelopeAt(1)
 		}
 		switch {
 		case d.opts.Framing == FramingSchemaless:
@@ -435,6 +462,11 @@ func (d *Decoder) frame(raw string) (root, payload, sch gjson.Result, env envelo
 		}
 		if !ok {
 			return e, false
+		}
+		if hit || key == "payload" && raw[vs] == '{' {
+			// Not seen by member: still a member of the value itself.
+			esc := raw[vs] == '"' && strings.IndexByte(raw[vs:e], '\\') >= 0
+			top.fields = append(top.fields, member{key: key, val: raw[vs:e], esc: esc})
 		}
 		switch key {
 		case "schema":
@@ -507,14 +539,14 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	if opv.Type != gjson.String {
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w: op is %s", ErrUnknownOp, typeName(opv)))
 	}
-	var member string
+	var part string
 	switch opv.Str {
 	case "r":
-		ev.Op, ev.Snapshot, member = OpUpsert, true, "after"
+		ev.Op, ev.Snapshot, part = OpUpsert, true, "after"
 	case "c", "u":
-		ev.Op, member = OpUpsert, "after"
+		ev.Op, part = OpUpsert, "after"
 	case "d":
-		ev.Op, member = OpDelete, "before"
+		ev.Op, part = OpDelete, "before"
 	case "t":
 		ev.Op = OpTruncate
 		return dst, ev, nil
@@ -525,7 +557,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
 	}
 	row, p := after, si.after
-	if member == "before" {
+	if part == "before" {
 		row, p = before, si.before
 	}
 	if !row.IsObject() {
@@ -533,10 +565,14 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 			// REPLICA IDENTITY DEFAULT/NOTHING: the Kafka key names the row.
 			return d.deleteFromKey(rec, dst, ev)
 		}
-		return dst, ev, d.fail(rec, member, fmt.Errorf("%w: %s is %s on op %q", ErrMissingRow, member, typeName(row), opv.Str))
+		return dst, ev, d.fail(rec, part, fmt.Errorf("%w: %s is %s on op %q", ErrMissingRow, part, typeName(row), opv.Str))
 	}
 	var err error
-	dst, err = d.render(rec, dst, member, row, p)
+	fields := env.afterFields
+	if part == "before" {
+		fields = env.beforeFields
+	}
+	dst, err = d.render(rec, dst, part, fields, p)
 	if err != nil {
 		return dst, ev, err
 	}
@@ -594,7 +630,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
 	var err error
-	dst, err = d.render(rec, dst, "", payload, si.row)
+	dst, err = d.render(rec, dst, "", env.fields, si.row)
 	if err != nil {
 		return dst, ev, err
 	}
@@ -619,12 +655,16 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 	if !k.IsObject() {
 		return dst, ev, d.fail(rec, "key", fmt.Errorf("%w: key is %s, not an object", ErrType, typeName(k)))
 	}
-	var err error
 	var kp *plan
 	if ks.Exists() {
 		kp = d.planFor(ks)
 	}
-	dst, err = d.render(rec, dst, "key", k, kp)
+	d.keyFields = d.keyFields[:0]
+	if _, ok := scanMembers(k.Raw, 0, &d.keyFields, &d.stack); !ok {
+		return dst, ev, d.fail(rec, "key", ErrSyntax) // validated above: not reached
+	}
+	var err error
+	dst, err = d.render(rec, dst, "key", d.keyFields, kp)
 	if err != nil {
 		return dst, ev, err
 	}

@@ -172,21 +172,19 @@ func lookup(p *plan, i int, name string) *field {
 	return nil
 }
 
-// render appends the fields of row as a JSON object (without the closing
-// brace), typed by plan p (nil: no schema, typed by the target columns).
-func (d *Decoder) render(rec *Record, dst []byte, member string, row gjson.Result, p *plan) ([]byte, error) {
+// render appends the fields of row (members of one validated object) as a
+// JSON object (without the closing brace), typed by plan p (nil: no schema,
+// typed by the target columns).
+func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p *plan) ([]byte, error) {
 	if p == nil {
 		p = &d.free
 	}
 	start := len(dst)
 	dst = append(dst, '{')
 	first := true
-	i := 0
-	var err error
-	row.ForEach(func(k, v gjson.Result) bool {
-		name := k.Str
+	for i := range row {
+		name := row[i].key
 		f := lookup(p, i, name)
-		i++
 		if f == nil {
 			// A field the schema does not list (or the first sight of a
 			// schemaless field): typed from the column.
@@ -194,19 +192,20 @@ func (d *Decoder) render(rec *Record, dst []byte, member string, row gjson.Resul
 			f = &p.fields[len(p.fields)-1]
 		}
 		if f.col == -1 {
-			return true
+			continue
 		}
 		var col *schema.Column
 		if f.col >= 0 {
 			col = &d.table.Columns[f.col]
 		}
+		v := row[i].result()
 		if d.unavailable(v) {
 			idx := f.col
 			if idx < 0 {
-				idx = i - 1
+				idx = i
 			}
 			d.unavail = append(d.unavail, idx)
-			return true
+			continue
 		}
 		if !first {
 			dst = append(dst, ',')
@@ -219,19 +218,14 @@ func (d *Decoder) render(rec *Record, dst []byte, member string, row gjson.Resul
 			dst = appendEscaped(dst, name)
 		}
 		dst = append(dst, '"', ':')
-		dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col)
-		if err != nil {
+		var err error
+		if dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col); err != nil {
 			fieldName := name
-			if member != "" {
-				fieldName = member + "." + name
+			if where != "" {
+				fieldName = where + "." + name
 			}
-			err = d.fail(rec, fieldName, err)
-			return false
+			return dst[:start], d.fail(rec, fieldName, err)
 		}
-		return true
-	})
-	if err != nil {
-		return dst[:start], err
 	}
 	return dst, nil
 }

@@ -3,12 +3,15 @@ package debezium
 // A validating JSON scanner for the one job gjson has no call for: find where
 // a value ends while checking that it is valid, in one pass. Decode uses it
 // to validate a message while it walks the top level ({"schema":…,
-// "payload":…}) and the envelope's members, and to skip a schema it has
-// already seen by comparing bytes instead of parsing them; gjson then reads
-// only the row. It accepts exactly what gjson.Valid accepts (FuzzScanValue
-// checks that).
+// "payload":…}) and the envelope's members, noting the row's members on the
+// way, and to skip a schema it has already seen by comparing bytes instead
+// of parsing them; render then reads the noted members, and gjson only the
+// insides of structured values. It accepts exactly what gjson.Valid accepts
+// (FuzzScanValue checks that) and notes the members gjson's ForEach would
+// give (FuzzScanMembers).
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/tidwall/gjson"
@@ -271,4 +274,85 @@ func intOf(v string) int64 {
 		return n
 	}
 	return gjson.Parse(v).Int()
+}
+
+// member is one member of a row object, noted by the scanner while it
+// validates the message, so that rendering does not parse the row again.
+type member struct {
+	key string // unescaped
+	val string // the value's raw JSON
+	esc bool   // val is a string holding escapes
+}
+
+// scanMember validates the value starting at s[i] and returns the index just
+// past it and whether it is a string holding escapes.
+func scanMember(s string, i int, stack *[]byte) (end int, esc, ok bool) {
+	if i < len(s) && s[i] == '"' {
+		return scanString(s, i)
+	}
+	end, ok = scanValue(s, i, stack)
+	return end, false, ok
+}
+
+// scanMembers validates the object whose '{' is s[i], appends its members
+// to ms and returns the index just past its '}'.
+func scanMembers(s string, i int, ms *[]member, stack *[]byte) (int, bool) {
+	return scanObject(s, i, func(key string, vs int) (int, bool) {
+		end, esc, ok := scanMember(s, vs, stack)
+		if ok {
+			*ms = append(*ms, member{key: key, val: s[vs:end], esc: esc})
+		}
+		return end, ok
+	})
+}
+
+// result is the member's value as gjson's ForEach gives it.
+func (m *member) result() gjson.Result {
+	v := m.val
+	switch v[0] {
+	case '"':
+		if m.esc {
+			return gjson.Parse(v)
+		}
+		return gjson.Result{Type: gjson.String, Raw: v, Str: v[1 : len(v)-1]}
+	case 't':
+		return gjson.Result{Type: gjson.True, Raw: v}
+	case 'f':
+		return gjson.Result{Type: gjson.False, Raw: v}
+	case 'n':
+		return gjson.Result{Type: gjson.Null, Raw: v}
+	case '{', '[':
+		return gjson.Result{Type: gjson.JSON, Raw: v}
+	}
+	return gjson.Result{Type: gjson.Number, Raw: v, Num: numberOf(v)}
+}
+
+// numberOf is the float64 value of a validated JSON number, as
+// strconv.ParseFloat gives it, without the call for short integers (exact in
+// a float64 up to 15 digits).
+func numberOf(v string) float64 {
+	i, neg := 0, false
+	if v[0] == '-' {
+		i, neg = 1, true
+	}
+	if len(v)-i > 15 {
+		f, _ := strconv.ParseFloat(v, 64)
+		return f
+	}
+	var n int64
+	for ; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		if n == 0 {
+			return math.Copysign(0, -1)
+		}
+		return float64(-n)
+	}
+	return float64(n)
 }

@@ -3,6 +3,7 @@ package debezium
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,4 +101,41 @@ func TestCachedSchema(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzScanMembers checks that the members the scanner notes of a valid
+// object are, key for key and value for value, what gjson's ForEach gives:
+// render reads them instead of parsing the row again.
+func FuzzScanMembers(f *testing.F) {
+	f.Add(`{"a":1,"b":"x\"y","c":[1,{"d":null}],"\u0065":-0,"f":1.5e3,"g":true,"h":false,"a":12345678901234567890}`)
+	f.Add(`{ "k" : "v" , "n" : -9007199254740993 }`)
+	f.Add(`{}`)
+	var st []byte
+	var ms []member
+	f.Fuzz(func(t *testing.T, s string) {
+		i := skipWS(s, 0)
+		if !gjson.Valid(s) || !gjson.Parse(s).IsObject() {
+			return
+		}
+		ms = ms[:0]
+		if _, ok := scanMembers(s, i, &ms, &st); !ok {
+			t.Fatalf("scanMembers(%q) failed on a valid object", s)
+		}
+		n := 0
+		gjson.Parse(s).ForEach(func(k, v gjson.Result) bool {
+			if n >= len(ms) {
+				t.Fatalf("%q: gjson has more than %d members", s, len(ms))
+			}
+			m := ms[n]
+			got := m.result()
+			if m.key != k.Str || got.Type != v.Type || got.Raw != v.Raw || got.Str != v.Str || math.Float64bits(got.Num) != math.Float64bits(v.Num) {
+				t.Fatalf("%q member %d: scanner %q=%+v, gjson %q=%+v", s, n, m.key, got, k.Str, v)
+			}
+			n++
+			return true
+		})
+		if n != len(ms) {
+			t.Fatalf("%q: scanner noted %d members, gjson %d", s, len(ms), n)
+		}
+	})
 }
