@@ -162,6 +162,9 @@ type Decoder struct {
 	// SchemalessTimestamp is the unit of integer timestamps in schemaless
 	// values ("ms", "us" or "ns"); empty refuses them as ambiguous.
 	SchemalessTimestamp string `koanf:"schemaless_timestamp"`
+	// Workers is how many goroutines decode one poll's records side by
+	// side; 0 means GOMAXPROCS. Rows keep their order either way.
+	Workers int `koanf:"workers"`
 }
 
 // Batch configures batching and memory.

@@ -108,6 +108,7 @@ func TestValidate(t *testing.T) {
 		{"time zone", func(c *Config) { c.Decoder.TimeZone = "Mars/Olympus" }, []string{"decoder.time_zone: unknown time zone"}},
 		{"decoder units", func(c *Config) { c.Decoder.SchemalessTimestamp = "s"; c.Decoder.DecimalHandling = "double" },
 			[]string{"decoder.schemaless_timestamp:", "decoder.decimal_handling:"}},
+		{"decoder workers", func(c *Config) { c.Decoder.Workers = -1 }, []string{"decoder.workers: must be between 0"}},
 		{"versioned", func(c *Config) {
 			c.Mapping.Tables = map[string]TableOptions{
 				"v": {Mode: "versioned", MergeCondition: "_version", VersionColumn: "x", DeletedColumn: "x"},

@@ -68,6 +68,7 @@ var Options = []Option{
 	{Key: "decoder.placeholder", Java: "unavailable.value.placeholder (Debezium)", Doc: "The value Debezium writes for unchanged TOAST columns."},
 	{Key: "decoder.decimal_handling", Java: "decimal.handling.mode (Debezium)", Doc: "How schemaless DECIMAL strings are written: precise (base64 of the unscaled value) or string. Values with schemas carry their own form."},
 	{Key: "decoder.schemaless_timestamp", Java: "time.precision.mode (Debezium)", Doc: "Unit of integer timestamps in schemaless values: ms, us or ns. Empty: such values are refused as ambiguous (Debezium writes ms or µs depending on the column's precision)."},
+	{Key: "decoder.workers", Doc: "Goroutines that decode one poll's records side by side (each takes a contiguous share; rows are batched in their original order afterwards). 0: GOMAXPROCS (the soft CPU limit of a container). 1: decode in the poll loop."},
 
 	{Key: "batch.max_rows", Doc: "Flush a table's batch at this many rows."},
 	{Key: "batch.max_bytes", Java: "bufferflush.maxbytes", Doc: "Flush a table's batch at this many bytes.", Size: true},

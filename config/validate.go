@@ -141,6 +141,9 @@ func (c *Config) Validate() error {
 	v.oneOf("decoder.framing", d.Framing, "auto", "schema", "schemaless")
 	v.oneOf("decoder.decimal_handling", d.DecimalHandling, "precise", "string")
 	v.oneOf("decoder.schemaless_timestamp", d.SchemalessTimestamp, "", "ms", "us", "ns")
+	if d.Workers < 0 || d.Workers > 256 {
+		v.add("decoder.workers", "must be between 0 (GOMAXPROCS) and 256")
+	}
 	if _, err := time.LoadLocation(d.TimeZone); err != nil || d.TimeZone == "" {
 		v.add("decoder.time_zone", "unknown time zone")
 	}

@@ -39,7 +39,7 @@ func batchWorker(t *testing.T) *Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Worker{cfg: &cfg, m: newMetrics(prometheus.NewRegistry()), decOpts: opts}
+	return &Worker{cfg: &cfg, m: newMetrics(prometheus.NewRegistry()), decOpts: opts, lanes: make([]lane, 1)}
 }
 
 func fixture(t *testing.T, name string) []byte {

@@ -261,6 +261,67 @@ func TestIntegrationConverges(t *testing.T) {
 	}
 }
 
+// TestIntegrationParallelDecode decodes large polls on four lanes: every
+// key's insert, update and delete land in different lanes' shares, and the
+// target must still end as the source, in order; a poison record among them
+// stops the worker with nothing past it committed.
+func TestIntegrationParallelDecode(t *testing.T) {
+	const n = 1200
+	changes := func(h *harness, poisonAt int) {
+		for i := 0; i < n; i++ {
+			if i == poisonAt {
+				h.produce([]byte(`{"k":1}`), []byte(`{"before":null,"after":{"use_date":"x"},"source":{},"op":"?"}`))
+			}
+			h.change("c", i, int64(i), 1)
+			if i >= 400 {
+				h.change("u", i-400, int64(i), 2)
+			}
+			if i >= 800 && i%2 == 0 {
+				h.change("d", i-800, 0, 0)
+			}
+		}
+	}
+	t.Run("converges", func(t *testing.T) {
+		h := newHarness(t, 1)
+		h.cfg.Decoder.Workers = 4
+		h.cfg.Batch.MaxRows = 5000
+		changes(h, -1) // all produced first: polls are large
+		_, stop := h.worker(h.cfg)
+		if err := h.converged(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
+			t.Errorf("committed %d, end offsets %d", got, want)
+		}
+	})
+	t.Run("poison stops in order", func(t *testing.T) {
+		h := newHarness(t, 1)
+		h.cfg.Decoder.Workers = 4
+		h.cfg.Batch.MaxRows = 5000
+		changes(h, 1000)
+		poison := int64(1000 + 600 + 200/2) // inserts, updates and deletes produced before it
+		w, err := New(h.cfg, Deps{Schemas: emuSchemas{h.emu}}, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = w.Run(ctx)
+		if err == nil || ctx.Err() != nil {
+			t.Fatalf("Run = %v, want the poison record's error", err)
+		}
+		if want := fmt.Sprintf("[0]@%d", poison); !contains2(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+		if got := h.committed(h.cfg.Kafka.GroupID); got != poison {
+			t.Errorf("committed offset %d, want %d (the poison record)", got, poison)
+		}
+	})
+}
+
 // TestIntegrationGroup runs three members; members leave and join while
 // changes flow; the target converges and everything is committed.
 func TestIntegrationGroup(t *testing.T) {

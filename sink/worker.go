@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +77,9 @@ type Worker struct {
 	dlq         *dlq
 	closers     []func()
 
+	lanes []lane    // decode lanes (decoder.workers); lane i uses each table's decs[i]
+	recs  []decoded // one poll's records, reused
+
 	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
 }
 
@@ -106,6 +110,11 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{}, parts: map[string]map[int32]struct{}{},
 		sem: make(chan struct{}, max(1, cfg.Batch.MaxConcurrentLoads)), fatal: make(chan error, 1)}
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
+	lanes := cfg.Decoder.Workers
+	if lanes == 0 {
+		lanes = runtime.GOMAXPROCS(0)
+	}
+	w.lanes = make([]lane, max(1, lanes))
 	w.decOpts, err = DecoderOptions(cfg.Decoder)
 	if err != nil {
 		return nil, err
@@ -313,12 +322,19 @@ func (w *Worker) drain(timeout time.Duration) bool {
 	}
 }
 
-// process routes every fetched record to its table. It stops at the first
-// record that can be neither loaded nor dead-lettered.
+// process decodes every fetched record (decoder.workers lanes side by side,
+// see decode.go), then routes the rows to their tables' batches in fetch
+// order. It stops at the first record that can be neither loaded nor
+// dead-lettered.
 func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
-	var err error
+	recs := w.recs[:0]
+	defer func() {
+		clear(recs) // no record outlives its poll here
+		w.recs = recs[:0]
+		w.release()
+	}()
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if err != nil || len(p.Records) == 0 {
+		if len(p.Records) == 0 {
 			return
 		}
 		last := p.Records[len(p.Records)-1]
@@ -330,28 +346,39 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 			w.parts[p.Topic] = ps
 		}
 		ps[p.Partition] = struct{}{}
+		t, err := w.table(ctx, p.Topic)
 		for _, r := range p.Records {
-			w.records.Add(1)
-			if err = w.add(ctx, r); err != nil {
-				return
-			}
+			recs = append(recs, decoded{r: r, t: t, err: err})
 		}
 	})
-	return err
+	w.decode(recs)
+	for i := range recs {
+		w.records.Add(1)
+		if err := w.add(&recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// add decodes one record into its table's batch.
-func (w *Worker) add(ctx context.Context, r *kgo.Record) error {
-	t, err := w.table(ctx, r.Topic)
-	if err != nil {
+// add puts one decoded record into its table's batch.
+func (w *Worker) add(d *decoded) error {
+	r := d.r
+	if d.t == nil {
 		var um *mapping.UnmappedError
 		stage := "mapping"
-		if !errors.As(err, &um) {
+		if !errors.As(d.err, &um) {
 			stage = "schema"
 		}
-		return w.reject(r, nil, stage, fmt.Errorf("topic %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
+		return w.reject(r, nil, stage, fmt.Errorf("topic %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, d.err))
 	}
-	return t.add(r)
+	if d.err != nil {
+		return w.reject(r, d.t, "decode", d.err)
+	}
+	l := &w.lanes[d.lane]
+	ev := d.ev
+	ev.Unavailable = l.ints[d.ustart:d.uend]
+	return d.t.addRow(r, l.buf[d.start:d.end], ev)
 }
 
 // reject dead-letters a record (errors.tolerance=all) or returns the error
@@ -512,8 +539,8 @@ type tableState struct {
 	// verSuffix is `"<version column>":` and delSuffix `,"<deleted column>":`.
 	versioned            bool
 	verSuffix, delSuffix []byte
-	dec                  *debezium.Decoder
-	cols                 []string // full columns header
+	decs                 []*debezium.Decoder // one per decode lane
+	cols                 []string            // full columns header
 	name                 string
 
 	cur     *Batch // being filled; poll loop only (under w.mu)
@@ -557,7 +584,10 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableS
 			t.deletes = "fail"
 		}
 	}
-	t.dec = debezium.NewDecoder(def, dopts)
+	t.decs = make([]*debezium.Decoder, len(w.lanes))
+	for i := range t.decs {
+		t.decs[i] = debezium.NewDecoder(def, dopts)
+	}
 	for _, c := range def.Columns {
 		t.cols = append(t.cols, c.Name)
 	}
@@ -601,14 +631,21 @@ func (t *tableState) version(r *kgo.Record, ev *debezium.Event) (int64, error) {
 		r.Topic, r.Partition, r.Offset, t.name)
 }
 
-// add decodes r and appends its row (if any) to the current batch.
+// add decodes r with the first lane's decoder and adds its row (if any)
+// to the current batch.
 func (t *tableState) add(r *kgo.Record) error {
 	rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
-	row, ev, err := t.dec.Decode(&rec, t.scratch[:0])
-	t.scratch = row
+	row, ev, err := t.decs[0].Decode(&rec, t.w.lanes[0].buf[:0])
+	t.w.lanes[0].buf = row
 	if err != nil {
 		return t.w.reject(r, t, "decode", err)
 	}
+	return t.addRow(r, row, ev)
+}
+
+// addRow appends the row decoded from r (if its event has one) to the
+// current batch. row is not kept.
+func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error {
 	switch ev.Op {
 	case debezium.OpSkip:
 		t.skip(r, strings.ReplaceAll(ev.Reason, " ", "_"))
@@ -639,8 +676,8 @@ func (t *tableState) add(r *kgo.Record) error {
 		if err != nil {
 			return t.w.reject(r, t, "transform", err)
 		}
-		row = t.appendVersion(row, v, ev.Op == debezium.OpDelete)
-		t.scratch = row
+		t.scratch = t.appendVersion(append(t.scratch[:0], row...), v, ev.Op == debezium.OpDelete)
+		row = t.scratch
 	}
 	if t.cur != nil && t.curKey != key {
 		t.flush("columns")
