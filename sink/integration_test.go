@@ -240,7 +240,7 @@ func (h *harness) endOffsets() int64 {
 
 func TestIntegrationConverges(t *testing.T) {
 	h := newHarness(t, 3)
-	_, stop := h.worker(h.cfg)
+	w, stop := h.worker(h.cfg)
 	for i := 0; i < 300; i++ {
 		h.change("r", i, int64(i*10), int64(i*11))
 	}
@@ -258,6 +258,9 @@ func TestIntegrationConverges(t *testing.T) {
 	}
 	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
 		t.Errorf("committed %d, end offsets %d", got, want)
+	}
+	if n := w.buffered.Load(); n != 0 {
+		t.Errorf("%d bytes still charged to the budget after every batch loaded", n)
 	}
 }
 

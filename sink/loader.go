@@ -40,7 +40,8 @@ type Batch struct {
 	arena  []byte
 	opened time.Time
 	reason string // why it was flushed
-	bytes  int64  // memory charged to the budget
+	bytes  int64  // memory charged to the budget (see tableState.charge)
+	held   int64  // bytes of kept headers (outside the arena)
 }
 
 // keptRecord is a record of a batch as the dead-letter topic needs it; its
@@ -54,9 +55,9 @@ type keptRecord struct {
 	key, value [2]int // arena[k[0]:k[1]]; k[0] < 0: nil
 }
 
-// keep copies what the dead-letter topic needs of r into the batch and
-// returns the bytes it took.
-func (b *Batch) keep(r *kgo.Record) int64 {
+// keep copies what the dead-letter topic needs of r into the batch: key and
+// value into the arena, headers into b.held's count.
+func (b *Batch) keep(r *kgo.Record) {
 	span := func(v []byte) [2]int {
 		if v == nil {
 			return [2]int{-1, -1}
@@ -66,13 +67,11 @@ func (b *Batch) keep(r *kgo.Record) int64 {
 		return [2]int{start, len(b.arena)}
 	}
 	k := keptRecord{topic: r.Topic, partition: r.Partition, offset: r.Offset, timestamp: r.Timestamp, key: span(r.Key), value: span(r.Value)}
-	n := int64(len(r.Key) + len(r.Value))
 	for _, h := range r.Headers {
 		k.headers = append(k.headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
-		n += int64(len(h.Key) + len(h.Value))
+		b.held += int64(len(h.Key) + len(h.Value))
 	}
 	b.kept = append(b.kept, k)
-	return n
 }
 
 // record rebuilds the i-th kept record (its key and value point into the

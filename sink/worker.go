@@ -702,12 +702,10 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 	if ev.Op == debezium.OpDelete && !t.versioned { // a versioned delete is an appended row
 		b.Deletes++
 	}
-	n := int64(len(row) + 1)
 	if t.w.dlq != nil {
-		n += b.keep(r)
+		b.keep(r)
 	}
-	t.w.buffered.Add(n)
-	b.bytes += n
+	t.charge(b)
 	switch {
 	case b.Rows >= t.w.cfg.Batch.MaxRows:
 		t.flush("rows")
@@ -744,6 +742,19 @@ func contains(s []int, v int) bool {
 	return false
 }
 
+// charge brings what b is charged to the budget up to the memory it holds:
+// the capacity of its body and of its record copies, not their length (a
+// body opens at its table's last size, and appending grows it by a
+// quarter at a time). Charging only the rows let a 256 MiB budget hold
+// 300 MiB of bodies.
+func (t *tableState) charge(b *Batch) {
+	n := int64(cap(b.Body)+cap(b.arena)) + b.held
+	if d := n - b.bytes; d != 0 {
+		t.w.buffered.Add(d)
+		b.bytes = n
+	}
+}
+
 // skip records r in the current batch without a row, so its offset is
 // marked only after every earlier record of its partition is loaded.
 func (t *tableState) skip(r *kgo.Record, reason string) {
@@ -757,16 +768,18 @@ func (t *tableState) batch(r *kgo.Record) *Batch {
 	b := t.cur
 	if b == nil {
 		b = getBatch()
-		if cap(b.Body) < t.bodyHint {
+		if cap(b.Body) < t.bodyHint || t.bodyHint > 0 && cap(b.Body) > 2*t.bodyHint {
 			// Sized like the table's last batch: growing a body of many
 			// MiB by appending copies it over and over (the profile showed
-			// 15% of the worker's CPU there).
+			// 15% of the worker's CPU there), and a pooled body far larger
+			// than the table needs would be charged to the budget unused.
 			b.Body = make([]byte, 0, t.bodyHint)
 		}
 		b.DB, b.Table, b.Options, b.opened = t.def.Database, t.def.Name, t.opts, time.Now()
 		b.Columns = append(b.Columns[:0], t.cols...)
 		b.Body = append(b.Body[:0], '[')
 		t.cur, t.curKey = b, ""
+		t.charge(b)
 	}
 	for i := range b.Ranges {
 		rg := &b.Ranges[i]
@@ -784,6 +797,7 @@ func (t *tableState) flush(reason string) {
 	b := t.cur
 	t.cur = nil
 	b.Body = append(b.Body, ']')
+	t.charge(b)
 	t.bodyHint = min(len(b.Body)+len(b.Body)/8, int(t.w.cfg.Batch.MaxBytes)+int(t.w.cfg.Batch.MaxBytes)/8)
 	b.reason = reason
 	b.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, b.Table, b.Ranges)
