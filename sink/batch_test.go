@@ -30,7 +30,7 @@ func batchTable(model schema.Model) *schema.Table {
 
 // batchWorker is a worker without Kafka: tableState.add and flush only queue
 // batches, which the tests read back without loading them.
-func batchWorker(t *testing.T) *Worker {
+func batchWorker(t testing.TB) *Worker {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Batch.MaxRows = 100
@@ -42,7 +42,7 @@ func batchWorker(t *testing.T) *Worker {
 	return &Worker{cfg: &cfg, m: newMetrics(prometheus.NewRegistry()), decOpts: opts, lanes: make([]lane, 1)}
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	if name == "" {
 		return nil // a tombstone
