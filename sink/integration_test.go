@@ -192,6 +192,23 @@ func (h *harness) worker(cfg *config.Config) (w *Worker, stop func() error) {
 	return w, func() error { cancel(); return <-done }
 }
 
+// runToError runs a fresh worker until it stops by itself and returns
+// Run's error; the test fails if it has none or runs for 30 s.
+func (h *harness) runToError() error {
+	h.t.Helper()
+	w, err := New(h.cfg, Deps{Schemas: emuSchemas{h.emu}}, zaptest.NewLogger(h.t))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = w.Run(ctx)
+	if err == nil || ctx.Err() != nil {
+		h.t.Fatalf("Run = %v, want the poison record's error", err)
+	}
+	return err
+}
+
 // committed returns the group's committed offsets, summed over partitions.
 func (h *harness) committed(group string) int64 {
 	adm := kadm.NewClient(h.prod)
@@ -306,16 +323,7 @@ func TestIntegrationParallelDecode(t *testing.T) {
 		h.cfg.Batch.MaxRows = 5000
 		changes(h, 1000)
 		poison := int64(1000 + 600 + 200/2) // inserts, updates and deletes produced before it
-		w, err := New(h.cfg, Deps{Schemas: emuSchemas{h.emu}}, zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		err = w.Run(ctx)
-		if err == nil || ctx.Err() != nil {
-			t.Fatalf("Run = %v, want the poison record's error", err)
-		}
+		err := h.runToError()
 		if want := fmt.Sprintf("[0]@%d", poison); !contains2(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}
@@ -396,16 +404,7 @@ func TestIntegrationPoisonStops(t *testing.T) {
 	}
 	h.produce([]byte(`{"k":1}`), []byte(`{"before":null,"after":{"use_date":"x"},"source":{},"op":"?"}`))
 	h.change("c", 99, 1, 1)
-	w, err := New(h.cfg, Deps{Schemas: emuSchemas{h.emu}}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err = w.Run(ctx)
-	if err == nil || ctx.Err() != nil {
-		t.Fatalf("Run = %v, want the poison record's error", err)
-	}
+	err := h.runToError()
 	for _, want := range []string{testTopic, "[0]@10", "field op"} {
 		if !contains2(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
