@@ -631,18 +631,6 @@ func (t *tableState) version(r *kgo.Record, ev *debezium.Event) (int64, error) {
 		r.Topic, r.Partition, r.Offset, t.name)
 }
 
-// add decodes r with the first lane's decoder and adds its row (if any)
-// to the current batch.
-func (t *tableState) add(r *kgo.Record) error {
-	rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
-	row, ev, err := t.decs[0].Decode(&rec, t.w.lanes[0].buf[:0])
-	t.w.lanes[0].buf = row
-	if err != nil {
-		return t.w.reject(r, t, "decode", err)
-	}
-	return t.addRow(r, row, ev)
-}
-
 // addRow appends the row decoded from r (if its event has one) to the
 // current batch. row is not kept.
 func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error {
