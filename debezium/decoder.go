@@ -1,10 +1,12 @@
 // Package debezium decodes Debezium PostgreSQL change events written by
 // Kafka Connect's JsonConverter into rows for StarRocks Stream Load.
 //
-// One Decoder serves one target table and one goroutine. Decode reads a
-// record's value with gjson (no unmarshalling into maps), decides the
-// operation, and appends the row as one JSON object to the caller's buffer,
-// with every value already in the canonical form StarRocks accepts:
+// One Decoder serves one target table and one goroutine. Decode validates
+// and walks a record's value in one pass with its own scanner (scan.go; no
+// unmarshalling into maps, gjson only for the insides of structured
+// values), decides the operation, and appends the row as one JSON object to
+// the caller's buffer, with every value already in the canonical form
+// StarRocks accepts:
 //
 //   - integers as JSON numbers, copied digit for digit (int64 beyond 2^53 is
 //     never routed through a float64);
