@@ -9,7 +9,7 @@ PKGS := ./...
 
 ## demo: the whole reference pipeline in one process (kfake + StarRocks emulator)
 demo:
-	$(GO) run ./cmd/starsink demo
+	$(GO) run ./cmd/starsink-demo
 
 ## test: everything CI runs: vet, unit and in-process integration tests with -race, then the end-to-end suite
 test: lint unit e2e

@@ -99,7 +99,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
-	say("starsink demo: in-process Kafka %v, StarRocks emulator FE %s, MySQL %s", cluster.ListenAddrs(), emu.FEURL(), emu.MySQLAddr())
+	say("starsink-demo: in-process Kafka %v, StarRocks emulator FE %s, MySQL %s", cluster.ListenAddrs(), emu.FEURL(), emu.MySQLAddr())
 
 	cfg := config.Default()
 	cfg.Kafka.Brokers = cluster.ListenAddrs()

@@ -2,7 +2,6 @@
 //
 //	starsink run --config starsink.yaml      run the worker
 //	starsink run --connector-config sink.json  run with a Java StarRocks connector configuration
-//	starsink demo                             the reference pipeline in one process
 //	starsink decode --topic T < value.json    show how one record would be loaded
 //	starsink version
 package main
