@@ -320,13 +320,13 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 	// The envelope's members, as the scanner found them.
 	var opv, before, after gjson.Result
 	if env.op != "" {
-		opv = gjson.Parse(env.op)
+		opv = resultOf(env.op)
 	}
 	if env.before != "" {
-		before = gjson.Parse(env.before)
+		before = resultOf(env.before)
 	}
 	if env.after != "" {
-		after = gjson.Parse(env.after)
+		after = resultOf(env.after)
 	}
 	if opv.Exists() && (env.source != "" || after.Exists() || before.Exists()) {
 		return d.decodeEnvelope(rec, dst, si, &env, opv, before, after)
@@ -391,7 +391,7 @@ func (d *Decoder) member(e *envelope, raw, key string, vs int) (int, bool) {
 	case obj && key == "source":
 		e.lsn, e.tsMs = "", ""
 		end, ok = scanObject(raw, vs, func(k string, svs int) (int, bool) {
-			se, ok := scanValue(raw, svs, &d.stack)
+			se, _, ok := scanMember(raw, svs, &d.stack)
 			switch {
 			case k == "lsn" && e.lsn == "": // the first, as gjson.Get
 				e.lsn = raw[svs:se]

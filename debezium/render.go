@@ -45,7 +45,8 @@ const (
 // field is the plan for one message field.
 type field struct {
 	name  string
-	col   int // index in the target table's columns; -1: not loaded
+	label string // `"column":`, the rendered key, escaped once here instead of per row
+	col   int    // index in the target table's columns; -1: not loaded
 	sem   sem
 	elem  sem // element semantic of an array
 	scale int // Decimal scale from the schema
@@ -120,7 +121,8 @@ func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
 	p := &plan{key: string([]byte(key))} // own copy: Raw points into the record
 	rowSchema.Get("fields").ForEach(func(_, f gjson.Result) bool {
 		name := f.Get("field").Str
-		fl := field{name: string([]byte(name)), col: d.column(name), sem: semOf(f)}
+		fl := d.field(name)
+		fl.sem = semOf(f)
 		if fl.sem == semDecimal {
 			fl.scale, _ = strconv.Atoi(f.Get("parameters.scale").Str)
 		}
@@ -159,6 +161,18 @@ func (d *Decoder) column(name string) int {
 	return i
 }
 
+// field is the plan entry of a message field, typed later by its schema or
+// its column. name may point into a record: the entry keeps its own copy.
+func (d *Decoder) field(name string) field {
+	f := field{name: string([]byte(name)), col: d.column(name)}
+	out := name
+	if f.col >= 0 {
+		out = d.table.Columns[f.col].Name
+	}
+	f.label = string(append(appendEscaped([]byte{'"'}, out), '"', ':'))
+	return f
+}
+
 // lookup finds the plan entry of a message field; i is the expected position.
 func lookup(p *plan, i int, name string) *field {
 	if i < len(p.fields) && p.fields[i].name == name {
@@ -188,7 +202,7 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 		if f == nil {
 			// A field the schema does not list (or the first sight of a
 			// schemaless field): typed from the column.
-			p.fields = append(p.fields, field{name: string([]byte(name)), col: d.column(name)})
+			p.fields = append(p.fields, d.field(name))
 			f = &p.fields[len(p.fields)-1]
 		}
 		if f.col == -1 {
@@ -211,13 +225,7 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = append(dst, '"')
-		if col != nil {
-			dst = appendEscaped(dst, col.Name)
-		} else {
-			dst = appendEscaped(dst, name)
-		}
-		dst = append(dst, '"', ':')
+		dst = append(dst, f.label...)
 		var err error
 		if dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col); err != nil {
 			fieldName := name

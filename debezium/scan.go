@@ -13,6 +13,7 @@ package debezium
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -287,8 +288,23 @@ type member struct {
 // scanMember validates the value starting at s[i] and returns the index just
 // past it and whether it is a string holding escapes.
 func scanMember(s string, i int, stack *[]byte) (end int, esc, ok bool) {
-	if i < len(s) && s[i] == '"' {
+	if i >= len(s) {
+		return i, false, false
+	}
+	// Scalars directly: most members are, and scanValue's set-up for
+	// nesting is the larger part of a short number's cost.
+	switch c := s[i]; {
+	case c == '"':
 		return scanString(s, i)
+	case c == '-' || isDigit(c):
+		end, ok = scanNumber(s, i)
+		return end, false, ok
+	case c == 'n':
+		return i + 4, false, len(s)-i >= 4 && s[i:i+4] == "null"
+	case c == 't':
+		return i + 4, false, len(s)-i >= 4 && s[i:i+4] == "true"
+	case c == 'f':
+		return i + 5, false, len(s)-i >= 5 && s[i:i+5] == "false"
 	}
 	end, ok = scanValue(s, i, stack)
 	return end, false, ok
@@ -325,6 +341,13 @@ func (m *member) result() gjson.Result {
 		return gjson.Result{Type: gjson.JSON, Raw: v}
 	}
 	return gjson.Result{Type: gjson.Number, Raw: v, Num: numberOf(v)}
+}
+
+// resultOf is the validated JSON value v as gjson.Parse gives it, without
+// Parse's copy of a string's contents when it holds no escapes.
+func resultOf(v string) gjson.Result {
+	m := member{val: v, esc: v[0] == '"' && strings.IndexByte(v, '\\') >= 0}
+	return m.result()
 }
 
 // numberOf is the float64 value of a validated JSON number, as
