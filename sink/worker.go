@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,8 +66,11 @@ type Worker struct {
 	mu     sync.Mutex             // the poll loop and rebalance callbacks
 	topics map[string]*tableState // by topic
 	tables map[string]*tableState // by "db.table"
-	paused bool
-	parts  map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
+	// prefetched holds the schemas prefetchSchemas read for this poll's
+	// new tables, by "db.table".
+	prefetched map[string]*schema.Table
+	paused     bool
+	parts      map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
 	sem         chan struct{} // bounds tables loading at once
 	outstanding sync.WaitGroup
@@ -107,7 +111,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		reg = prometheus.NewRegistry()
 	}
 	w := &Worker{cfg: cfg, log: log, mapper: mapper, loader: deps.Loader, schemas: deps.Schemas,
-		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{}, parts: map[string]map[int32]struct{}{},
+		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{}, prefetched: map[string]*schema.Table{}, parts: map[string]map[int32]struct{}{},
 		sem: make(chan struct{}, max(1, cfg.Batch.MaxConcurrentLoads)), fatal: make(chan error, 1)}
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
 	lanes := cfg.Decoder.Workers
@@ -331,8 +335,10 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 	defer func() {
 		clear(recs) // no record outlives its poll here
 		w.recs = recs[:0]
+		clear(w.prefetched)
 		w.release()
 	}()
+	w.prefetchSchemas(ctx, fetches)
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
 			return
@@ -417,7 +423,10 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 	key := target.Database + "." + target.Table
 	t := w.tables[key]
 	if t == nil {
-		def, err := w.schemas.Table(ctx, target.Database, target.Table)
+		def, ok := w.prefetched[key]
+		if !ok {
+			def, err = w.schemas.Table(ctx, target.Database, target.Table)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", key, err)
 		}
@@ -429,6 +438,54 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 	}
 	w.topics[topic] = t
 	return t, nil
+}
+
+// catalogParallel bounds the catalog reads prefetchSchemas runs at once:
+// the catalog's connection pool holds 4 connections by default.
+const catalogParallel = 4
+
+// prefetchSchemas reads, side by side, the schemas of the tables a poll
+// meets for the first time, for w.table to take from w.prefetched. Each
+// read is two catalog queries, and a replica that starts on (or takes over)
+// 100 topics read them one after the other before its first load: 3 s
+// against the emulator, more against a busy FE. A read that fails is left
+// to w.table, which reads again and reports the error on the records.
+func (w *Worker) prefetchSchemas(ctx context.Context, fetches kgo.Fetches) {
+	clear(w.prefetched)
+	var todo []mapping.Target
+	fetches.EachTopic(func(ft kgo.FetchTopic) {
+		if w.topics[ft.Topic] != nil {
+			return
+		}
+		target, err := w.mapper.Resolve(ft.Topic)
+		if err != nil {
+			return
+		}
+		key := target.Database + "." + target.Table
+		if w.tables[key] != nil || slices.ContainsFunc(todo, func(t mapping.Target) bool { return t.Database+"."+t.Table == key }) {
+			return
+		}
+		todo = append(todo, target)
+	})
+	if len(todo) < 2 {
+		return
+	}
+	defs := make([]*schema.Table, len(todo))
+	sem := make(chan struct{}, catalogParallel)
+	var wg sync.WaitGroup
+	for i, t := range todo {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			defs[i], _ = w.schemas.Table(ctx, t.Database, t.Table)
+		})
+	}
+	wg.Wait()
+	for i, t := range todo {
+		if defs[i] != nil {
+			w.prefetched[t.Database+"."+t.Table] = defs[i]
+		}
+	}
 }
 
 func (w *Worker) flushAged() {
