@@ -172,6 +172,7 @@ type Batch struct {
 	MaxRows            int           `koanf:"max_rows"`             // flush when a table's batch has this many rows
 	MaxBytes           int64         `koanf:"max_bytes"`            // bufferflush.maxbytes
 	MaxAge             time.Duration `koanf:"max_age"`              // bufferflush.intervalms
+	IdleFlush          bool          `koanf:"idle_flush"`           // flush early when every partition is caught up
 	MaxConcurrentLoads int           `koanf:"max_concurrent_loads"` // tables loading at once
 	BufferMemory       int64         `koanf:"buffer_memory"`        // one budget for all buffers; fetching pauses beyond it
 }

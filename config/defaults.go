@@ -52,6 +52,7 @@ func Default() Config {
 			MaxRows:            500000,
 			MaxBytes:           64 * MiB,
 			MaxAge:             2 * time.Second,
+			IdleFlush:          true,
 			MaxConcurrentLoads: 4,
 			BufferMemory:       512 * MiB,
 		},

@@ -73,6 +73,7 @@ var Options = []Option{
 	{Key: "batch.max_rows", Doc: "Flush a table's batch at this many rows."},
 	{Key: "batch.max_bytes", Java: "bufferflush.maxbytes", Doc: "Flush a table's batch at this many bytes.", Size: true},
 	{Key: "batch.max_age", Java: "bufferflush.intervalms", Doc: "Flush a table's batch this long after its first row (the Java connector's default is 300000 ms; ours is lower for latency)."},
+	{Key: "batch.idle_flush", Doc: "When a poll finds no new record for 100 ms (every assigned partition caught up), flush the open batches without waiting for max_age: the end of a burst or a backlog loads at once. A table is flushed this way at most once per max_age, so a trickle at most doubles its load rate."},
 	{Key: "batch.max_concurrent_loads", Java: "tasks.max (roughly)", Doc: "Tables loading at the same time."},
 	{Key: "batch.buffer_memory", Doc: "One byte budget for all buffers; fetching pauses beyond it, nothing is dropped.", Size: true},
 

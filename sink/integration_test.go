@@ -647,3 +647,27 @@ func TestUnimplementedOptionsRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationIdleFlush: with max_age an hour, the end of a burst still
+// loads once the worker has caught up, and its offsets are committed.
+func TestIntegrationIdleFlush(t *testing.T) {
+	h := newHarness(t, 3)
+	h.cfg.Batch.MaxAge = time.Hour
+	_, stop := h.worker(h.cfg)
+	for i := 0; i < 200; i++ {
+		h.change("r", i, int64(i), int64(i))
+	}
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatalf("a burst below max_rows did not load while the worker was idle: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.committed(h.cfg.Kafka.GroupID) != h.endOffsets() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
+		t.Errorf("committed %d before shutdown, end offsets %d", got, want)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}

@@ -261,6 +261,9 @@ loop:
 		w.mu.Lock()
 		perr := w.process(ctx, fetches)
 		w.flushAged()
+		if fetches.NumRecords() == 0 && w.cfg.Batch.IdleFlush {
+			w.flushIdle()
+		}
 		w.budget()
 		w.mu.Unlock()
 		w.cl.AllowRebalance()
@@ -496,6 +499,22 @@ func (w *Worker) flushAged() {
 	}
 }
 
+// flushIdle flushes the open batches when a poll found no record for
+// pollWait: every assigned partition is caught up (or paused by the
+// budget), so nothing more is coming for them now and waiting for max_age
+// only delays the end of a burst or a backlog. A table is flushed this way
+// at most once per max_age, so a trickle of rows, each arriving after an
+// idle poll, loads at most twice as often as max_age alone allows.
+func (w *Worker) flushIdle() {
+	now := time.Now()
+	for _, t := range w.tables {
+		if t.cur != nil && now.Sub(t.idleAt) >= w.cfg.Batch.MaxAge {
+			t.idleAt = now
+			t.flush("idle")
+		}
+	}
+}
+
 func (w *Worker) flushAll(reason string) {
 	for _, t := range w.tables {
 		if t.cur != nil {
@@ -606,7 +625,8 @@ type tableState struct {
 
 	qmu      sync.Mutex
 	queue    []*Batch
-	bodyHint int // capacity to open a batch body with: the last one's size and a margin
+	bodyHint int       // capacity to open a batch body with: the last one's size and a margin
+	idleAt   time.Time // when a batch of this table was last flushed by flushIdle
 	notify   chan struct{}
 	failed   atomic.Bool  // a batch failed for good: later batches must not mark
 	last     atomic.Int64 // unix nanos of the last finished batch
