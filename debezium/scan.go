@@ -344,7 +344,7 @@ func (m *member) result() gjson.Result {
 }
 
 // resultOf is the validated JSON value v as gjson.Parse gives it, without
-// Parse's copy of a string's contents when it holds no escapes.
+// Parse's second walk of a string to find its end (the scanner found it).
 func resultOf(v string) gjson.Result {
 	m := member{val: v, esc: v[0] == '"' && strings.IndexByte(v, '\\') >= 0}
 	return m.result()
