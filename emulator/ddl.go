@@ -203,12 +203,17 @@ func (p *parser) typ() (string, error) {
 		if p.peek() != pair[0] {
 			continue
 		}
+		prev := base
 		for depth := 0; ; {
 			tok := p.next()
 			if tok == "" {
 				return "", fmt.Errorf("unterminated type")
 			}
+			if isWord(prev) && isWord(tok) { // STRUCT<a INT>: keep the field name apart
+				b.WriteByte(' ')
+			}
 			b.WriteString(strings.ToLower(tok))
+			prev = tok
 			if tok == pair[0] {
 				depth++
 			} else if tok == pair[1] {
@@ -219,6 +224,15 @@ func (p *parser) typ() (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// isWord reports whether a token is a name or a number, not punctuation.
+func isWord(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	c := tok[0]
+	return c == '_' || c == '`' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
 func (p *parser) list() ([]string, error) {

@@ -292,11 +292,11 @@ func TestMySQLProtocol(t *testing.T) {
 		t.Fatalf("DDL over MySQL: %v", err)
 	}
 	var model, keys string
-	if err := db.QueryRow("SELECT TABLE_MODEL, PRIMARY_KEY FROM information_schema.tables_config WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", "db", "p").Scan(&model, &keys); err != nil || model != "PRI_KEYS" || keys != "`k`" {
+	if err := db.QueryRow("SELECT TABLE_MODEL, PRIMARY_KEY FROM information_schema.tables_config WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", "db", "p").Scan(&model, &keys); err != nil || model != "PRIMARY_KEYS" || keys != "`k`" {
 		t.Errorf("tables_config: %q %q %v", model, keys, err)
 	}
 	var colType, nullable string
-	if err := db.QueryRow("SELECT COLUMN_TYPE, IS_NULLABLE FROM information_schema.columns WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'v'", "db", "p").Scan(&colType, &nullable); err != nil || colType != "decimal(5,1)" || nullable != "YES" {
+	if err := db.QueryRow("SELECT COLUMN_TYPE, IS_NULLABLE FROM information_schema.columns WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'v'", "db", "p").Scan(&colType, &nullable); err != nil || colType != "decimal(5, 1)" || nullable != "YES" {
 		t.Errorf("columns: %q %q %v", colType, nullable, err)
 	}
 	var sum string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,7 +83,6 @@ var (
 	reDDL          = regexp.MustCompile(`(?is)^\s*(create\s+(database|table)|drop\s+(database|table)|alter\s+table|truncate\s+table)\b`)
 	reUse          = regexp.MustCompile("(?is)^\\s*use\\s+`?([^`;\\s]+)`?")
 	reTablesConfig = regexp.MustCompile(`(?is)^\s*select\s+(.+?)\s+from\s+information_schema\.tables_config\b(.*)$`)
-	reWhereEq      = regexp.MustCompile(`(?is)\b(table_schema|table_name)\s*=\s*'([^']*)'`)
 )
 
 func (h *handler) ComInitDB(c *mysql.Conn, db string) error {
@@ -107,6 +107,15 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb 
 		}
 		return cb(&sqltypes.Result{}, false)
 	}
+	if m := reColumns.FindStringSubmatch(query); m != nil {
+		res, ok, err := h.columns(m[1], m[2])
+		if err != nil {
+			return mysql.NewSQLError(mysql.ERBadFieldError, "42S22", "%s", err.Error())
+		}
+		if ok {
+			return cb(res, false)
+		}
+	}
 	if m := reTablesConfig.FindStringSubmatch(query); m != nil {
 		res, err := h.tablesConfig(m[1], m[2])
 		if err != nil {
@@ -117,79 +126,80 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb 
 	return h.Handler.ComQuery(ctx, c, query, cb)
 }
 
-var tablesConfigColumns = []string{"TABLE_SCHEMA", "TABLE_NAME", "TABLE_ENGINE", "TABLE_MODEL", "PRIMARY_KEY",
-	"PARTITION_KEY", "DISTRIBUTE_KEY", "DISTRIBUTE_TYPE", "DISTRIBUTE_BUCKET", "SORT_KEY", "PROPERTIES", "TABLE_ID"}
+var tablesConfigColumns = []infoColumn{{"TABLE_SCHEMA", false}, {"TABLE_NAME", false}, {"TABLE_ENGINE", false},
+	{"TABLE_MODEL", false}, {"PRIMARY_KEY", false}, {"PARTITION_KEY", false}, {"DISTRIBUTE_KEY", false},
+	{"DISTRIBUTE_TYPE", false}, {"DISTRIBUTE_BUCKET", true}, {"SORT_KEY", false}, {"PROPERTIES", false},
+	{"TABLE_ID", true}}
 
 // tablesConfig answers information_schema.tables_config, which StarRocks
-// has and MySQL does not: one row per table with its model and keys.
+// has and MySQL does not: one row per table with its model and keys, as
+// the FE fills it (InformationSchemaDataSource.genNormalTableConfigInfo):
+// TABLE_MODEL is the KeysType's name (PRIMARY_KEYS, DUP_KEYS, UNIQUE_KEYS,
+// AGG_KEYS) and PRIMARY_KEY lists the key columns of Primary and Unique
+// Key tables only, empty for the others.
 func (h *handler) tablesConfig(selectList, rest string) (*sqltypes.Result, error) {
-	var cols []string
+	var cols []infoColumn
 	if strings.TrimSpace(selectList) == "*" {
 		cols = tablesConfigColumns
 	} else {
 		for _, c := range strings.Split(selectList, ",") {
 			c = strings.ToUpper(strings.Trim(strings.TrimSpace(c), "`"))
-			ok := false
-			for _, k := range tablesConfigColumns {
-				ok = ok || k == c
-			}
-			if !ok {
+			i := slices.IndexFunc(tablesConfigColumns, func(k infoColumn) bool { return k.name == c })
+			if i < 0 {
 				return nil, fmt.Errorf("Unknown column '%s' in 'field list'", c)
 			}
-			cols = append(cols, c)
+			cols = append(cols, tablesConfigColumns[i])
 		}
 	}
-	want := map[string]string{}
-	for _, m := range reWhereEq.FindAllStringSubmatch(rest, -1) {
-		want[strings.ToLower(m[1])] = m[2]
+	w, ok := parseTail(rest)
+	if !ok {
+		return nil, fmt.Errorf("emulator: tables_config answers only WHERE col = 'value' [AND …]: %q", rest)
 	}
 	res := &sqltypes.Result{}
 	for _, c := range cols {
-		res.Fields = append(res.Fields, &querypb.Field{Name: c, Type: querypb.Type_VARCHAR, Charset: 33})
+		f := &querypb.Field{Name: c.name, Type: querypb.Type_VARCHAR, Charset: 33}
+		if c.num {
+			f.Type, f.Charset = querypb.Type_INT64, 63
+		}
+		res.Fields = append(res.Fields, f)
 	}
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	for dbName, d := range h.s.dbs {
-		if v, ok := want["table_schema"]; ok && v != dbName {
-			continue
-		}
 		for name, t := range d.tables {
-			if v, ok := want["table_name"]; ok && v != name {
-				continue
-			}
+			t.mu.RLock()
 			var keys []string
 			for _, c := range t.def.Columns {
 				if c.Key {
 					keys = append(keys, "`"+c.Name+"`")
 				}
 			}
-			vals := map[string]string{"TABLE_SCHEMA": dbName, "TABLE_NAME": name, "TABLE_ENGINE": "OLAP",
-				"TABLE_MODEL": tableModel(t.def.Model), "PRIMARY_KEY": strings.Join(keys, ", "), "PARTITION_KEY": "",
-				"DISTRIBUTE_KEY": strings.Join(keys, ", "), "DISTRIBUTE_TYPE": "HASH", "DISTRIBUTE_BUCKET": "1",
-				"SORT_KEY": strings.Join(keys, ", "), "PROPERTIES": "{}", "TABLE_ID": "0"}
+			model := t.def.Model
+			t.mu.RUnlock()
+			keyList := strings.Join(keys, ", ")
+			pk := ""
+			if model == schema.ModelPrimaryKeys || model == schema.ModelUniqueKeys {
+				pk = keyList
+			}
+			vals := map[string]sqltypes.Value{"TABLE_SCHEMA": sqltypes.NewVarChar(dbName),
+				"TABLE_NAME": sqltypes.NewVarChar(name), "TABLE_ENGINE": sqltypes.NewVarChar("OLAP"),
+				"TABLE_MODEL": sqltypes.NewVarChar(model.String()), "PRIMARY_KEY": sqltypes.NewVarChar(pk),
+				"PARTITION_KEY": sqltypes.NewVarChar(""), "DISTRIBUTE_KEY": sqltypes.NewVarChar(keyList),
+				"DISTRIBUTE_TYPE": sqltypes.NewVarChar("HASH"), "DISTRIBUTE_BUCKET": sqltypes.NewInt64(1),
+				"SORT_KEY": sqltypes.NewVarChar(keyList), "PROPERTIES": sqltypes.NewVarChar("{}"),
+				"TABLE_ID": sqltypes.NewInt64(0)}
+			if !matches(vals, w.eq) {
+				continue
+			}
 			row := make([]sqltypes.Value, len(cols))
 			for i, c := range cols {
-				row[i] = sqltypes.NewVarChar(vals[c])
+				row[i] = vals[c.name]
 			}
 			res.Rows = append(res.Rows, row)
 		}
 	}
 	res.RowsAffected = uint64(len(res.Rows))
 	return res, nil
-}
-
-// tableModel spells a model as StarRocks' tables_config does
-// (docs/en/sql-reference/information_schema/tables_config.md).
-func tableModel(m schema.Model) string {
-	switch m {
-	case schema.ModelPrimaryKeys:
-		return "PRI_KEYS"
-	case schema.ModelUniqueKeys:
-		return "UNI_KEYS"
-	case schema.ModelAggKeys:
-		return "AGG_KEYS"
-	}
-	return "DUP_KEYS"
 }
 
 // provider exposes the emulator's databases to go-mysql-server.

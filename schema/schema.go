@@ -35,20 +35,21 @@ func (m Model) String() string {
 	return "Model(" + strconv.Itoa(int(m)) + ")"
 }
 
-// ParseModel reads a TABLE_MODEL value: "PRI_KEYS", "DUP_KEYS",
-// "UNI_KEYS", "AGG_KEYS" as StarRocks' tables_config spells them, or the
-// long forms ("PRIMARY_KEYS", …).
+// ParseModel reads a TABLE_MODEL value. StarRocks' FE fills it with the
+// KeysType's name (PRIMARY_KEYS, DUP_KEYS, UNIQUE_KEYS, AGG_KEYS:
+// InformationSchemaDataSource.genNormalTableConfigInfo); its documentation
+// lists PRI_KEYS and UNQ_KEYS instead, so those are read too, as are the
+// words of the DDL (PRIMARY, UNIQUE, DUPLICATE, AGGREGATE).
 func ParseModel(s string) (Model, error) {
-	switch strings.ToUpper(s) {
-	case "PRI_KEYS":
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "PRIMARY_KEYS", "PRI_KEYS", "PRIMARY":
 		return ModelPrimaryKeys, nil
-	case "UNI_KEYS":
+	case "UNIQUE_KEYS", "UNQ_KEYS", "UNI_KEYS", "UNIQUE":
 		return ModelUniqueKeys, nil
-	}
-	for i, n := range modelNames {
-		if strings.EqualFold(s, n) && i != 0 {
-			return Model(i), nil
-		}
+	case "DUP_KEYS", "DUPLICATE_KEYS", "DUPLICATE":
+		return ModelDupKeys, nil
+	case "AGG_KEYS", "AGGREGATE_KEYS", "AGGREGATE":
+		return ModelAggKeys, nil
 	}
 	return ModelUnknown, fmt.Errorf("unknown table model %q", s)
 }
@@ -176,12 +177,18 @@ func ParseType(typ string) (kind Kind, precision, scale, length int) {
 	case "boolean", "bool":
 		return KindBoolean, 0, 0, 0
 	case "tinyint":
+		if n := nums(); len(n) == 1 && n[0] == 1 {
+			return KindBoolean, 0, 0, 0 // StarRocks spells BOOLEAN so in information_schema.columns
+		}
 		return KindTinyInt, 0, 0, 0
 	case "smallint":
 		return KindSmallInt, 0, 0, 0
 	case "int", "integer":
 		return KindInt, 0, 0, 0
 	case "bigint":
+		if strings.HasSuffix(s, "unsigned") {
+			return KindLargeInt, 0, 0, 0 // LARGEINT in information_schema.columns
+		}
 		return KindBigInt, 0, 0, 0
 	case "largeint":
 		return KindLargeInt, 0, 0, 0
@@ -209,7 +216,7 @@ func ParseType(typ string) (kind Kind, precision, scale, length int) {
 		}
 		return KindChar, 0, 0, l
 	case "varchar":
-		l := 0
+		l := 1 // StarRocks' default, as for CHAR
 		if n := nums(); len(n) == 1 {
 			l = n[0]
 		}

@@ -20,6 +20,15 @@ func TestParseType(t *testing.T) {
 		{"array<int(11)>", KindArray, 0, 0, 0},
 		{"json", KindJSON, 0, 0, 0},
 		{"varbinary(16)", KindBinary, 0, 0, 0},
+		{"varchar", KindVarchar, 0, 0, 1},
+		{"varchar(65533)", KindVarchar, 0, 0, 65533}, // STRING, as information_schema.columns spells it
+		{"tinyint(1)", KindBoolean, 0, 0, 0},         // BOOLEAN, likewise
+		{"tinyint(4)", KindTinyInt, 0, 0, 0},
+		{"bigint(20) unsigned", KindLargeInt, 0, 0, 0}, // LARGEINT, likewise
+		{"largeint(40)", KindLargeInt, 0, 0, 0},        // LARGEINT inside a nested type
+		{"decimal(5, 1)", KindDecimal, 5, 1, 0},
+		{"map<varchar(8),bigint(20)>", KindMap, 0, 0, 0},
+		{"struct<a int(11), b varchar(65533)>", KindStruct, 0, 0, 0},
 		{"geometry", KindUnknown, 0, 0, 0},
 	}
 	for _, tt := range tests {
@@ -35,6 +44,13 @@ func TestModel(t *testing.T) {
 		got, err := ParseModel(m.String())
 		if err != nil || got != m {
 			t.Errorf("ParseModel(%q) = %v, %v", m.String(), got, err)
+		}
+	}
+	// The FE's spelling, the documentation's, and the DDL's words.
+	for in, want := range map[string]Model{"PRI_KEYS": ModelPrimaryKeys, "UNQ_KEYS": ModelUniqueKeys,
+		"unique_keys": ModelUniqueKeys, " DUPLICATE ": ModelDupKeys, "AGGREGATE": ModelAggKeys} {
+		if got, err := ParseModel(in); err != nil || got != want {
+			t.Errorf("ParseModel(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	if _, err := ParseModel("OLAP"); err == nil {

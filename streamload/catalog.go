@@ -179,7 +179,7 @@ func (c *Catalog) read(ctx context.Context, db, table string) (*schema.Table, er
 	case err != nil:
 		return nil, fmt.Errorf("streamload: catalog: tables_config of %s.%s: %w", db, table, err)
 	default:
-		m, err := parseModel(model.String)
+		m, err := schema.ParseModel(model.String)
 		if err != nil {
 			return nil, fmt.Errorf("streamload: catalog: %s.%s: %w", db, table, err)
 		}
@@ -193,22 +193,6 @@ func (c *Catalog) read(ctx context.Context, db, table string) (*schema.Table, er
 		}
 	}
 	return t, nil
-}
-
-// parseModel reads TABLE_MODEL: both StarRocks' long names (PRIMARY_KEYS,
-// UNIQUE_KEYS, …) and the short ones its docs list (PRI_KEYS, UNQ_KEYS).
-func parseModel(s string) (schema.Model, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "PRI_KEYS", "PRIMARY_KEYS", "PRIMARY":
-		return schema.ModelPrimaryKeys, nil
-	case "UNQ_KEYS", "UNIQUE_KEYS", "UNIQUE":
-		return schema.ModelUniqueKeys, nil
-	case "DUP_KEYS", "DUPLICATE_KEYS", "DUPLICATE":
-		return schema.ModelDupKeys, nil
-	case "AGG_KEYS", "AGGREGATE_KEYS", "AGGREGATE":
-		return schema.ModelAggKeys, nil
-	}
-	return schema.ModelUnknown, fmt.Errorf("unknown TABLE_MODEL %q", s)
 }
 
 // parseKeyList reads PRIMARY_KEY: "`a`, `b`", "a,b" or "a, b"; a backquoted

@@ -165,6 +165,29 @@ func TestIntegrationEmulatorCatalog(t *testing.T) {
 	if _, err := cat.Table(ctx, "subway", "nope"); !errors.Is(err, ErrTableNotFound) {
 		t.Errorf("missing table: %v", err)
 	}
+
+	// Every kind the decoder tells apart comes back as itself through the
+	// emulator's information_schema, spelled as StarRocks spells it.
+	if err := srv.Exec(ctx, `CREATE TABLE subway.kinds (id LARGEINT NOT NULL, b BOOLEAN, t TINYINT, j JSON,
+		s STRING, a ARRAY<INT>, m MAP<INT,INT>, st STRUCT<x INT>, d DATE, dt DATETIME, f DOUBLE)
+		ENGINE=OLAP UNIQUE KEY(id) DISTRIBUTED BY HASH(id)`); err != nil {
+		t.Fatal(err)
+	}
+	kt, err := cat.Table(ctx, "subway", "kinds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kt.Model != schema.ModelUniqueKeys || strings.Join(kt.KeyColumns(), ",") != "id" {
+		t.Errorf("kinds: model %v keys %v", kt.Model, kt.KeyColumns())
+	}
+	want := map[string]schema.Kind{"id": schema.KindLargeInt, "b": schema.KindBoolean, "t": schema.KindTinyInt,
+		"j": schema.KindJSON, "s": schema.KindVarchar, "a": schema.KindArray, "m": schema.KindMap,
+		"st": schema.KindStruct, "d": schema.KindDate, "dt": schema.KindDatetime, "f": schema.KindDouble}
+	for _, c := range kt.Columns {
+		if c.Kind != want[c.Name] {
+			t.Errorf("column %s (%s): kind %v, want %v", c.Name, c.Type, c.Kind, want[c.Name])
+		}
+	}
 }
 
 // BenchmarkLoadEmulator is BenchmarkLoad against the emulator's count-only
