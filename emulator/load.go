@@ -637,23 +637,38 @@ func parseRows(def *schema.Table, body []byte, o loadOptions) (ops []op, reasons
 			return nil, nil, 0, fmt.Errorf("The input JSON is invalid")
 		}
 		root := gjson.ParseBytes(body)
+		// Simple mode reads each object once, its members matched to the
+		// columns by name (the first of a repeated name wins, as with a
+		// lookup); jsonpaths mode looks each path up.
+		byName := make(map[string]int, len(specs))
+		for i := len(specs) - 1; i >= 0; i-- {
+			byName[specs[i].name] = i
+		}
+		vals := make([]gjson.Result, len(specs))
 		one := func(obj gjson.Result) {
 			if !obj.IsObject() {
 				total++
 				reasons = append(reasons, "Reason: a JSON row must be an object: "+truncate(obj.Raw, 200))
 				return
 			}
-			build(func(i int, cs colSpec) (gjson.Result, bool) {
-				if o.jsonPaths != nil {
+			if o.jsonPaths != nil {
+				build(func(i int, cs colSpec) (gjson.Result, bool) {
 					if i >= len(o.jsonPaths) {
 						return gjson.Result{}, false
 					}
 					v := obj.Get(strings.TrimPrefix(strings.TrimPrefix(o.jsonPaths[i], "$."), "$"))
 					return v, v.Exists()
+				})
+				return
+			}
+			clear(vals)
+			obj.ForEach(func(k, v gjson.Result) bool {
+				if i, ok := byName[k.Str]; ok && !vals[i].Exists() {
+					vals[i] = v
 				}
-				v := obj.Get(gjsonEscape(cs.name))
-				return v, v.Exists()
+				return true
 			})
+			build(func(i int, _ colSpec) (gjson.Result, bool) { return vals[i], vals[i].Exists() })
 		}
 		switch {
 		case root.IsArray() && o.stripOuter:

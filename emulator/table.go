@@ -300,7 +300,16 @@ func compactJSON(s string) string {
 // exactly s fraction digits. More fraction digits than s are rounded half
 // up, as StarRocks does; too many integer digits are an error.
 func canonicalDecimal(s string, prec, scale int) (string, error) {
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if out, ok, err := plainDecimal(s, prec, scale); ok {
+		return out, err
+	}
+	return ratDecimal(s, prec, scale)
+}
+
+// ratDecimal is canonicalDecimal for any text big.Rat reads.
+func ratDecimal(s string, prec, scale int) (string, error) {
+	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return "", fmt.Errorf("%q is not a decimal", truncate(s, 64))
 	}
@@ -322,6 +331,60 @@ func canonicalDecimal(s string, prec, scale int) (string, error) {
 		out = out[1:]
 	}
 	return out, nil
+}
+
+// plainDecimal is canonicalDecimal for the common text, [-]digits[.digits]
+// with no more fraction digits than scale, without big.Rat; ok is false
+// for anything else (rounding, exponents, a sign of +, a bare point).
+func plainDecimal(s string, prec, scale int) (out string, ok bool, err error) {
+	i, neg := 0, false
+	if i < len(s) && s[i] == '-' {
+		i, neg = 1, true
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	intPart, frac := s[start:i], ""
+	if intPart == "" {
+		return "", false, nil
+	}
+	if i < len(s) {
+		if s[i] != '.' {
+			return "", false, nil
+		}
+		fs := i + 1
+		for i = fs; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		}
+		if i != len(s) || i == fs {
+			return "", false, nil
+		}
+		frac = s[fs:]
+	}
+	if len(frac) > scale {
+		return "", false, nil
+	}
+	intPart = strings.TrimLeft(intPart, "0")
+	if len(intPart) > prec-scale {
+		return "", true, fmt.Errorf("%s does not fit DECIMAL(%d,%d)", truncate(s, 64), prec, scale)
+	}
+	zero := intPart == "" && strings.Trim(frac, "0") == ""
+	b := make([]byte, 0, len(intPart)+scale+3)
+	if neg && !zero {
+		b = append(b, '-')
+	}
+	if intPart == "" {
+		b = append(b, '0')
+	}
+	b = append(b, intPart...)
+	if scale > 0 {
+		b = append(b, '.')
+		b = append(b, frac...)
+		for k := len(frac); k < scale; k++ {
+			b = append(b, '0')
+		}
+	}
+	return string(b), true, nil
 }
 
 var datetimeLayouts = []string{
