@@ -16,16 +16,23 @@ JAVA_OPTS=(-Djava.net.preferIPv4Stack=true -Dlog4j2.configurationFile="$E2E_DIR/
 
 start_broker() {
 	if port_open "$KAFKA_PORT"; then die "kafka: 127.0.0.1:$KAFKA_PORT already in use"; fi
+	if port_open "$KAFKA_SASL_PORT"; then die "kafka: 127.0.0.1:$KAFKA_SASL_PORT already in use"; fi
 	rm -rf "$KDIR/data" && mkdir -p "$KDIR/data"
+	(cd "$E2E_ROOT" && go run ./e2e/gencert "$KAFKA_TLS_DIR") || die "kafka: gencert failed"
 	cat >"$KDIR/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$E2E_SASL_USER="$E2E_SASL_PASSWORD";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_TLS_DIR/server.pem
 log.dirs=$KDIR/data
 num.partitions=3
 auto.create.topics.enable=true
@@ -42,6 +49,7 @@ CONF
 	id=$(java -cp "$KAFKA_LIBS/*" "${JAVA_OPTS[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
 	[ -n "$id" ] || die "kafka: random-uuid failed"
 	java -cp "$KAFKA_LIBS/*" "${JAVA_OPTS[@]}" kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" \
+		--add-scram "SCRAM-SHA-512=[name=$E2E_SASL_USER,password=$E2E_SASL_PASSWORD]" \
 		>"$E2E_LOGS/kafka-format.log" 2>&1 || { cat "$E2E_LOGS/kafka-format.log" >&2; die "kafka: format failed"; }
 	KAFKA_HEAP="${KAFKA_HEAP:--Xms512m -Xmx1g}"
 	# shellcheck disable=SC2086
@@ -49,7 +57,8 @@ CONF
 		>"$E2E_LOGS/kafka.log" 2>&1 &
 	echo $! >"$E2E_RUN/kafka.pid"
 	wait_for "kafka on :$KAFKA_PORT" 90 port_open "$KAFKA_PORT" || { tail -40 "$E2E_LOGS/kafka.log" >&2; die "kafka: broker did not start"; }
-	log "kafka: broker up on 127.0.0.1:$KAFKA_PORT (cluster $id)"
+	wait_for "kafka SASL_SSL on :$KAFKA_SASL_PORT" 30 port_open "$KAFKA_SASL_PORT" || { tail -40 "$E2E_LOGS/kafka.log" >&2; die "kafka: SASL_SSL listener did not start"; }
+	log "kafka: broker up on 127.0.0.1:$KAFKA_PORT, SASL_SSL on 127.0.0.1:$KAFKA_SASL_PORT (cluster $id)"
 }
 
 start_connect() {

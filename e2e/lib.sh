@@ -16,6 +16,13 @@ PG_PORT="${PG_PORT:-25432}"
 KAFKA_PORT="${KAFKA_PORT:-29092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-29093}"
 CONNECT_PORT="${CONNECT_PORT:-28083}"
+# The broker's SASL_SSL listener (PLAIN and SCRAM-SHA-512 over TLS, with a
+# certificate authority made for the run) and its one user: test-only
+# credentials, never used outside this suite.
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-29094}"
+E2E_SASL_USER="${E2E_SASL_USER:-starsink}"
+E2E_SASL_PASSWORD="${E2E_SASL_PASSWORD:-starsink-e2e-secret}"
+KAFKA_TLS_DIR="$E2E_CACHE/kafka/tls"
 TOPIC_PREFIX="${TOPIC_PREFIX:-dip.cdc}"
 PG_DB="${PG_DB:-subway}"
 

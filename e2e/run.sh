@@ -113,6 +113,9 @@ export E2E_PG_DSN="postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB?sslmode=disable
 export E2E_KAFKA="127.0.0.1:$KAFKA_PORT"
 export E2E_CONNECT_URL="http://127.0.0.1:$CONNECT_PORT"
 export E2E_SR_MYSQL="127.0.0.1:$SR_MYSQL_PORT"
+export E2E_SR_HTTP="127.0.0.1:$SR_HTTP_PORT"
+export E2E_KAFKA_SASL="127.0.0.1:$KAFKA_SASL_PORT" E2E_KAFKA_CA="$KAFKA_TLS_DIR/ca.pem"
+export E2E_SASL_USER E2E_SASL_PASSWORD
 export E2E_STARSINK_BIN="$BIN/starsink"
 export E2E_STARSINK_CONFIG="$E2E_RUN/starsink.yaml"
 export E2E_LOGS E2E_RUN TOPIC_PREFIX
@@ -125,7 +128,7 @@ else
 	rm -rf "$E2E_CAPTURE_DIR"
 fi
 export E2E_CAPTURE_ONLY="$CAPTURE_ONLY" E2E_SOURCE_ONLY="$SOURCE_ONLY"
-(cd "$E2E_ROOT" && go test -tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-25m}" -run '^TestIntegrationEndToEnd$' ./e2e/) 2>&1 |
+(cd "$E2E_ROOT" && go test -tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-25m}" -run '^TestIntegration(EndToEnd|SecureListener)$' ./e2e/) 2>&1 |
 	tee "$E2E_LOGS/scenario.log"
 rc=${PIPESTATUS[0]}
 if [ "$CAPTURE_ONLY" = 0 ] && [ -n "$(ls "$E2E_CAPTURE_DIR" 2>/dev/null)" ]; then

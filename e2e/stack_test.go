@@ -126,11 +126,17 @@ type replica struct {
 // client id and health address come from the environment.
 func startReplica(t *testing.T, e env, n int) *replica {
 	t.Helper()
+	return startReplicaWith(t, e, n, e.config)
+}
+
+// startReplicaWith is startReplica with the configuration file config.
+func startReplicaWith(t *testing.T, e env, n int, config string) *replica {
+	t.Helper()
 	f, err := os.OpenFile(filepath.Join(e.logs, fmt.Sprintf("starsink-%d.log", n)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatalf("replica %d log: %v", n, err)
 	}
-	cmd := exec.Command(e.bin, "run", "--config", e.config)
+	cmd := exec.Command(e.bin, "run", "--config", config)
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("STARSINK_KAFKA_CLIENT_ID=starsink-e2e-%d", n),
 		fmt.Sprintf("STARSINK_HTTP_ADDR=127.0.0.1:%d", 58180+n),
