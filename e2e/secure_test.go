@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,7 +109,17 @@ log:
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
+			// What an orchestrator's readiness probe sees: ready over the
+			// secure listener, not ready and why with a wrong password.
+			ready := readyz(ctx, t, fmt.Sprintf("http://127.0.0.1:%d/readyz", 58180+10+i))
 			r.stop()
+			wantReady := "ready"
+			if tt.wantRows == 0 {
+				wantReady = "not ready: kafka: SASL_AUTHENTICATION_FAILED"
+			}
+			if !strings.HasPrefix(ready, wantReady) {
+				t.Errorf("/readyz: %q, want it to begin %q", ready, wantReady)
+			}
 			logText, _ := os.ReadFile(r.log.Name())
 			if strings.Contains(string(logText), tt.password) {
 				t.Errorf("the password is in the log %s", r.log.Name())
@@ -125,6 +137,22 @@ log:
 			t.Logf("%s: %d rows loaded, %d offsets committed", tt.name, n, committed)
 		})
 	}
+}
+
+// readyz returns the body of a GET of url (or the error).
+func readyz(ctx context.Context, t *testing.T, url string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
 }
 
 // produceSecure writes rows insert events of table, schemaless, over the
