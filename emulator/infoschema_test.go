@@ -157,3 +157,21 @@ func TestInformationSchemaQueries(t *testing.T) {
 		})
 	}
 }
+
+// FuzzInfoSchemaParse feeds the information_schema query and type parsers
+// anything: they answer or decline, never panic.
+func FuzzInfoSchemaParse(f *testing.F) {
+	for _, s := range []string{
+		" WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 'it\\'s' ORDER BY ORDINAL_POSITION",
+		" where a='' and", "ORDER BY x DESC, y", "array<decimal(10,2)>", "struct<a int, b map<int,array<int>>>",
+		"map<", "decimal(", "varchar(x)", ">", "<>",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		parseTail(s)
+		_ = columnType(s)
+		_ = dataType(s)
+		textLength(s)
+	})
+}

@@ -716,17 +716,3 @@ func specsWithoutConst(specs []colSpec) []colSpec {
 	}
 	return out
 }
-
-func gjsonEscape(name string) string {
-	if !strings.ContainsAny(name, ".*?|#@\\") {
-		return name
-	}
-	var b strings.Builder
-	for _, r := range name {
-		if strings.ContainsRune(".*?|#@\\", r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
