@@ -33,9 +33,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/
 	bash bench/run.sh
 
-## fuzz: every fuzz target (decoders, scanner, config and connector parsing, mapping, labels, answers) for FUZZTIME each (default 1m)
+## fuzz: every fuzz target (decoders, scanner, config and connector parsing, mapping, labels, answers, the emulator's parsers) for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
-FUZZPKGS := ./debezium/ ./config/ ./mapping/ ./streamload/
+FUZZPKGS := ./debezium/ ./config/ ./mapping/ ./streamload/ ./emulator/
 fuzz:
 	@for p in $(FUZZPKGS); do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
