@@ -1,17 +1,22 @@
 package sink
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/config"
 )
@@ -105,4 +110,53 @@ func tlsConfig(c config.TLS) (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
+}
+
+// preflightTimeout bounds the first contact with the brokers.
+const preflightTimeout = 30 * time.Second
+
+// preflight asks the brokers for metadata once, before the first poll. A
+// refused login or a certificate that does not verify cannot heal by
+// retrying, and a Java consumer throws it from poll, failing its Connect
+// task; the worker stops with the reason instead of retrying behind a
+// failing /readyz. Any other error (a broker not up yet) is logged and left
+// to the client, which keeps trying.
+func (w *Worker) preflight(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, preflightTimeout)
+	defer cancel()
+	err := w.cl.Ping(pctx)
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	if ferr := refusal(err, w.cfg.Kafka); ferr != nil {
+		return ferr
+	}
+	w.log.Warn("kafka: no broker answered yet; the client keeps trying", zap.Error(err))
+	return nil
+}
+
+// refusal is the worker's error for a broker error that retrying cannot
+// mend (a refused login, a certificate that does not verify), or nil.
+func refusal(err error, k config.Kafka) error {
+	switch {
+	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.UnsupportedSaslMechanism),
+		errors.Is(err, kerr.IllegalSaslState):
+		return fmt.Errorf("kafka: the brokers refuse the login of user %q with %s (kafka.sasl.username, password or password_file): %w",
+			k.SASL.Username, strings.ToUpper(k.SASL.Mechanism), err)
+	case certificateError(err):
+		return fmt.Errorf("kafka: the brokers' certificate does not verify (kafka.tls.ca_file, or the system's roots when it is empty): %w", err)
+	}
+	return nil
+}
+
+// certificateError reports whether err is a TLS certificate that failed
+// verification.
+func certificateError(err error) bool {
+	var (
+		verify  *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		invalid x509.CertificateInvalidError
+		host    x509.HostnameError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &host)
 }

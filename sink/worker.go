@@ -237,6 +237,11 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 		}
 	}()
 	w.log.Info("worker started", zap.Strings("brokers", w.cfg.Kafka.Brokers), zap.String("group", w.cfg.Kafka.GroupID))
+	if err := w.preflight(ctx); err != nil {
+		w.log.Error("stopping: the brokers refuse this worker", zap.Error(err))
+		w.cl.Close()
+		return err
+	}
 	var runErr error
 loop:
 	for {
