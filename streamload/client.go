@@ -122,6 +122,25 @@ func (c *Client) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// begin validates req, takes one of the client's load slots and compresses
+// the body; done releases both.
+func (c *Client) begin(ctx context.Context, req *Request) (body []byte, done func(), err error) {
+	if err := req.validate(); err != nil {
+		return nil, nil, err
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, c.wrap(req, &LoadError{Status: "canceled", Err: ctx.Err()})
+	}
+	body, release, err := compress(req.Compression, req.Body)
+	if err != nil {
+		<-c.sem
+		return nil, nil, c.wrap(req, &LoadError{Status: "compression", Err: err})
+	}
+	return body, func() { release(); <-c.sem }, nil
+}
+
 // Load sends one batch and returns StarRocks' answer. It retries retryable
 // failures with the same label (see the package doc for the outcomes) and
 // returns a *LoadError when the batch is not loaded. ctx bounds the whole
@@ -135,21 +154,11 @@ func (c *Client) backoff(n int) time.Duration {
 // are those of the answer, usually zero: the earlier attempt's counts are
 // not known).
 func (c *Client) Load(ctx context.Context, req *Request) (*Response, error) {
-	if err := req.validate(); err != nil {
+	body, done, err := c.begin(ctx, req)
+	if err != nil {
 		return nil, err
 	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, c.wrap(req, &LoadError{Status: "canceled", Err: ctx.Err()})
-	}
-	defer func() { <-c.sem }()
-
-	body, release, err := compress(req.Compression, req.Body)
-	if err != nil {
-		return nil, c.wrap(req, &LoadError{Status: "compression", Err: err})
-	}
-	defer release()
+	defer done()
 	hdr := req.header(false)
 	path := "/api/" + url.PathEscape(req.DB) + "/" + url.PathEscape(req.Table) + "/_stream_load"
 

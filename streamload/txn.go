@@ -70,20 +70,11 @@ func (c *Client) Rollback(ctx context.Context, t TxnRequest) (*TxnResponse, erro
 // /api/transaction/load with the format headers of req, which must be the
 // same on every call of one transaction.
 func (c *Client) LoadTxn(ctx context.Context, req *Request) (*Response, error) {
-	if err := req.validate(); err != nil {
+	body, done, err := c.begin(ctx, req)
+	if err != nil {
 		return nil, err
 	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, c.wrap(req, &LoadError{Status: "canceled", Err: ctx.Err()})
-	}
-	defer func() { <-c.sem }()
-	body, release, err := compress(req.Compression, req.Body)
-	if err != nil {
-		return nil, c.wrap(req, &LoadError{Status: "compression", Err: err})
-	}
-	defer release()
+	defer done()
 	status, raw, err := c.send(ctx, http.MethodPut, "/api/transaction/load", req.header(true), body, c.exchangeTimeout(req))
 	if err != nil {
 		return nil, c.wrap(req, err)
