@@ -453,13 +453,13 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 const catalogParallel = 4
 
 // prefetchSchemas reads, side by side, the schemas of the tables a poll
-// meets for the first time, for w.table to take from w.prefetched. Each
-// read is two catalog queries, and a replica that starts on (or takes over)
-// 100 topics read them one after the other before its first load: 2.2 s
-// against the emulator (1.4 s side by side), more against a busy FE. A read that fails is left
-// to w.table, which reads again and reports the error on the records.
+// meets for the first time, for w.table to take from w.prefetched (process
+// clears it after the poll). Each read is two catalog queries, and a
+// replica that starts on (or takes over) 100 topics would otherwise make
+// 200 round trips to the FE one after the other before its first load. A
+// read that fails is left to w.table, which reads again and reports the
+// error on the records.
 func (w *Worker) prefetchSchemas(ctx context.Context, fetches kgo.Fetches) {
-	clear(w.prefetched)
 	var todo []mapping.Target
 	fetches.EachTopic(func(ft kgo.FetchTopic) {
 		if w.topics[ft.Topic] != nil {
