@@ -354,6 +354,10 @@ func columnType(typ string) string {
 // name, DECIMAL64(p,s), as ArrayType.toSql does).
 func typeSQL(typ string) string {
 	base, args, params := splitType(typ)
+	if isDecimal(base) {
+		p, s := decimalArgs(args)
+		return fmt.Sprintf("decimal(%d, %d)", p, s)
+	}
 	switch base {
 	case "boolean", "bool":
 		return "boolean"
@@ -367,9 +371,6 @@ func typeSQL(typ string) string {
 		return "bigint(20)"
 	case "largeint":
 		return "largeint(40)"
-	case "decimal", "decimalv2", "decimal32", "decimal64", "decimal128", "decimal256", "numeric":
-		p, s := decimalArgs(args)
-		return fmt.Sprintf("decimal(%d, %d)", p, s)
 	case "char", "varchar", "string":
 		if base == "string" {
 			base = "varchar"
@@ -382,7 +383,7 @@ func typeSQL(typ string) string {
 		return "varbinary"
 	case "array":
 		if len(params) == 1 {
-			if eb, ea, _ := splitType(params[0]); strings.HasPrefix(eb, "decimal") || eb == "numeric" {
+			if eb, ea, _ := splitType(params[0]); isDecimal(eb) {
 				p, s := decimalArgs(ea)
 				return fmt.Sprintf("array<%s(%d,%d)>", decimalName(p), p, s)
 			}
@@ -406,13 +407,15 @@ func typeSQL(typ string) string {
 // dataType spells DATA_TYPE as the FE's toMysqlDataTypeString: the base
 // name alone.
 func dataType(typ string) string {
-	switch base, _, _ := splitType(typ); base {
+	base, _, _ := splitType(typ)
+	if isDecimal(base) {
+		return "decimal"
+	}
+	switch base {
 	case "boolean", "bool":
 		return "tinyint"
 	case "largeint":
 		return "bigint unsigned"
-	case "decimal", "decimalv2", "decimal32", "decimal64", "decimal128", "decimal256", "numeric":
-		return "decimal"
 	case "integer":
 		return "int"
 	case "string":
@@ -422,6 +425,15 @@ func dataType(typ string) string {
 	default:
 		return base
 	}
+}
+
+// isDecimal reports whether a base type name is one of the DECIMAL types.
+func isDecimal(base string) bool {
+	switch base {
+	case "decimal", "decimalv2", "decimal32", "decimal64", "decimal128", "decimal256", "numeric":
+		return true
+	}
+	return false
 }
 
 // decimalArgs is a DECIMAL's precision and scale, StarRocks' DECIMAL(10, 0)
