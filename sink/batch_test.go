@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -145,8 +146,9 @@ func TestBatching(t *testing.T) {
 				if hasOp := strings.Contains(cols, "__op"); hasOp != (tt.model == schema.ModelPrimaryKeys) {
 					t.Errorf("batch %d: columns %s: __op present %v on a %s table", i, cols, hasOp, tt.model)
 				}
-				if b.Body[0] != '[' || b.Body[len(b.Body)-1] != ']' || strings.Count(string(b.Body), "},{") != b.Rows-1 {
-					t.Errorf("batch %d: body is not a JSON array of %d rows: %s", i, b.Rows, b.Body)
+				body := bytes.Join(b.Body(), nil)
+				if len(body) != b.BodyLen() || body[0] != '[' || body[len(body)-1] != ']' || strings.Count(string(body), "},{") != b.Rows-1 {
+					t.Errorf("batch %d: body (%d bytes counted) is not a JSON array of %d rows: %s", i, b.BodyLen(), b.Rows, body)
 				}
 				if b.Label == "" {
 					t.Errorf("batch %d: no label", i)
@@ -257,19 +259,20 @@ func TestVersioned(t *testing.T) {
 				t.Fatalf("%d batches, want 1", len(ts.queue))
 			}
 			b := ts.queue[0]
+			body := bytes.Join(b.Body(), nil)
 			var rows []map[string]any
-			if err := json.Unmarshal(b.Body, &rows); err != nil {
-				t.Fatalf("body is not a JSON array: %v\n%s", err, b.Body)
+			if err := json.Unmarshal(body, &rows); err != nil {
+				t.Fatalf("body is not a JSON array: %v\n%s", err, body)
 			}
 			if b.Deletes != 0 {
 				t.Errorf("%d deletes counted: a versioned delete is an appended row", b.Deletes)
 			}
 			if len(rows) != len(tt.rows) || b.Rows != len(tt.rows) {
-				t.Fatalf("%d rows (%d counted), want %d:\n%s", len(rows), b.Rows, len(tt.rows), b.Body)
+				t.Fatalf("%d rows (%d counted), want %d:\n%s", len(rows), b.Rows, len(tt.rows), body)
 			}
 			for i, frag := range tt.rows {
-				if !strings.Contains(string(b.Body), frag) {
-					t.Errorf("row %d: body lacks %s:\n%s", i, frag, b.Body)
+				if !strings.Contains(string(body), frag) {
+					t.Errorf("row %d: body lacks %s:\n%s", i, frag, body)
 				}
 			}
 			if strings.Contains(strings.Join(b.Columns, ","), "__op") {

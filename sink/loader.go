@@ -21,12 +21,10 @@ import (
 type Batch struct {
 	DB, Table string
 	Label     string
-	// Body is a JSON array of row objects. It is owned by the worker and
-	// reused after Load returns: a Loader must not keep it.
-	Body    []byte
-	Columns []string // the columns header, with __op when the table takes it
-	Rows    int
-	Deletes int
+	body      body     // a JSON array of row objects (see Body)
+	Columns   []string // the columns header, with __op when the table takes it
+	Rows      int
+	Deletes   int
 	// Partial is set for rows that lack unchanged-TOAST columns: the load
 	// updates only Columns of existing rows.
 	Partial bool
@@ -43,6 +41,14 @@ type Batch struct {
 	bytes  int64  // memory charged to the budget (see tableState.charge)
 	held   int64  // bytes of kept headers (outside the arena)
 }
+
+// Body returns the batch's JSON array of row objects as consecutive parts,
+// to be sent one after the other, never joined. It is owned by the worker
+// and reused after Load returns: a Loader must not keep it.
+func (b *Batch) Body() [][]byte { return b.body.Parts() }
+
+// BodyLen is the length of the body in bytes.
+func (b *Batch) BodyLen() int { return b.body.Len() }
 
 // keptRecord is a record of a batch as the dead-letter topic needs it; its
 // key and value are spans of the batch's arena.
@@ -135,7 +141,7 @@ type StreamLoader struct {
 func (l *StreamLoader) Load(ctx context.Context, b *Batch) error {
 	req := &streamload.Request{
 		DB: b.DB, Table: b.Table, Label: b.Label, Format: streamload.FormatJSON,
-		Columns: b.Columns, Body: b.Body, Compression: l.Compression,
+		Columns: b.Columns, BodyParts: b.Body(), Compression: l.Compression,
 		PartialUpdate: b.Partial, PartialUpdateMode: b.Options.PartialUpdateMode,
 		MergeCondition: b.Options.MergeCondition, Timeout: l.Timeout,
 	}

@@ -628,13 +628,12 @@ type tableState struct {
 	curKey  string // column set of cur ("" = full rows)
 	scratch []byte
 
-	qmu      sync.Mutex
-	queue    []*Batch
-	bodyHint int       // capacity to open a batch body with: the last one's size and a margin
-	idleAt   time.Time // when a batch of this table was last flushed by flushIdle
-	notify   chan struct{}
-	failed   atomic.Bool  // a batch failed for good: later batches must not mark
-	last     atomic.Int64 // unix nanos of the last finished batch
+	qmu    sync.Mutex
+	queue  []*Batch
+	idleAt time.Time // when a batch of this table was last flushed by flushIdle
+	notify chan struct{}
+	failed atomic.Bool  // a batch failed for good: later batches must not mark
+	last   atomic.Int64 // unix nanos of the last finished batch
 }
 
 func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableState, error) {
@@ -765,9 +764,9 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 	}
 	t.curKey = key
 	if b.Rows > 0 {
-		b.Body = append(b.Body, ',')
+		b.body.writeByte(',')
 	}
-	b.Body = append(b.Body, row...)
+	b.body.write(row)
 	b.Rows++
 	if ev.Op == debezium.OpDelete && !t.versioned { // a versioned delete is an appended row
 		b.Deletes++
@@ -779,7 +778,7 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 	switch {
 	case b.Rows >= t.w.cfg.Batch.MaxRows:
 		t.flush("rows")
-	case int64(len(b.Body)) >= t.w.cfg.Batch.MaxBytes:
+	case int64(b.body.Len()) >= t.w.cfg.Batch.MaxBytes:
 		t.flush("bytes")
 	}
 	return nil
@@ -813,12 +812,11 @@ func contains(s []int, v int) bool {
 }
 
 // charge brings what b is charged to the budget up to the memory it holds:
-// the capacity of its body and of its record copies, not their length (a
-// body opens at its table's last size, and appending grows it by a
-// quarter at a time). Charging only the rows let a 256 MiB budget hold
-// 300 MiB of bodies.
+// the capacity of its body's chunks and of its record copies, not their
+// length. Charging only the rows let a 256 MiB budget hold 300 MiB of
+// bodies.
 func (t *tableState) charge(b *Batch) {
-	n := int64(cap(b.Body)+cap(b.arena)) + b.held
+	n := int64(b.body.cap+cap(b.arena)) + b.held
 	if d := n - b.bytes; d != 0 {
 		t.w.buffered.Add(d)
 		b.bytes = n
@@ -838,16 +836,9 @@ func (t *tableState) batch(r *kgo.Record) *Batch {
 	b := t.cur
 	if b == nil {
 		b = getBatch()
-		if cap(b.Body) < t.bodyHint || t.bodyHint > 0 && cap(b.Body) > 2*t.bodyHint {
-			// Sized like the table's last batch: growing a body of many
-			// MiB by appending copies it over and over (the profile showed
-			// 15% of the worker's CPU there), and a pooled body far larger
-			// than the table needs would be charged to the budget unused.
-			b.Body = make([]byte, 0, t.bodyHint)
-		}
 		b.DB, b.Table, b.Options, b.opened = t.def.Database, t.def.Name, t.opts, time.Now()
 		b.Columns = append(b.Columns[:0], t.cols...)
-		b.Body = append(b.Body[:0], '[')
+		b.body.writeByte('[')
 		t.cur, t.curKey = b, ""
 		t.charge(b)
 	}
@@ -866,9 +857,8 @@ func (t *tableState) batch(r *kgo.Record) *Batch {
 func (t *tableState) flush(reason string) {
 	b := t.cur
 	t.cur = nil
-	b.Body = append(b.Body, ']')
+	b.body.writeByte(']')
 	t.charge(b)
-	t.bodyHint = min(len(b.Body)+len(b.Body)/8, int(t.w.cfg.Batch.MaxBytes)+int(t.w.cfg.Batch.MaxBytes)/8)
 	b.reason = reason
 	b.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, b.Table, b.Ranges)
 	t.w.m.flushes.WithLabelValues(t.name, reason).Inc()
@@ -925,7 +915,7 @@ func (t *tableState) load(b *Batch) {
 		w.m.loadDuration.WithLabelValues(t.name).Observe(time.Since(start).Seconds())
 	}
 	fields := []zap.Field{zap.String("table", t.name), zap.String("label", b.Label), zap.Int("rows", b.Rows),
-		zap.Int("deletes", b.Deletes), zap.Int("bytes", len(b.Body)), zap.Duration("duration", time.Since(start)),
+		zap.Int("deletes", b.Deletes), zap.Int("bytes", b.body.Len()), zap.Duration("duration", time.Since(start)),
 		zap.String("flush", b.reason), zap.Bool("partial", b.Partial), zap.Any("partitions", b.Ranges)}
 	if err != nil {
 		if w.loadCtx.Err() != nil {
@@ -954,7 +944,7 @@ func (t *tableState) load(b *Batch) {
 		w.m.batches.WithLabelValues(t.name, "loaded").Inc()
 		w.m.rowsLoaded.WithLabelValues(t.name).Add(float64(b.Rows - b.Deletes))
 		w.m.rowsDeleted.WithLabelValues(t.name).Add(float64(b.Deletes))
-		w.m.loadBytes.WithLabelValues(t.name).Add(float64(len(b.Body)))
+		w.m.loadBytes.WithLabelValues(t.name).Add(float64(b.body.Len()))
 		w.rowsLoaded.Add(int64(b.Rows - b.Deletes))
 		w.rowsDeleted.Add(int64(b.Deletes))
 		w.batches.Add(1)
@@ -982,19 +972,19 @@ var batchPool = sync.Pool{New: func() any { return &Batch{} }}
 
 func getBatch() *Batch { return batchPool.Get().(*Batch) }
 
-// putBatch returns a loaded batch to the pool without its large buffers: a
-// pooled buffer is memory the budget no longer counts (with 10 tables, one
-// idle 16 MiB body per table was 160 MiB beyond batch.buffer_memory), and
-// a batch opens with a body sized for its table anyway.
+// putBatch returns a loaded batch to the pool, its body's chunks to theirs,
+// and drops a large arena: a pooled buffer is memory the budget no longer
+// counts (with 10 tables, one idle 16 MiB body per table was 160 MiB beyond
+// batch.buffer_memory when each batch kept its own body). Chunks in their
+// pools are taken by the next batches, and what stays idle there the
+// garbage collector frees.
 func putBatch(b *Batch) {
-	body, arena := b.Body[:0], b.arena[:0]
-	if cap(body) > 1<<20 {
-		body = nil
-	}
+	b.body.release()
+	arena := b.arena[:0]
 	if cap(arena) > 1<<20 {
 		arena = nil
 	}
 	clear(b.kept)
-	*b = Batch{Body: body, Columns: b.Columns[:0], Ranges: b.Ranges[:0], kept: b.kept[:0], arena: arena}
+	*b = Batch{body: b.body, Columns: b.Columns[:0], Ranges: b.Ranges[:0], kept: b.kept[:0], arena: arena}
 	batchPool.Put(b)
 }

@@ -1,7 +1,6 @@
 package streamload
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -124,7 +123,7 @@ func (c *Client) backoff(n int) time.Duration {
 
 // begin validates req, takes one of the client's load slots and compresses
 // the body; done releases both.
-func (c *Client) begin(ctx context.Context, req *Request) (body []byte, done func(), err error) {
+func (c *Client) begin(ctx context.Context, req *Request) (body [][]byte, done func(), err error) {
 	if err := req.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -133,7 +132,7 @@ func (c *Client) begin(ctx context.Context, req *Request) (body []byte, done fun
 	case <-ctx.Done():
 		return nil, nil, c.wrap(req, &LoadError{Status: "canceled", Err: ctx.Err()})
 	}
-	body, release, err := compress(req.Compression, req.Body)
+	body, release, err := compress(req.Compression, req.parts())
 	if err != nil {
 		<-c.sem
 		return nil, nil, c.wrap(req, &LoadError{Status: "compression", Err: err})
@@ -168,7 +167,7 @@ func (c *Client) Load(ctx context.Context, req *Request) (*Response, error) {
 		if err == nil {
 			c.log.Debug("streamload: loaded", zap.String("table", req.Table), zap.String("label", req.Label),
 				zap.String("status", resp.Status), zap.Int64("rows", resp.NumberLoadedRows),
-				zap.Int("bytes", len(req.Body)), zap.Int("attempts", attempt+1), zap.Duration("duration", time.Since(start)))
+				zap.Int("bytes", req.bodyLen()), zap.Int("attempts", attempt+1), zap.Duration("duration", time.Since(start)))
 			return resp, nil
 		}
 		err = c.wrap(req, err)
@@ -204,7 +203,7 @@ func (c *Client) wrap(req *Request, err error) error {
 }
 
 // loadOnce is one attempt: send, classify, resolve a used label.
-func (c *Client) loadOnce(ctx context.Context, req *Request, path string, hdr http.Header, body []byte) (*Response, error) {
+func (c *Client) loadOnce(ctx context.Context, req *Request, path string, hdr http.Header, body [][]byte) (*Response, error) {
 	status, raw, err := c.send(ctx, http.MethodPut, path, hdr, body, c.exchangeTimeout(req))
 	if err != nil {
 		return nil, err
@@ -266,7 +265,7 @@ func (c *Client) resolveLabel(ctx context.Context, req *Request, r *Response) (*
 // send performs one request to the FE in use, follows 307s to the BE and
 // returns the final status and body (bounded). A transport error switches
 // FE and is returned as a retryable *LoadError.
-func (c *Client) send(ctx context.Context, method, path string, hdr http.Header, body []byte, timeout time.Duration) (int, []byte, error) {
+func (c *Client) send(ctx context.Context, method, path string, hdr http.Header, body [][]byte, timeout time.Duration) (int, []byte, error) {
 	fe := c.fe()
 	u := *fe
 	u.Path = path
@@ -308,11 +307,12 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 	}
 }
 
-// do sends one HTTP request with a fresh reader over body.
-func (c *Client) do(ctx context.Context, method, target string, hdr http.Header, body []byte) (*http.Response, error) {
+// do sends one HTTP request with a fresh reader over body (nil: none).
+func (c *Client) do(ctx context.Context, method, target string, hdr http.Header, body [][]byte) (*http.Response, error) {
 	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	n := partsLen(body)
+	if n > 0 {
+		rd = newPartsReader(body)
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
@@ -323,8 +323,10 @@ func (c *Client) do(ctx context.Context, method, target string, hdr http.Header,
 	}
 	hr.Header.Set("Authorization", c.auth)
 	if body != nil {
-		hr.ContentLength = int64(len(body))
-		hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		hr.ContentLength = int64(n)
+		if n > 0 {
+			hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(newPartsReader(body)), nil }
+		}
 		hr.Header.Set("Expect", "100-continue")
 	}
 	return c.hc.Do(hr)

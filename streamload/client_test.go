@@ -335,6 +335,57 @@ func TestLoadCompression(t *testing.T) {
 	}
 }
 
+// TestLoadBodyParts sends a body built in parts (empty ones included),
+// plain and compressed: every attempt, the redirect to the BE and a retry
+// after a 5xx, must carry the parts joined, with their total length.
+func TestLoadBodyParts(t *testing.T) {
+	whole := bytes.Repeat([]byte(`{"id":1,"name":"a"},`), 300)
+	whole = append(append([]byte{'['}, whole[:len(whole)-1]...), ']')
+	var parts [][]byte
+	for rest, size := whole, 1; len(rest) > 0; size *= 3 {
+		n := min(size, len(rest))
+		parts = append(parts, rest[:n], nil)
+		rest = rest[n:]
+	}
+	for _, algo := range []string{"", "gzip", "lz4_frame", "zstd"} {
+		t.Run("compression="+algo, func(t *testing.T) {
+			f := newFakeSR(t)
+			var lens []int64
+			f.load = func(n int, r *http.Request, _ []byte) (int, string) {
+				lens = append(lens, r.ContentLength)
+				if n == 0 {
+					return 503, "retry me"
+				}
+				return 200, `{"Status":"Success"}`
+			}
+			c := newTestClient(t, Config{FEURLs: []string{f.fe.URL}})
+			req := jsonReq("lbl-parts")
+			req.Body, req.BodyParts, req.Compression = nil, parts, algo
+			if _, err := c.Load(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			rec := f.recorded()
+			if len(rec) != 2 {
+				t.Fatalf("BE got %d loads, want 2", len(rec))
+			}
+			for i, r := range rec {
+				if !bytes.Equal(r.Body, whole) {
+					t.Errorf("attempt %d: body of %d bytes, want %d", i, len(r.Body), len(whole))
+				}
+				if algo == "" && lens[i] != int64(len(whole)) {
+					t.Errorf("attempt %d: ContentLength %d, want %d", i, lens[i], len(whole))
+				}
+			}
+		})
+	}
+	c := newTestClient(t, Config{FEURLs: []string{"http://127.0.0.1:1"}})
+	req := jsonReq("lbl-both")
+	req.BodyParts = parts
+	if _, err := c.Load(context.Background(), req); err == nil || !strings.Contains(err.Error(), "both Body and BodyParts") {
+		t.Errorf("Body and BodyParts together: %v", err)
+	}
+}
+
 func TestLoadCSVHeaders(t *testing.T) {
 	f := newFakeSR(t)
 	c := newTestClient(t, Config{FEURLs: []string{f.fe.URL}})

@@ -30,7 +30,7 @@ const maxPooledBuf = 64 << 20
 
 // compress returns body compressed with algo ("" returns body itself) and a
 // function that returns the buffer to its pool once no attempt needs it.
-func compress(algo string, body []byte) ([]byte, func(), error) {
+func compress(algo string, body [][]byte) ([][]byte, func(), error) {
 	if algo == "" {
 		return body, func() {}, nil
 	}
@@ -65,12 +65,14 @@ func compress(algo string, body []byte) ([]byte, func(), error) {
 		release()
 		return nil, func() {}, fmt.Errorf("%s: %w", algo, err)
 	}
-	return buf.Bytes(), release, nil
+	return [][]byte{buf.Bytes()}, release, nil
 }
 
-func writeClose(w io.WriteCloser, body []byte) error {
-	if _, err := w.Write(body); err != nil {
-		return err
+func writeClose(w io.WriteCloser, body [][]byte) error {
+	for _, p := range body {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
 	}
 	return w.Close()
 }

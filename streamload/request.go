@@ -39,6 +39,10 @@ type Request struct {
 	// Body is the whole batch. The client never copies or modifies it and
 	// does not keep it after Load returns.
 	Body []byte
+	// BodyParts is the batch in consecutive parts, for a caller that builds
+	// it in pieces: they are sent one after the other, never joined (the
+	// same terms as Body). Set Body or BodyParts, not both.
+	BodyParts [][]byte
 	// Compression is "", "gzip", "lz4_frame" or "zstd". StarRocks accepts
 	// compressed JSON since v3.2.7.
 	Compression string
@@ -69,6 +73,8 @@ func (r *Request) validate() error {
 		return fmt.Errorf("streamload: request needs DB and Table (got %q.%q)", r.DB, r.Table)
 	case !ValidLabel(r.Label):
 		return fmt.Errorf("streamload: label %q: must match [-_A-Za-z0-9:]{1,%d}", r.Label, MaxLabelLen)
+	case r.Body != nil && r.BodyParts != nil:
+		return fmt.Errorf("streamload: request has both Body and BodyParts")
 	}
 	if strings.Contains(r.CSVColumnSeparator, `\`) || strings.Contains(r.CSVRowDelimiter, `\`) {
 		return fmt.Errorf("streamload: CSV separators must not contain a backslash (StarRocks reads it as \\xNN or as the escape character)")
@@ -79,6 +85,24 @@ func (r *Request) validate() error {
 		return fmt.Errorf("streamload: compression %q: want gzip, lz4_frame or zstd", r.Compression)
 	}
 	return nil
+}
+
+// parts returns the body as parts.
+func (r *Request) parts() [][]byte {
+	switch {
+	case r.BodyParts != nil:
+		return r.BodyParts
+	case r.Body != nil:
+		return [][]byte{r.Body}
+	}
+	return nil
+}
+
+func (r *Request) bodyLen() int {
+	if r.BodyParts != nil {
+		return partsLen(r.BodyParts)
+	}
+	return len(r.Body)
 }
 
 // header builds the load headers of r (without Authorization and Expect).
