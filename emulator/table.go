@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +26,9 @@ type table struct {
 	live   int
 	holes  int
 	keyBuf []byte
+	// lastRows is the row count of the table's last Stream Load, the size
+	// the next one's rows are allocated for.
+	lastRows atomic.Int64
 }
 
 func newTable(def schema.Table) *table {

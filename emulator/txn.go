@@ -89,7 +89,7 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request) {
 		t.mu.RLock()
 		def := t.def
 		t.mu.RUnlock()
-		ops, reasons, total, err := parseRows(&def, body, opts)
+		ops, reasons, total, err := parseRows(&def, body, opts, 0)
 		if err == nil && len(reasons) > 0 && float64(len(reasons))/float64(total) > opts.maxFilterRatio {
 			err = fmt.Errorf("too many filtered rows")
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -28,9 +29,22 @@ func main() {
 	stats := flag.String("stats", "127.0.0.1:18099", "address of GET /stats")
 	countOnly := flag.Bool("count-only", false, "count rows without storing them")
 	n := flag.Int("tables", 1, "number of benchmark tables to create")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "emulator: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	if err := run(*fe, *be, *my, *stats, *countOnly, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "emulator:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

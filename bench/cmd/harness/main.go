@@ -42,7 +42,7 @@ func main() {
 	flag.DurationVar(&o.latencyFor, "latency-for", 10*time.Second, "length of the latency case")
 	flag.StringVar(&o.latencyFlush, "latency-flush", "100000:1s", "max_rows:max_age of the latency case")
 	flag.StringVar(&o.peerScript, "java-peer-script", "bench/java-peer.sh", "script that runs the Java connector in Kafka Connect")
-	flag.StringVar(&o.profile, "cpuprofile", "", "folder to write a CPU profile of each starsink case into (its first --profile-for, from /debug/pprof)")
+	flag.StringVar(&o.profile, "cpuprofile", "", "folder to write CPU profiles into: of each starsink case (its first --profile-for, from /debug/pprof) and of the emulator (its whole run)")
 	flag.DurationVar(&o.profileFor, "profile-for", 3*time.Second, "length of each CPU profile")
 	flag.StringVar(&o.compression, "compression", "none", "producer compression of the benchmark topics: none (Kafka Connect's default), gzip, snappy, lz4, zstd")
 	flag.Parse()
