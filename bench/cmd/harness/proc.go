@@ -12,6 +12,30 @@ import (
 	"strings"
 )
 
+// machineCPU reads the CPU seconds every process of the machine has spent
+// (the first line of /proc/stat: user, nice, system, irq and softirq ticks
+// of 1/100 s; idle, iowait and the time stolen by the hypervisor left out).
+func machineCPU() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	line, _, _ := bytes.Cut(b, []byte{'\n'})
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var ticks float64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system (idle iowait) irq softirq
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: field %d: %w", i, err)
+		}
+		ticks += v
+	}
+	return ticks / 100, nil
+}
+
 // cpuSeconds reads utime+stime of pid from /proc/<pid>/stat (clock ticks of
 // 1/100 s, the Linux USER_HZ).
 func cpuSeconds(pid int) (float64, error) {

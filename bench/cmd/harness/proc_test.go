@@ -36,6 +36,9 @@ func TestProcSelf(t *testing.T) {
 	if _, err := cpuSeconds(pid); err != nil {
 		t.Fatal(err)
 	}
+	if c, err := machineCPU(); err != nil || c <= 0 {
+		t.Fatalf("machine CPU %v, %v", c, err)
+	}
 	rss, err := peakRSS(pid)
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ type result struct {
 	tables, rows, steadyRows int
 	flush                    string
 	seconds, steady, mb      float64
-	cpu, emuCPU              float64 // CPU seconds of starsink, and of the emulator while it ran
+	cpu, emuCPU, machineCPU  float64 // CPU seconds of starsink, of the emulator and of the whole machine while it ran
 	rss                      int64
 	p50, p99                 float64
 	ceiling                  float64
@@ -275,6 +275,7 @@ func runStarsink(o *options, brokers string, nt int, schemas bool, mode, flush s
 	defer stop(emu)
 	defer stop(ss)
 	emuCPU0, _ := cpuSeconds(emu.pid()) // its start and table creation are not the case's
+	machine0, _ := machineCPU()
 	profiled := make(chan error, 1)
 	if o.profile != "" {
 		name := fmt.Sprintf("%dt-%s-%s-%s.pprof", nt, framingName(schemas), mode, strings.ReplaceAll(flush, ":", "_"))
@@ -292,6 +293,9 @@ func runStarsink(o *options, brokers string, nt int, schemas bool, mode, flush s
 	r.cpu, _ = cpuSeconds(ss.pid())
 	if c, err := cpuSeconds(emu.pid()); err == nil {
 		r.emuCPU = c - emuCPU0
+	}
+	if c, err := machineCPU(); err == nil {
+		r.machineCPU = c - machine0
 	}
 	r.rss, _ = peakRSS(ss.pid())
 	if r.p50, r.p99, err = loadQuantiles("http://" + metricsAddr + "/metrics"); err != nil {
@@ -491,8 +495,8 @@ func stop(c *child) {
 func report(o *options, rs []result, lat string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n### %s, %d rows per case, %d CPUs\n\n", time.Now().UTC().Format(time.RFC3339), o.rows, runtime.NumCPU())
-	b.WriteString("| kafka | tables | framing | emulator | max_rows:max_age | rows/s | MB/s | rows/s after first ack | ceiling rows/s | of ceiling | CPU s / M rows | emulator CPU s / M rows | peak RSS MiB | load p50 ms | load p99 ms |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| kafka | tables | framing | emulator | max_rows:max_age | rows/s | MB/s | rows/s after first ack | ceiling rows/s | of ceiling | CPU s / M rows | emulator CPU s / M rows | machine CPU s / M rows | peak RSS MiB | load p50 ms | load p99 ms |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		rate := float64(r.rows) / r.seconds
 		fl := r.flush
@@ -503,9 +507,10 @@ func report(o *options, rs []result, lat string) error {
 		if r.ceiling > 0 {
 			ceil, frac = fmt.Sprintf("%.0f", r.ceiling), fmt.Sprintf("%.2f", rate/r.ceiling)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.0f | %.1f | %.0f | %s | %s | %.1f | %.1f | %d | %.0f | %.0f |\n",
+		perM := func(s float64) float64 { return s / float64(r.rows) * 1e6 }
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.0f | %.1f | %.0f | %s | %s | %.1f | %.1f | %.1f | %d | %.0f | %.0f |\n",
 			r.kafka, r.tables, r.framing, r.mode, fl, rate, r.mb, float64(r.steadyRows)/r.steady, ceil, frac,
-			r.cpu/float64(r.rows)*1e6, r.emuCPU/float64(r.rows)*1e6, r.rss>>20, r.p50*1000, r.p99*1000)
+			perM(r.cpu), perM(r.emuCPU), perM(r.machineCPU), r.rss>>20, r.p50*1000, r.p99*1000)
 	}
 	if lat != "" {
 		b.WriteString("\n" + lat)
