@@ -67,6 +67,8 @@ func peerCase(ctx context.Context, o *options, brokers string, nt int) (result, 
 	}
 	defer logf.Close()
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	emuCPU0, _ := cpuSeconds(emu.pid())
+	machine0, _ := machineCPU()
 	begin := time.Now()
 	if err := c.cmd.Start(); err != nil {
 		return r, fmt.Errorf("start java peer: %w", err)
@@ -82,5 +84,11 @@ func peerCase(ctx context.Context, o *options, brokers string, nt int) (result, 
 	r.mb = float64(bytes) / 1e6 / r.seconds
 	r.cpu, _ = cpuSeconds(c.pid())
 	r.rss, _ = peakRSS(c.pid())
+	if c, err := cpuSeconds(emu.pid()); err == nil {
+		r.emuCPU = c - emuCPU0
+	}
+	if c, err := machineCPU(); err == nil {
+		r.machineCPU = c - machine0
+	}
 	return r, nil
 }

@@ -508,9 +508,13 @@ func report(o *options, rs []result, lat string) error {
 			ceil, frac = fmt.Sprintf("%.0f", r.ceiling), fmt.Sprintf("%.2f", rate/r.ceiling)
 		}
 		perM := func(s float64) float64 { return s / float64(r.rows) * 1e6 }
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.0f | %.1f | %.0f | %s | %s | %.1f | %.1f | %.1f | %d | %.0f | %.0f |\n",
+		p50, p99 := "-", "-" // the Java peer has no load histogram
+		if r.p50 > 0 || r.p99 > 0 {
+			p50, p99 = fmt.Sprintf("%.0f", r.p50*1000), fmt.Sprintf("%.0f", r.p99*1000)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.0f | %.1f | %.0f | %s | %s | %.1f | %.1f | %.1f | %d | %s | %s |\n",
 			r.kafka, r.tables, r.framing, r.mode, fl, rate, r.mb, float64(r.steadyRows)/r.steady, ceil, frac,
-			perM(r.cpu), perM(r.emuCPU), perM(r.machineCPU), r.rss>>20, r.p50*1000, r.p99*1000)
+			perM(r.cpu), perM(r.emuCPU), perM(r.machineCPU), r.rss>>20, p50, p99)
 	}
 	if lat != "" {
 		b.WriteString("\n" + lat)
