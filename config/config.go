@@ -128,6 +128,7 @@ type TableOptions struct {
 	Format            string            `koanf:"format"`              // json or csv; "" = starrocks.format
 	Headers           map[string]string `koanf:"headers"`             // extra Stream Load headers
 	Deletes           string            `koanf:"deletes"`             // "apply" (PK tables), "skip" (count), "fail"
+	Truncates         string            `koanf:"truncates"`           // "fail" (default: stop, or dead-letter with errors.tolerance=all) or "skip" (count)
 	Mode              string            `koanf:"mode"`                // "upsert" (default) or "versioned"
 	MergeCondition    string            `koanf:"merge_condition"`     // Primary Key tables: version guard column
 	PartialUpdateMode string            `koanf:"partial_update_mode"` // row or column

@@ -102,8 +102,8 @@ func TestValidate(t *testing.T) {
 		{"mapping", func(c *Config) {
 			c.Mapping.Rules = []Rule{{Regex: "(", Table: "{db}_x"}}
 			c.Mapping.Template = "{nope}"
-			c.Mapping.Tables = map[string]TableOptions{"t": {Deletes: "ignore"}}
-		}, []string{"mapping.rules[0].regex:", "mapping.rules[0].table: unknown placeholder {db}", "mapping.template: unknown placeholder {nope}", "mapping.tables.t.deletes:"}},
+			c.Mapping.Tables = map[string]TableOptions{"t": {Deletes: "ignore", Truncates: "apply"}}
+		}, []string{"mapping.rules[0].regex:", "mapping.rules[0].table: unknown placeholder {db}", "mapping.template: unknown placeholder {nope}", "mapping.tables.t.deletes:", "mapping.tables.t.truncates:"}},
 		{"label prefix", func(c *Config) { c.StarRocks.LabelPrefix = "star sink" }, []string{"starrocks.label_prefix: only letters"}},
 		{"time zone", func(c *Config) { c.Decoder.TimeZone = "Mars/Olympus" }, []string{"decoder.time_zone: unknown time zone"}},
 		{"decoder units", func(c *Config) { c.Decoder.SchemalessTimestamp = "s"; c.Decoder.DecimalHandling = "double" },

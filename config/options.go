@@ -61,7 +61,7 @@ var Options = []Option{
 	{Key: "mapping.topic2table", Java: "starrocks.topic2table.map", Doc: "Exact topic → table map; also the Java string form \"topic:table,topic:table\". A table may be written db.table."},
 	{Key: "mapping.rules", Doc: "Regex rules tried in order after the exact map: {regex, table, database}; table may use $1 groups and {prefix}/{schema}/{table}/{topic}.", FileOnly: true},
 	{Key: "mapping.template", Doc: "Table name for any other topic over its segments <prefix>.<schema>.<table>: e.g. \"{table}\" or \"{schema}_{table}\". \"\" = unmatched topics are an error."},
-	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers, deletes (apply|skip|fail), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column and deleted_column (versioned mode; default _version, _deleted). See docs/architecture.md, versioned mode.", FileOnly: true},
+	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers, deletes (apply|skip|fail), truncates (fail|skip), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column and deleted_column (versioned mode; default _version, _deleted). See docs/architecture.md, versioned mode.", FileOnly: true},
 
 	{Key: "decoder.framing", Java: "value.converter.schemas.enable", Doc: "Message framing: auto, schema (with the JSON converter's schema envelope) or schemaless."},
 	{Key: "decoder.time_zone", Java: "time.precision.mode / database timezone", Doc: "IANA zone zoned timestamps are rendered in."},

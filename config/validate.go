@@ -123,6 +123,7 @@ func (c *Config) Validate() error {
 		key := "mapping.tables." + name
 		v.oneOf(key+".format", t.Format, "", "json")
 		v.oneOf(key+".deletes", t.Deletes, "", "apply", "skip", "fail")
+		v.oneOf(key+".truncates", t.Truncates, "", "fail", "skip")
 		v.oneOf(key+".mode", t.Mode, "", "upsert", "versioned")
 		v.oneOf(key+".partial_update_mode", t.PartialUpdateMode, "", "row", "column")
 		if t.Versioned() {

@@ -75,7 +75,9 @@ func TestBatching(t *testing.T) {
 		name    string
 		model   schema.Model
 		deletes string
-		values  []string // fixture per offset 0,1,2…; "" is a tombstone
+		// truncates is mapping.tables.<t>.truncates.
+		truncates string
+		values    []string // fixture per offset 0,1,2…; "" is a tombstone
 		batches []want
 		err     string // error of the first failing add
 		skipped int64
@@ -96,14 +98,17 @@ func TestBatching(t *testing.T) {
 			values:  []string{"insert.value.json", "delete.value.json", "insert.value.json"},
 			batches: []want{{rows: 2, ranges: batchTopic + "[0]@0-2"}}, skipped: 1},
 		{name: "truncate stops", model: schema.ModelPrimaryKeys,
-			values: []string{"insert.value.json", "truncate.value.json"}, err: "truncated"},
+			values: []string{"insert.value.json", "truncate.value.json"}, err: "truncates=skip"},
+		{name: "truncate skipped when configured", model: schema.ModelPrimaryKeys, truncates: "skip",
+			values:  []string{"insert.value.json", "truncate.value.json", "update.value.json"},
+			batches: []want{{rows: 2, ranges: batchTopic + "[0]@0-2"}}, skipped: 1},
 		{name: "TOAST on a non-primary-key table stops", model: schema.ModelDupKeys,
 			values: []string{"update-toast.value.json"}, err: "REPLICA IDENTITY FULL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := batchWorker(t)
-			ts, err := newTableState(w, batchTable(tt.model), config.TableOptions{Deletes: tt.deletes})
+			ts, err := newTableState(w, batchTable(tt.model), config.TableOptions{Deletes: tt.deletes, Truncates: tt.truncates})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -615,6 +615,8 @@ type tableState struct {
 	def     *schema.Table
 	opts    TableOptions
 	deletes string // apply, skip, fail
+	// skipTruncates counts and skips truncate events instead of rejecting them.
+	skipTruncates bool
 	pk      bool
 	// versioned: changes are appended with a version and a deleted flag;
 	// verSuffix is `"<version column>":` and delSuffix `,"<deleted column>":`.
@@ -638,7 +640,7 @@ type tableState struct {
 
 func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableState, error) {
 	t := &tableState{w: w, def: def, name: def.QualifiedName(), pk: def.Model == schema.ModelPrimaryKeys,
-		notify: make(chan struct{}, 1), deletes: o.Deletes, versioned: o.Versioned(),
+		notify: make(chan struct{}, 1), deletes: o.Deletes, versioned: o.Versioned(), skipTruncates: o.Truncates == "skip",
 		opts: TableOptions{Format: o.Format, Headers: o.Headers, MergeCondition: o.MergeCondition, PartialUpdateMode: o.PartialUpdateMode}}
 	dopts := w.decOpts
 	dopts.OpColumn = t.pk
@@ -720,8 +722,12 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 		t.skip(r, strings.ReplaceAll(ev.Reason, " ", "_"))
 		return nil
 	case debezium.OpTruncate:
-		return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: the source table was truncated; starsink does not truncate %s (truncate it by hand, or remove 't' from the connector's skipped.operations to keep the default of not emitting truncates)",
-			r.Topic, r.Partition, r.Offset, t.name))
+		if t.skipTruncates {
+			t.skip(r, "truncate")
+			return nil
+		}
+		return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: the source table was truncated; starsink does not truncate %s (truncate it by hand, then set mapping.tables.%s.truncates=skip to count and skip truncates, or add 't' to the connector's skipped.operations, its default, so that none are emitted)",
+			r.Topic, r.Partition, r.Offset, t.name, t.def.Name))
 	case debezium.OpDelete:
 		if !t.pk && (!t.versioned || t.deletes != "apply") {
 			if t.deletes == "skip" {
