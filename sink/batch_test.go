@@ -78,9 +78,9 @@ func TestBatching(t *testing.T) {
 		// truncates is mapping.tables.<t>.truncates.
 		truncates string
 		values    []string // fixture per offset 0,1,2…; "" is a tombstone
-		batches []want
-		err     string // error of the first failing add
-		skipped int64
+		batches   []want
+		err       string // error of the first failing add
+		skipped   int64
 	}{
 		{name: "one segment", model: schema.ModelPrimaryKeys,
 			values:  []string{"snapshot-read.value.json", "insert.value.json", "update.value.json", "delete.value.json", ""},

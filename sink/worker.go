@@ -617,7 +617,7 @@ type tableState struct {
 	deletes string // apply, skip, fail
 	// skipTruncates counts and skips truncate events instead of rejecting them.
 	skipTruncates bool
-	pk      bool
+	pk            bool
 	// versioned: changes are appended with a version and a deleted flag;
 	// verSuffix is `"<version column>":` and delSuffix `,"<deleted column>":`.
 	versioned            bool
