@@ -96,6 +96,10 @@ type StarRocks struct {
 	Format          string            `koanf:"format"`      // json (default) or csv: sink.properties.format
 	Properties      map[string]string `koanf:"properties"`  // sink.properties.*: extra Stream Load headers for every table
 	SchemaTTL       time.Duration     `koanf:"schema_ttl"`  // how long a table schema read over MySQL is cached
+	// SchemaRefreshInterval: a record with a field its table has no column
+	// for makes the worker read the table's schema again, at most this often
+	// per table (0: never).
+	SchemaRefreshInterval time.Duration `koanf:"schema_refresh_interval"`
 }
 
 // Mapping configures which StarRocks table each topic loads into.

@@ -57,6 +57,7 @@ var Options = []Option{
 	{Key: "starrocks.format", Java: "sink.properties.format", Doc: "Body format: json, the only one (the decoder renders JSON rows; a connector's csv is listed as unsupported)."},
 	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value.", EnvEntries: true},
 	{Key: "starrocks.schema_ttl", Doc: "How long a table schema read over MySQL is cached."},
+	{Key: "starrocks.schema_refresh_interval", Doc: "A record with a field its table has no column for makes starsink read the table's schema again, at most this often per table, so that a column added with ALTER TABLE ADD COLUMN is loaded from then on (0 = never). A field that still has no column is logged once per table and not loaded, as StarRocks ignores unknown keys."},
 
 	{Key: "mapping.topic2table", Java: "starrocks.topic2table.map", Doc: "Exact topic → table map; also the Java string form \"topic:table,topic:table\". A table may be written db.table."},
 	{Key: "mapping.rules", Doc: "Regex rules tried in order after the exact map: {regex, table, database}; table may use $1 groups and {prefix}/{schema}/{table}/{topic}.", FileOnly: true},

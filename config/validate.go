@@ -101,6 +101,9 @@ func (c *Config) Validate() error {
 	v.oneOf("starrocks.compression", s.Compression, "", "gzip", "lz4_frame", "zstd")
 	v.oneOf("starrocks.format", s.Format, "json")
 	v.positiveDuration("starrocks.schema_ttl", s.SchemaTTL)
+	if s.SchemaRefreshInterval < 0 {
+		v.add("starrocks.schema_refresh_interval", "must be >= 0 (0: never)")
+	}
 
 	m := &c.Mapping
 	for topic, table := range m.Topic2Table {

@@ -180,6 +180,40 @@ func TestUnavailable(t *testing.T) {
 	}
 }
 
+// TestUnknown checks Event.Unknown: the first field of a row that the target
+// table has no column for, which the worker takes as a sign of ALTER TABLE.
+func TestUnknown(t *testing.T) {
+	tbl := &schema.Table{Name: "t", Columns: []schema.Column{
+		schema.NewColumn("id", "int", false, true), schema.NewColumn("c", "string", true, false),
+		schema.NewColumn("_version", "bigint", false, false)}}
+	intField := `{"type":"int32","optional":false,"field":"%s"}`
+	tests := []struct {
+		name, value, want string
+		opts               Options
+	}{
+		{"every field a column", env("c", `{"id":1,"c":"x"}`), "", Options{}},
+		{"a new source column", env("c", `{"id":1,"c":"x","added":2,"later":3}`), "added", Options{}},
+		{"unwrap metadata is not unknown", `{"id":1,"c":"x","__deleted":"false","__op":"c"}`, "", Options{}},
+		{"an omitted column is not unknown", env("c", `{"id":1,"_version":5}`), "", Options{Omit: []string{"_version"}}},
+		{"the before image of a delete", `{"before":{"id":1,"gone":true},"after":null,"source":{},"op":"d"}`, "gone", Options{}},
+		{"with a schema", framedField("added", strings.ReplaceAll(intField, "%s", "added"), "2"), "added", Options{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(tbl, tt.opts)
+			for range 2 { // the second time from the cached plan
+				_, ev, err := d.Decode(&Record{Topic: "p.s.t", Value: []byte(tt.value)}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Unknown != tt.want {
+					t.Errorf("Unknown = %q, want %q", ev.Unknown, tt.want)
+				}
+			}
+		})
+	}
+}
+
 // TestErrors checks that bad input gives a DecodeError naming the record and
 // the field, and never panics.
 func TestErrors(t *testing.T) {

@@ -122,9 +122,14 @@ type Event struct {
 	// whose value is the unchanged-TOAST placeholder. Owned by the decoder:
 	// valid until the next Decode.
 	Unavailable []int
-	Snapshot    bool  // a snapshot read (op r, or AddOpField's missing __op)
-	LSN         int64 // source.lsn when present
-	TsMs        int64 // source.ts_ms when present
+	// Unknown is the first field of the row that the target table has no
+	// column for (such fields are not loaded, as StarRocks ignores unknown
+	// keys); "" when every field has one. The worker reads the table's
+	// schema again when it sees one: a column added with ALTER TABLE.
+	Unknown  string
+	Snapshot bool  // a snapshot read (op r, or AddOpField's missing __op)
+	LSN      int64 // source.lsn when present
+	TsMs     int64 // source.ts_ms when present
 }
 
 // Framing says whether values carry JsonConverter's schema envelope.
@@ -221,6 +226,7 @@ type Decoder struct {
 	free      plan       // schemaless plan (learned from field order)
 	si        schemaInfo // what the last value schema said
 	unavail   []int
+	unknown   string // the first field of the row with no column (Event.Unknown)
 	scratch   []byte
 	stack     []byte         // scanValue's container stack
 	members   [2][3][]member // envelope member lists, reused (see envelopeAt)
@@ -278,7 +284,7 @@ func str(b []byte) string {
 // Decode decodes rec and, for OpUpsert and OpDelete, appends the row to dst
 // as one JSON object. On error dst is returned unchanged.
 func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
-	d.unavail = d.unavail[:0]
+	d.unavail, d.unknown = d.unavail[:0], ""
 	defer d.forget()
 	ev := Event{}
 	if rec.Value == nil {
@@ -602,7 +608,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	if err != nil {
 		return dst, ev, err
 	}
-	ev.Unavailable = d.unavail
+	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
 }
 
@@ -660,7 +666,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	if err != nil {
 		return dst, ev, err
 	}
-	ev.Unavailable = d.unavail
+	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
 }
 
@@ -694,6 +700,7 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 	if err != nil {
 		return dst, ev, err
 	}
+	ev.Unknown = d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
 }
 

@@ -42,11 +42,18 @@ const (
 	semMicroDuration // MicroDuration: µs as a number
 )
 
+// What a field's col holds when it is not a column index.
+const (
+	colSkip    = -1 // unwrap metadata or an omitted column: never loaded
+	colNoTable = -2 // the decoder has no table: rendered under the field's own name
+	colMissing = -3 // the target table has no such column: not loaded, reported (Event.Unknown)
+)
+
 // field is the plan for one message field.
 type field struct {
 	name  string
 	label string // `"column":`, the rendered key, escaped once here instead of per row
-	col   int    // index in the target table's columns; -1: not loaded
+	col   int    // index in the target table's columns, or colSkip, colNoTable, colMissing
 	sem   sem
 	elem  sem // element semantic of an array
 	scale int // Decimal scale from the schema
@@ -146,17 +153,21 @@ func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
 	return p
 }
 
-// column returns the target column index of a message field, or -1.
+// column returns the target column index of a message field, or colSkip,
+// colNoTable or colMissing.
 func (d *Decoder) column(name string) int {
 	if len(name) >= 2 && name[0] == '_' && name[1] == '_' {
-		return -1 // unwrap metadata
+		return colSkip // unwrap metadata
 	}
 	if d.table == nil {
-		return -2 // no table: render under the message's own name
+		return colNoTable
 	}
 	i := d.table.Index(name)
-	if i >= 0 && slices.Contains(d.opts.Omit, d.table.Columns[i].Name) {
-		return -1
+	switch {
+	case i < 0:
+		return colMissing
+	case slices.Contains(d.opts.Omit, d.table.Columns[i].Name):
+		return colSkip
 	}
 	return i
 }
@@ -205,7 +216,13 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 			p.fields = append(p.fields, d.field(name))
 			f = &p.fields[len(p.fields)-1]
 		}
-		if f.col == -1 {
+		if f.col == colSkip {
+			continue
+		}
+		if f.col == colMissing {
+			if d.unknown == "" {
+				d.unknown = f.name // the plan's own copy
+			}
 			continue
 		}
 		var col *schema.Column

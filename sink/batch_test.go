@@ -2,14 +2,18 @@ package sink
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/debezium"
@@ -40,7 +44,7 @@ func batchWorker(t testing.TB) *Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Worker{cfg: &cfg, m: newMetrics(prometheus.NewRegistry()), decOpts: opts, lanes: make([]lane, 1)}
+	return &Worker{cfg: &cfg, m: newMetrics(prometheus.NewRegistry()), decOpts: opts, lanes: make([]lane, 1), log: zaptest.NewLogger(t)}
 }
 
 // add takes one record through the worker's own path: decode, then batch.
@@ -284,5 +288,53 @@ func TestVersioned(t *testing.T) {
 				t.Errorf("columns %v: no __op in the versioned mode", b.Columns)
 			}
 		})
+	}
+}
+
+// stubSchemas answers every table with one schema.
+type stubSchemas struct{ def *schema.Table }
+
+func (s stubSchemas) Table(context.Context, string, string) (*schema.Table, error) { return s.def, nil }
+
+// TestSchemaChangeRedecodes: in one poll, a row without the new field, then
+// rows with it. The first row with it finds the column added (ALTER TABLE):
+// the open batch closes with the old columns, and that row and the next,
+// decoded with the old schema by the poll's decode step, are decoded again
+// and carry the column.
+func TestSchemaChangeRedecodes(t *testing.T) {
+	w := batchWorker(t)
+	w.cfg.StarRocks.SchemaRefreshInterval = time.Nanosecond
+	ts, err := newTableState(w, batchTable(schema.ModelPrimaryKeys), config.TableOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := batchTable(schema.ModelPrimaryKeys)
+	altered.Columns = append(altered.Columns, schema.NewColumn("note", "varchar(20)", true, false))
+	w.schemas = stubSchemas{altered}
+	value := func(station, extra string) []byte {
+		return []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1","station_name":"` + station +
+			`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"` + extra + `},"source":{"lsn":1},"op":"c"}`)
+	}
+	recs := []decoded{
+		{r: &kgo.Record{Topic: batchTopic, Offset: 0, Value: value("a", "")}, t: ts},
+		{r: &kgo.Record{Topic: batchTopic, Offset: 1, Value: value("b", `,"note":"x"`)}, t: ts},
+		{r: &kgo.Record{Topic: batchTopic, Offset: 2, Value: value("c", `,"note":"y"`)}, t: ts},
+	}
+	w.decode(recs)
+	for i := range recs {
+		if err := w.add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(ts.queue) != 1 || ts.queue[0].Rows != 1 || slices.Contains(ts.queue[0].Columns, "note") {
+		t.Fatalf("want one closed batch of the row before the change, without note in its columns: %d batches", len(ts.queue))
+	}
+	if ts.queue[0].reason != "schema" {
+		t.Errorf("closed for %q, want schema", ts.queue[0].reason)
+	}
+	b := ts.cur
+	body := string(bytes.Join(b.Body(), nil))
+	if b.Rows != 2 || !slices.Contains(b.Columns, "note") || !strings.Contains(body, `"note":"x"`) || !strings.Contains(body, `"note":"y"`) {
+		t.Errorf("open batch: %d rows, columns %v, body %s; want both rows with their note", b.Rows, b.Columns, body)
 	}
 }

@@ -21,6 +21,7 @@ type decoded struct {
 	// The row is lanes[lane].buf[start:end]; ev.Unavailable is
 	// lanes[lane].ints[ustart:uend] (kept apart: a lane's buffers grow).
 	lane, start, end, ustart, uend int
+	gen                            int // the table's schema generation it was decoded under
 }
 
 // lane is one decoding goroutine's output buffers, reused from poll to poll.
@@ -64,6 +65,7 @@ func (w *Worker) decodeShare(i int, recs []decoded) {
 		rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 		start := len(l.buf)
 		l.buf, d.ev, d.err = d.t.decs[i].Decode(&rec, l.buf)
+		d.gen = d.t.gen
 		d.lane, d.start, d.end = i, start, len(l.buf)
 		d.ustart = len(l.ints)
 		l.ints = append(l.ints, d.ev.Unavailable...)

@@ -47,6 +47,9 @@ type harness struct {
 	mu      sync.Mutex
 	topic   string // change and produce write here (testTopic)
 	lsn     int64  // source.lsn of the last change: grows with every change
+	// extra, when set, gives more fields of row i's events (columns the
+	// source has and the target may not).
+	extra func(i int) map[string]any
 }
 
 func newHarness(t *testing.T, partitions int32, extraTopics ...string) *harness {
@@ -114,6 +117,11 @@ func (h *harness) change(op string, i int, in, out int64) {
 	date, line, station := fmt.Sprintf("2024%04d", i%1000), fmt.Sprintf("%d호선", i%9+1), fmt.Sprintf("역%d", i)
 	row := map[string]any{"use_date": date, "line_no": line, "station_name": station,
 		"pass_in": decimalB64(in), "pass_out": decimalB64(out), "reg_date": "20240604"}
+	if h.extra != nil {
+		for k, v := range h.extra(i) {
+			row[k] = v
+		}
+	}
 	h.mu.Lock()
 	h.lsn += 8
 	lsn := h.lsn
@@ -669,5 +677,65 @@ func TestIntegrationIdleFlush(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestIntegrationSchemaChange: the source gains a column before the target
+// has it (its values are not loaded, as StarRocks ignores unknown keys);
+// once ALTER TABLE adds it, every later change carries it, those in the
+// same poll as the first one included (decoded again under the new schema),
+// and the rows loaded before keep NULL.
+func TestIntegrationSchemaChange(t *testing.T) {
+	h := newHarness(t, 3)
+	h.cfg.StarRocks.SchemaRefreshInterval = 50 * time.Millisecond
+	h.extra = func(i int) map[string]any { return map[string]any{"note": fmt.Sprintf("n%d", i)} }
+	_, stop := h.worker(h.cfg)
+	for i := 0; i < 200; i++ {
+		h.change("c", i, int64(i), 1)
+	}
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.emu.Exec(context.Background(), "ALTER TABLE subway.subway_passengers_copy ADD COLUMN note VARCHAR(20)"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // past schema_refresh_interval since the last read
+	// One burst, so that many of these share a poll with the first one.
+	for i := 100; i < 400; i++ {
+		h.change("u", i, int64(i), 2)
+	}
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	rows, err := h.emu.Rows("subway", "subway_passengers_copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withNote, without int
+	for _, r := range rows {
+		if len(r) != 7 {
+			t.Fatalf("row %v: %d columns, want 7", r, len(r))
+		}
+		station := fmt.Sprint(r[2])
+		var i int
+		if _, err := fmt.Sscanf(station, "역%d", &i); err != nil {
+			t.Fatalf("station %q: %v", station, err)
+		}
+		switch {
+		case i >= 100 && r[6] != fmt.Sprintf("n%d", i):
+			t.Errorf("row %d, changed after ALTER TABLE: note %v, want n%d", i, r[6], i)
+		case i < 100 && r[6] != nil:
+			t.Errorf("row %d, loaded before ALTER TABLE: note %v, want NULL", i, r[6])
+		case i >= 100:
+			withNote++
+		default:
+			without++
+		}
+	}
+	if withNote != 300 || without != 100 {
+		t.Errorf("%d rows with a note and %d without, want 300 and 100", withNote, without)
 	}
 }

@@ -81,8 +81,9 @@ type Worker struct {
 	dlq         *dlq
 	closers     []func()
 
-	lanes []lane    // decode lanes (decoder.workers); lane i uses each table's decs[i]
-	recs  []decoded // one poll's records, reused
+	lanes     []lane    // decode lanes (decoder.workers); lane i uses each table's decs[i]
+	recs      []decoded // one poll's records, reused
+	redecoded []byte    // a row decoded again under a table's new schema (add)
 
 	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
 }
@@ -386,13 +387,31 @@ func (w *Worker) add(d *decoded) error {
 		}
 		return w.reject(r, nil, stage, fmt.Errorf("topic %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, d.err))
 	}
+	t := d.t
 	if d.err != nil {
-		return w.reject(r, d.t, "decode", d.err)
+		return w.reject(r, t, "decode", d.err)
 	}
 	l := &w.lanes[d.lane]
-	ev := d.ev
+	row, ev := l.buf[d.start:d.end], d.ev
 	ev.Unavailable = l.ints[d.ustart:d.uend]
-	return d.t.addRow(r, l.buf[d.start:d.end], ev)
+	for first := true; ; first = false {
+		if d.gen != t.gen {
+			// Decoded under a schema checkSchema has replaced since.
+			rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+			var err error
+			if row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0]); err != nil {
+				return w.reject(r, t, "decode", err)
+			}
+			w.redecoded, d.gen = row, t.gen
+		}
+		if ev.Unknown == "" || !first {
+			break
+		}
+		if err := t.checkSchema(w.loadCtx, r, ev.Unknown); err != nil {
+			return err
+		}
+	}
+	return t.addRow(r, row, ev)
 }
 
 // reject dead-letters a record (errors.tolerance=all) or returns the error
@@ -625,6 +644,13 @@ type tableState struct {
 	decs                 []*debezium.Decoder // one per decode lane
 	cols                 []string            // full columns header
 	name                 string
+	o                    config.TableOptions
+	// gen counts the table's schemas: a record decoded under an older one
+	// is decoded again (see checkSchema). schemaRead is when the schema was
+	// last read, unknown the fields already reported as having no column.
+	gen        int
+	schemaRead time.Time
+	unknown    map[string]bool
 
 	cur     *Batch // being filled; poll loop only (under w.mu)
 	curKey  string // column set of cur ("" = full rows)
@@ -639,46 +665,129 @@ type tableState struct {
 }
 
 func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableState, error) {
-	t := &tableState{w: w, def: def, name: def.QualifiedName(), pk: def.Model == schema.ModelPrimaryKeys,
+	t := &tableState{w: w, name: def.QualifiedName(), pk: def.Model == schema.ModelPrimaryKeys, o: o,
 		notify: make(chan struct{}, 1), deletes: o.Deletes, versioned: o.Versioned(), skipTruncates: o.Truncates == "skip",
 		opts: TableOptions{Format: o.Format, Headers: o.Headers, MergeCondition: o.MergeCondition, PartialUpdateMode: o.PartialUpdateMode}}
-	dopts := w.decOpts
+	if t.versioned && t.pk {
+		return nil, fmt.Errorf("table %s: mapping.tables.%s.mode=versioned is for tables that cannot update in place; %s is a Primary Key table: use the default upsert mode", t.name, def.Name, t.name)
+	}
+	if err := t.useSchema(def); err != nil {
+		return nil, err
+	}
+	if t.deletes == "" {
+		t.deletes = "apply" // versioned: a delete is a row with the deleted flag
+		if !t.pk && !t.versioned {
+			t.deletes = "fail"
+		}
+	}
+	t.last.Store(time.Now().UnixNano())
+	return t, nil
+}
+
+// useSchema makes def the table's schema: its decoders (one per lane) and
+// its columns header.
+func (t *tableState) useSchema(def *schema.Table) error {
+	dopts := t.w.decOpts
 	dopts.OpColumn = t.pk
 	if t.versioned {
-		if t.pk {
-			return nil, fmt.Errorf("table %s: mapping.tables.%s.mode=versioned is for tables that cannot update in place; %s is a Primary Key table: use the default upsert mode", t.name, def.Name, t.name)
-		}
-		ver, del := o.VersionColumns()
+		ver, del := t.o.VersionColumns()
 		if err := versionColumns(def, ver, del); err != nil {
-			return nil, fmt.Errorf("table %s: mode versioned: %w", t.name, err)
+			return fmt.Errorf("table %s: mode versioned: %w", t.name, err)
 		}
 		dopts.Omit = []string{ver, del}
 		verName, _ := json.Marshal(ver)
 		delName, _ := json.Marshal(del)
 		t.verSuffix = append(verName, ':')
 		t.delSuffix = append(append([]byte{','}, delName...), ':')
-		if t.deletes == "" {
-			t.deletes = "apply" // a delete is a row with the deleted flag
-		}
 	}
-	if t.deletes == "" {
-		t.deletes = "apply"
-		if !t.pk {
-			t.deletes = "fail"
-		}
+	decs := make([]*debezium.Decoder, len(t.w.lanes))
+	for i := range decs {
+		decs[i] = debezium.NewDecoder(def, dopts)
 	}
-	t.decs = make([]*debezium.Decoder, len(w.lanes))
-	for i := range t.decs {
-		t.decs[i] = debezium.NewDecoder(def, dopts)
-	}
+	cols := make([]string, 0, len(def.Columns)+1)
 	for _, c := range def.Columns {
-		t.cols = append(t.cols, c.Name)
+		cols = append(cols, c.Name)
 	}
 	if t.pk {
-		t.cols = append(t.cols, "__op")
+		cols = append(cols, "__op")
 	}
-	t.last.Store(time.Now().UnixNano())
-	return t, nil
+	t.def, t.decs, t.cols = def, decs, cols
+	t.gen++
+	t.schemaRead = time.Now()
+	return nil
+}
+
+// checkSchema is called for a record whose row has a field the table has no
+// column for (unknown): a column may have been added with ALTER TABLE since
+// the schema was read. At most once per starrocks.schema_refresh_interval
+// per table it reads the schema again; when the columns changed, it closes
+// the open batch (its rows keep the old columns header) and takes the new
+// schema, and the records of this poll decoded under the old one are
+// decoded again as the worker reaches them (see add). A field that still
+// has no column is logged once per table and not loaded, as StarRocks
+// ignores unknown keys. A change of the table's model or key stops the
+// worker: a restart reads it from scratch.
+func (t *tableState) checkSchema(ctx context.Context, r *kgo.Record, unknown string) error {
+	w := t.w
+	if every := w.cfg.StarRocks.SchemaRefreshInterval; every > 0 && time.Since(t.schemaRead) >= every {
+		t.schemaRead = time.Now()
+		if rf, ok := w.schemas.(interface{ Refresh(db, table string) }); ok {
+			rf.Refresh(t.def.Database, t.def.Name)
+		}
+		def, err := w.schemas.Table(ctx, t.def.Database, t.def.Name)
+		if err != nil {
+			w.log.Warn("table schema not read again", zap.String("table", t.name), zap.Error(err))
+		} else if added, removed := columnChanges(t.def, def); len(added) > 0 || len(removed) > 0 {
+			if def.Model != t.def.Model || !slices.Equal(keyColumns(def), keyColumns(t.def)) {
+				return fmt.Errorf("topic %s partition %d offset %d: table %s changed its model or key (%s %v → %s %v): restart starsink to load into the new table",
+					r.Topic, r.Partition, r.Offset, t.name, t.def.Model, keyColumns(t.def), def.Model, keyColumns(def))
+			}
+			if t.cur != nil {
+				t.flush("schema")
+			}
+			if err := t.useSchema(def); err != nil {
+				return fmt.Errorf("topic %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
+			}
+			clear(t.unknown)
+			w.log.Info("table schema changed", zap.String("table", t.name), zap.Strings("added", added), zap.Strings("removed", removed),
+				zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset))
+			return nil
+		}
+	}
+	if !t.unknown[unknown] && len(t.unknown) < 100 {
+		if t.unknown == nil {
+			t.unknown = map[string]bool{}
+		}
+		t.unknown[unknown] = true
+		w.log.Warn("field has no column in the table: not loaded", zap.String("table", t.name),
+			zap.String("field", unknown), zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset))
+	}
+	return nil
+}
+
+// columnChanges lists the column names of b not in a, and of a not in b.
+func columnChanges(a, b *schema.Table) (added, removed []string) {
+	for _, c := range b.Columns {
+		if a.Index(c.Name) < 0 {
+			added = append(added, c.Name)
+		}
+	}
+	for _, c := range a.Columns {
+		if b.Index(c.Name) < 0 {
+			removed = append(removed, c.Name)
+		}
+	}
+	return added, removed
+}
+
+func keyColumns(t *schema.Table) []string {
+	var ks []string
+	for _, c := range t.Columns {
+		if c.Key {
+			ks = append(ks, c.Name)
+		}
+	}
+	return ks
 }
 
 // versionColumns checks that a versioned table has its version column (an
