@@ -189,7 +189,7 @@ func TestUnknown(t *testing.T) {
 	intField := `{"type":"int32","optional":false,"field":"%s"}`
 	tests := []struct {
 		name, value, want string
-		opts               Options
+		opts              Options
 	}{
 		{"every field a column", env("c", `{"id":1,"c":"x"}`), "", Options{}},
 		{"a new source column", env("c", `{"id":1,"c":"x","added":2,"later":3}`), "added", Options{}},
