@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -167,6 +168,42 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	}
 	t.Run("bulk_update", func(t *testing.T) { catchUp(t, "update", bulkUpdateSQL(e.changeRows)) })
 	t.Run("bulk_delete", func(t *testing.T) { catchUp(t, "delete", bulkDeleteSQL(e.changeRows)) })
+
+	// A column added in StarRocks, then in the source (README's order):
+	// the first change that carries it has the replicas read the table's
+	// schema again, and every change from then on loads it.
+	t.Run("schema_change", func(t *testing.T) {
+		info := subwayTables[0]
+		info.cols = append(slices.Clone(info.cols), "note")
+		if _, err := sr.ExecContext(ctx, "ALTER TABLE subway_info_copy ADD COLUMN note VARCHAR(40)"); err != nil {
+			t.Fatalf("emulator: %v", err)
+		}
+		time.Sleep(1500 * time.Millisecond) // past starrocks.schema_refresh_interval (1s in starsink.yaml)
+		if _, err := pg.Exec(ctx, "ALTER TABLE public.subway_info_copy ADD COLUMN note varchar(40)"); err != nil {
+			t.Fatalf("postgres: %v", err)
+		}
+		tag, err := pg.Exec(ctx, "UPDATE public.subway_info_copy SET note = 'n-' || station_name WHERE length(station_name) % 2 = 0")
+		if err != nil {
+			t.Fatalf("postgres: %v", err)
+		}
+		want := tag.RowsAffected()
+		if want == 0 {
+			t.Fatal("the update changed no row")
+		}
+		if _, err := waitUntil(ctx, 2*time.Minute, 250*time.Millisecond, "the new column in the target", func() (bool, string) {
+			if dead := deadReplicas(replicas); dead != "" {
+				t.Fatal(dead)
+			}
+			var n int64
+			if err := sr.QueryRowContext(ctx, "SELECT COUNT(note) FROM subway_info_copy").Scan(&n); err != nil {
+				return false, err.Error()
+			}
+			return n == want, fmt.Sprintf("%d of %d notes", n, want)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		compareTables(ctx, t, pg, sr, []table{info})
+	})
 
 	t.Run("final_compare", func(t *testing.T) { compareTables(ctx, t, pg, sr, subwayTables) })
 	t.Run("dashboards", func(t *testing.T) { compareDashboards(ctx, t, pg, sr) })

@@ -291,26 +291,35 @@ func TestVersioned(t *testing.T) {
 	}
 }
 
-// stubSchemas answers every table with one schema.
-type stubSchemas struct{ def *schema.Table }
+// stubSchemas answers every table with one schema and counts the reads.
+type stubSchemas struct {
+	def   *schema.Table
+	reads *int
+}
 
-func (s stubSchemas) Table(context.Context, string, string) (*schema.Table, error) { return s.def, nil }
+func (s stubSchemas) Table(context.Context, string, string) (*schema.Table, error) {
+	*s.reads++
+	return s.def, nil
+}
 
 // TestSchemaChangeRedecodes: in one poll, a row without the new field, then
 // rows with it. The first row with it finds the column added (ALTER TABLE):
 // the open batch closes with the old columns, and that row and the next,
 // decoded with the old schema by the poll's decode step, are decoded again
-// and carry the column.
+// and carry the column. The table had just started (its schema may come
+// from the catalog's cache, older than the ALTER): the first unknown field
+// reads the schema at once, not a refresh interval later.
 func TestSchemaChangeRedecodes(t *testing.T) {
 	w := batchWorker(t)
-	w.cfg.StarRocks.SchemaRefreshInterval = time.Nanosecond
+	w.cfg.StarRocks.SchemaRefreshInterval = time.Hour
 	ts, err := newTableState(w, batchTable(schema.ModelPrimaryKeys), config.TableOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	altered := batchTable(schema.ModelPrimaryKeys)
 	altered.Columns = append(altered.Columns, schema.NewColumn("note", "varchar(20)", true, false))
-	w.schemas = stubSchemas{altered}
+	var reads int
+	w.schemas = stubSchemas{altered, &reads}
 	value := func(station, extra string) []byte {
 		return []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1","station_name":"` + station +
 			`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"` + extra + `},"source":{"lsn":1},"op":"c"}`)
@@ -331,6 +340,9 @@ func TestSchemaChangeRedecodes(t *testing.T) {
 	}
 	if ts.queue[0].reason != "schema" {
 		t.Errorf("closed for %q, want schema", ts.queue[0].reason)
+	}
+	if reads != 1 {
+		t.Errorf("schema read %d times, want once", reads)
 	}
 	b := ts.cur
 	body := string(bytes.Join(b.Body(), nil))

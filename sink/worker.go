@@ -646,8 +646,10 @@ type tableState struct {
 	name                 string
 	o                    config.TableOptions
 	// gen counts the table's schemas: a record decoded under an older one
-	// is decoded again (see checkSchema). schemaRead is when the schema was
-	// last read, unknown the fields already reported as having no column.
+	// is decoded again (see checkSchema). schemaRead is when checkSchema
+	// last read the schema (zero at first: the schema the table started
+	// with may have come from the catalog's cache, read before an ALTER
+	// TABLE), unknown the fields already reported as having no column.
 	gen        int
 	schemaRead time.Time
 	unknown    map[string]bool
@@ -713,7 +715,6 @@ func (t *tableState) useSchema(def *schema.Table) error {
 	}
 	t.def, t.decs, t.cols = def, decs, cols
 	t.gen++
-	t.schemaRead = time.Now()
 	return nil
 }
 
