@@ -394,21 +394,27 @@ func (w *Worker) add(d *decoded) error {
 	l := &w.lanes[d.lane]
 	row, ev := l.buf[d.start:d.end], d.ev
 	ev.Unavailable = l.ints[d.ustart:d.uend]
-	for first := true; ; first = false {
-		if d.gen != t.gen {
-			// Decoded under a schema checkSchema has replaced since.
-			rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
-			var err error
-			if row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0]); err != nil {
-				return w.reject(r, t, "decode", err)
-			}
-			w.redecoded, d.gen = row, t.gen
+	// redecode decodes r again under the table's current schema, which
+	// checkSchema replaced after the poll's decode step.
+	redecode := func() (err error) {
+		rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+		row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0])
+		w.redecoded, d.gen = row, t.gen
+		return err
+	}
+	if d.gen != t.gen {
+		if err := redecode(); err != nil {
+			return w.reject(r, t, "decode", err)
 		}
-		if ev.Unknown == "" || !first {
-			break
-		}
+	}
+	if ev.Unknown != "" {
 		if err := t.checkSchema(w.loadCtx, r, ev.Unknown); err != nil {
 			return err
+		}
+		if d.gen != t.gen {
+			if err := redecode(); err != nil {
+				return w.reject(r, t, "decode", err)
+			}
 		}
 	}
 	return t.addRow(r, row, ev)
