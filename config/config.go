@@ -55,8 +55,11 @@ type Kafka struct {
 	FetchMaxBytes    int32         `koanf:"fetch_max_bytes"`
 	SessionTimeout   time.Duration `koanf:"session_timeout"`
 	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
-	TLS              TLS           `koanf:"tls"`
-	SASL             SASL          `koanf:"sasl"`
+	// RefusedTimeout: how long the brokers may keep refusing the worker's
+	// login or certificate after it started before it stops (0: at once).
+	RefusedTimeout time.Duration `koanf:"refused_timeout"`
+	TLS            TLS           `koanf:"tls"`
+	SASL           SASL          `koanf:"sasl"`
 }
 
 // TLS configures TLS to the Kafka brokers.

@@ -30,6 +30,7 @@ func Default() Config {
 			FetchMaxBytes:    int32(8 * MiB),
 			SessionTimeout:   45 * time.Second,
 			RebalanceTimeout: 60 * time.Second,
+			RefusedTimeout:   time.Minute,
 		},
 		StarRocks: StarRocks{
 			User:                  "root",

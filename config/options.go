@@ -29,6 +29,7 @@ var Options = []Option{
 	{Key: "kafka.fetch_max_bytes", Java: "consumer.fetch.max.bytes", Doc: "Maximum bytes of one fetch response (per broker). Fetched records wait in memory, decompressed, outside batch.buffer_memory: larger values did not load faster in the benchmarks and cost memory (docs/performance.md).", Size: true},
 	{Key: "kafka.session_timeout", Java: "consumer.session.timeout.ms", Doc: "Group session timeout (classic protocol)."},
 	{Key: "kafka.rebalance_timeout", Java: "consumer.max.poll.interval.ms", Doc: "Time a member has to rejoin during a rebalance (classic protocol)."},
+	{Key: "kafka.refused_timeout", Doc: "How long the brokers may keep refusing starsink's login (SASL) or certificate (TLS) after it started, with no connection succeeding in between, before it stops with the reason (0 = at the first refusal). A refusal at start always stops it at once."},
 	{Key: "kafka.tls.enabled", Java: "security.protocol=SSL|SASL_SSL", Doc: "Use TLS to the brokers."},
 	{Key: "kafka.tls.ca_file", Java: "ssl.truststore.location", Doc: "PEM file of the CAs that sign the broker certificates (\"\" = system roots)."},
 	{Key: "kafka.tls.cert_file", Java: "ssl.keystore.location", Doc: "PEM client certificate, for mutual TLS."},

@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 	v.oneOf("kafka.start_offset", k.StartOffset, "earliest", "latest")
 	v.positive("kafka.fetch_max_bytes", int64(k.FetchMaxBytes))
 	v.positiveDuration("kafka.session_timeout", k.SessionTimeout)
+	if k.RefusedTimeout < 0 {
+		v.add("kafka.refused_timeout", "must be >= 0 (0: at the first refusal)")
+	}
 	v.positiveDuration("kafka.rebalance_timeout", k.RebalanceTimeout)
 	v.file("kafka.tls.ca_file", k.TLS.CAFile)
 	v.file("kafka.tls.cert_file", k.TLS.CertFile)

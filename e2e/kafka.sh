@@ -31,6 +31,9 @@ listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$E2E_SASL_USER="$E2E_SASL_PASSWORD";
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# Clients log in again every 5 s, as on hosted Kafkas (KIP-368): a user
+# deleted while starsink runs is refused at its next login.
+connections.max.reauth.ms=5000
 ssl.keystore.type=PEM
 ssl.keystore.location=$KAFKA_TLS_DIR/server.pem
 log.dirs=$KDIR/data

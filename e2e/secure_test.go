@@ -71,37 +71,7 @@ func TestIntegrationSecureListener(t *testing.T) {
 				t.Fatal(err)
 			}
 			group := "starsink-e2e-" + table
-			cfg := filepath.Join(dir, table+".yaml")
-			if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka:
-  brokers: [%q]
-  group_id: %s
-  topics: [%q]
-  start_offset: earliest
-  tls:
-    enabled: true
-    ca_file: %q
-  sasl:
-    mechanism: %s
-    username: %s
-    password_file: %q
-starrocks:
-  load_urls: [%q]
-  mysql_addr: %q
-  user: root
-  database: secure
-mapping:
-  template: "{table}"
-decoder:
-  framing: schemaless
-batch:
-  max_age: 500ms
-commit:
-  interval: 500ms
-log:
-  level: info
-`, addr, group, topic, tt.ca, tt.mechanism, user, passFile, srHTTP, e.srMySQL)), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			cfg := secureConfig(t, dir, table, addr, group, topic, tt.ca, tt.mechanism, user, passFile, srHTTP, e.srMySQL, "")
 			r := startReplicaWith(t, e, 10+i, cfg)
 			want := rows
 			if tt.wantExit != "" {
@@ -150,6 +120,110 @@ log:
 			t.Logf("%s: %d rows loaded, %d offsets committed", tt.name, n, committed)
 		})
 	}
+
+	// The broker asks for a new login every 5 s (connections.max.reauth.ms
+	// in kafka.sh), as hosted Kafkas do. A SCRAM user deleted while starsink
+	// runs is refused at its next login; after kafka.refused_timeout of
+	// refusals starsink stops with the reason, the rows it loaded before
+	// committed, the password in no log line.
+	t.Run("credentials revoked while running", func(t *testing.T) {
+		const revUser, revPass, table = "revoked", "revoked-secret-1", "secure_revoked"
+		topic := "secure.public." + table
+		admin, err := kgo.NewClient(kgo.SeedBrokers(e.kafka))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		adm := kadm.NewClient(admin)
+		if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: revUser, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: revPass}}); err != nil {
+			t.Fatalf("create SCRAM user: %v", err)
+		}
+		if _, err := sr.ExecContext(ctx, "CREATE TABLE "+table+" (id INT NOT NULL, v VARCHAR(32)) ENGINE=OLAP "+
+			"PRIMARY KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1"); err != nil {
+			t.Fatal(err)
+		}
+		produceSecure(ctx, t, e.kafka, topic, table, rows)
+		passFile := filepath.Join(dir, table+".password")
+		if err := os.WriteFile(passFile, []byte(revPass+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		group := "starsink-e2e-" + table
+		cfg := secureConfig(t, dir, table, addr, group, topic, ca, "SCRAM-SHA-512", revUser, passFile, srHTTP, e.srMySQL, "5s")
+		r := startReplicaWith(t, e, 10+len(tests), cfg)
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) && committedTotal(ctx, t, e.kafka, group, topic) < rows && !r.exited() {
+			time.Sleep(200 * time.Millisecond)
+		}
+		if got := committedTotal(ctx, t, e.kafka, group, topic); got != rows {
+			r.stop()
+			t.Fatalf("%d offsets committed before the revocation, want %d", got, rows)
+		}
+		if _, err := adm.AlterUserSCRAMs(ctx, []kadm.DeleteSCRAM{{User: revUser, Mechanism: kadm.ScramSha512}}, nil); err != nil {
+			t.Fatalf("delete SCRAM user: %v", err)
+		}
+		revoked := time.Now()
+		select {
+		case <-r.done:
+			if r.err == nil {
+				t.Errorf("starsink exited with status 0, want a failure")
+			}
+			t.Logf("starsink stopped %.1f s after the revocation", time.Since(revoked).Seconds())
+		case <-time.After(60 * time.Second):
+			r.stop()
+			t.Errorf("starsink still ran 60 s after its user was deleted, want it to stop by itself")
+		}
+		r.log.Close()
+		logText, _ := os.ReadFile(r.log.Name())
+		if strings.Contains(string(logText), revPass) {
+			t.Errorf("the password is in the log %s", r.log.Name())
+		}
+		if want := `the brokers refuse the login of user \"revoked\" with SCRAM-SHA-512`; !strings.Contains(string(logText), want) {
+			t.Errorf("the log does not say %q (see %s)", want, r.log.Name())
+		}
+	})
+}
+
+// secureConfig writes the configuration of one secure-listener case and
+// returns its path; refusedTimeout ("" : the default) is
+// kafka.refused_timeout.
+func secureConfig(t *testing.T, dir, table, addr, group, topic, ca, mechanism, user, passFile, srHTTP, srMySQL, refusedTimeout string) string {
+	t.Helper()
+	refused := ""
+	if refusedTimeout != "" {
+		refused = "\n  refused_timeout: " + refusedTimeout
+	}
+	cfg := filepath.Join(dir, table+".yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka:
+  brokers: [%q]
+  group_id: %s
+  topics: [%q]
+  start_offset: earliest%s
+  tls:
+    enabled: true
+    ca_file: %q
+  sasl:
+    mechanism: %s
+    username: %s
+    password_file: %q
+starrocks:
+  load_urls: [%q]
+  mysql_addr: %q
+  user: root
+  database: secure
+mapping:
+  template: "{table}"
+decoder:
+  framing: schemaless
+batch:
+  max_age: 500ms
+commit:
+  interval: 500ms
+log:
+  level: info
+`, addr, group, topic, refused, ca, mechanism, user, passFile, srHTTP, srMySQL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 // readyz returns the body of a GET of url (or the error).

@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -158,4 +160,56 @@ func certificateError(err error) bool {
 		host    x509.HostnameError
 	)
 	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &host)
+}
+
+// refusalWatch stops the worker when the brokers keep refusing its
+// connections after it started: a password rotated or a user deleted, a
+// broker certificate replaced by one that does not verify. franz-go retries
+// such connections for ever, behind a failing /readyz, where a Java
+// consumer throws from poll and fails its Connect task. Refusals that last
+// kafka.refused_timeout with no connection succeeding in between stop the
+// worker with the reason; one success starts the count again. It watches
+// franz-go's connection attempts (HookBrokerConnect: dial, ApiVersions and
+// SASL, re-authentication included).
+type refusalWatch struct {
+	k       config.Kafka
+	timeout time.Duration
+	fail    func(error)
+	log     *zap.Logger
+	now     func() time.Time
+
+	mu    sync.Mutex
+	since time.Time // first refusal of the current run; zero: none
+}
+
+func newRefusalWatch(k config.Kafka, fail func(error), log *zap.Logger) *refusalWatch {
+	return &refusalWatch{k: k, timeout: k.RefusedTimeout, fail: fail, log: log, now: time.Now}
+}
+
+// OnBrokerConnect implements kgo.HookBrokerConnect.
+func (r *refusalWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		if !r.since.IsZero() {
+			r.log.Info("kafka: a broker accepted the connection again", zap.Int32("broker", meta.NodeID))
+		}
+		r.since = time.Time{}
+		return
+	}
+	ferr := refusal(err, r.k)
+	if ferr == nil {
+		return // not reachable, not up yet: the client keeps trying
+	}
+	now := r.now()
+	if r.since.IsZero() {
+		r.since = now
+		if r.timeout > 0 {
+			r.log.Warn("kafka: a broker refused the connection; starsink stops if refusals last kafka.refused_timeout",
+				zap.Int32("broker", meta.NodeID), zap.Duration("refused_timeout", r.timeout), zap.Error(ferr))
+		}
+	}
+	if d := now.Sub(r.since); d >= r.timeout {
+		r.fail(fmt.Errorf("%w (refused for %s while running)", ferr, d.Round(time.Second)))
+	}
 }

@@ -163,6 +163,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		kgo.OnPartitionsLost(w.onLost),
 		kgo.WithLogger(kzap.New(log.Named("kafka"), kzap.Level(kgo.LogLevelWarn))),
 		kgo.WithHooks(kprom.NewMetrics("starsink_kafka", kprom.Registerer(reg))),
+		kgo.WithHooks(newRefusalWatch(cfg.Kafka, w.fail, log)),
 	)
 	opts = append(opts, deps.KafkaOpts...)
 	if w.cl, err = kgo.NewClient(opts...); err != nil {
