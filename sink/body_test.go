@@ -9,34 +9,28 @@ func TestBody(t *testing.T) {
 	row := bytes.Repeat([]byte("r"), 575)
 	tests := []struct {
 		name   string
-		writes int // rows of 575 B after the opening byte
-		chunks int
+		bytes  int // single bytes written first (writeByte)
+		rows   int // then rows of 575 B (write)
+		chunks int // 4, 16, 64, 256 KiB, then 1 MiB each
 	}{
-		{"empty", 0, 0},
-		{"one row", 1, 1},
-		{"fills the first chunk exactly", 0, 1}, // see below: 4 KiB of single bytes
-		{"spans the growing chunks", 700, 5},    // 4+16+64+256 KiB, then 1 MiB
-		{"many 1 MiB chunks", 5000, 6},
+		{"empty", 0, 0, 0},
+		{"one row", 1, 1, 1},
+		{"fills the first chunk exactly", minChunk, 0, 1},
+		{"one byte more", minChunk + 1, 0, 2},
+		{"spans the growing chunks", 1, 700, 5}, // 402,501 B: 340 KiB, then 1 MiB
+		{"many 1 MiB chunks", 1, 5000, 7},       // 2,875,001 B: 340 KiB, then 3 MiB
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b body
 			var want []byte
-			if tt.name == "fills the first chunk exactly" {
-				for range minChunk {
-					b.writeByte('x')
-					want = append(want, 'x')
-				}
-			} else if tt.writes > 0 {
+			for range tt.bytes {
 				b.writeByte('[')
 				want = append(want, '[')
-				for range tt.writes {
-					b.write(row)
-					want = append(want, row...)
-				}
 			}
-			if tt.name == "many 1 MiB chunks" {
-				tt.chunks = 4 + (len(want)-(4+16+64+256)<<10+maxChunk-1)/maxChunk
+			for range tt.rows {
+				b.write(row)
+				want = append(want, row...)
 			}
 			parts := b.Parts()
 			if got := bytes.Join(parts, nil); !bytes.Equal(got, want) {
