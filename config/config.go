@@ -81,18 +81,21 @@ type SASL struct {
 
 // StarRocks configures the target cluster.
 type StarRocks struct {
-	LoadURLs        []string          `koanf:"load_urls"`  // starrocks.http.url: FE HTTP addresses
-	MySQLAddr       string            `koanf:"mysql_addr"` // host:port of the FE MySQL protocol, for table schemas and health ("" = host of the first load URL, port 9030)
-	User            string            `koanf:"user"`       // starrocks.username
-	Password        Secret            `koanf:"password"`   // starrocks.password
-	PasswordFile    string            `koanf:"password_file"`
-	Database        string            `koanf:"database"`        // starrocks.database.name
-	BEHostRewrite   map[string]string `koanf:"be_host_rewrite"` // "be-internal:8040": "localhost:8040"
-	CAFile          string            `koanf:"ca_file"`
-	LabelPrefix     string            `koanf:"label_prefix"`
-	ConnectTimeout  time.Duration     `koanf:"connect_timeout"` // connect.timeoutms
-	LoadTimeout     time.Duration     `koanf:"load_timeout"`    // sink.properties.timeout
-	MaxRetries      int               `koanf:"max_retries"`     // sink.maxretries
+	LoadURLs       []string          `koanf:"load_urls"`  // starrocks.http.url: FE HTTP addresses
+	MySQLAddr      string            `koanf:"mysql_addr"` // host:port of the FE MySQL protocol, for table schemas and health ("" = host of the first load URL, port 9030)
+	User           string            `koanf:"user"`       // starrocks.username
+	Password       Secret            `koanf:"password"`   // starrocks.password
+	PasswordFile   string            `koanf:"password_file"`
+	Database       string            `koanf:"database"`        // starrocks.database.name
+	BEHostRewrite  map[string]string `koanf:"be_host_rewrite"` // "be-internal:8040": "localhost:8040"
+	CAFile         string            `koanf:"ca_file"`
+	LabelPrefix    string            `koanf:"label_prefix"`
+	ConnectTimeout time.Duration     `koanf:"connect_timeout"` // connect.timeoutms
+	LoadTimeout    time.Duration     `koanf:"load_timeout"`    // sink.properties.timeout
+	// RetryFor bounds how long one batch's load is retried while StarRocks
+	// is unavailable; past it the worker stops (never dead-letters).
+	RetryFor        time.Duration     `koanf:"retry_for"`
+	MaxRetries      int               `koanf:"max_retries"` // sink.maxretries: optional extra cap, 0 = none
 	RetryBackoff    time.Duration     `koanf:"retry_backoff"`
 	MaxRetryBackoff time.Duration     `koanf:"max_retry_backoff"`
 	Compression     string            `koanf:"compression"` // "", gzip, lz4_frame, zstd

@@ -94,8 +94,9 @@ func (c *Config) Validate() error {
 	}
 	v.positiveDuration("starrocks.connect_timeout", s.ConnectTimeout)
 	v.positiveDuration("starrocks.load_timeout", s.LoadTimeout)
+	v.positiveDuration("starrocks.retry_for", s.RetryFor)
 	if s.MaxRetries < 0 {
-		v.add("starrocks.max_retries", "must be >= 0")
+		v.add("starrocks.max_retries", "must be >= 0 (0: no cap, starrocks.retry_for alone bounds the retries)")
 	}
 	v.positiveDuration("starrocks.retry_backoff", s.RetryBackoff)
 	if s.MaxRetryBackoff < s.RetryBackoff {

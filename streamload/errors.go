@@ -2,7 +2,9 @@ package streamload
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 )
 
 // ErrTableNotFound is returned (wrapped) by Catalog.Table when the table
@@ -11,6 +13,21 @@ var ErrTableNotFound = errors.New("streamload: table not found")
 
 // LoadError is a failed load. Callers decide with errors.As and Retryable,
 // never by matching strings.
+//
+// What a LoadError returned by Client.Load means for the caller:
+//
+//   - Retryable=false: StarRocks refused the data (too many filtered rows,
+//     unknown table or column, access denied, a body too large, …).
+//     Sending the same batch again gives the same answer. The caller may
+//     dead-letter the batch's records (errors.tolerance=all) or stop.
+//   - Retryable=true: StarRocks was unavailable (a BE restarting, no
+//     backend alive, too many versions, a transport error, …) for the whole
+//     retry budget (Config.RetryFor, or the MaxRetries cap): Load retried
+//     with the same label for Elapsed over Attempts attempts, and Status and
+//     Message are those of the last answer. The data was never judged, so
+//     the caller must not dead-letter it: it stops without committing the
+//     batch's offsets, and a restart loads the same batch with the same
+//     label. A Retryable error is also returned when ctx ends mid-retry.
 type LoadError struct {
 	// Table is the qualified "db.table"; Label the batch's label.
 	Table, Label string
@@ -22,8 +39,14 @@ type LoadError struct {
 	Message  string
 	ErrorURL string
 	// Retryable reports whether sending the same batch again with the same
-	// label may succeed.
+	// label may succeed (see above: from Load, it means the retry budget is
+	// spent while StarRocks stayed unavailable).
 	Retryable bool
+	// Attempts is how many times Load sent the batch, and Elapsed the time
+	// from the first attempt to the error (both zero on errors not returned
+	// by Load).
+	Attempts int
+	Elapsed  time.Duration
 	// Err is the underlying cause, if any.
 	Err error
 }
@@ -53,6 +76,9 @@ func (e *LoadError) Error() string {
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (last of %d attempts over %s)", e.Attempts, e.Elapsed.Round(time.Millisecond))
 	}
 	if e.Retryable {
 		b.WriteString(" (retryable)")
