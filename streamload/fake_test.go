@@ -39,11 +39,11 @@ type fakeSR struct {
 	t      *testing.T
 	fe, be *httptest.Server
 
-	mu      sync.Mutex
-	loads   []recorded
-	feHits  int
-	states  []string // get_load_state answers, in order; the last repeats
-	stateN  int
+	mu     sync.Mutex
+	loads  []recorded
+	feHits int
+	states []string // get_load_state answers, in order; the last repeats
+	stateN int
 	// stateOf, when set, answers get_load_state instead of states.
 	stateOf func(label string) string
 	errLogs int
