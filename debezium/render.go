@@ -156,7 +156,7 @@ func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
 // column returns the target column index of a message field, or colSkip,
 // colNoTable or colMissing.
 func (d *Decoder) column(name string) int {
-	if len(name) >= 2 && name[0] == '_' && name[1] == '_' {
+	if d.isMeta(name) {
 		return colSkip // unwrap metadata
 	}
 	if d.table == nil {
