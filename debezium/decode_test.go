@@ -233,7 +233,7 @@ func TestErrors(t *testing.T) {
 		{"delete without before or key", `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, "before", ErrMissingRow},
 		{"bad base64", env("c", `{"id":1,"d":"!!!"}`), "after.d", ErrBase64},
 		{"decimal too precise", env("c", `{"id":1,"d":"MDk="}`+``), "", nil},
-		{"rounding refused", env("c", `{"id":1,"d":1.25}`), "after.d", ErrType},
+		{"rounding refused", env("c", `{"id":1,"d":1.25}`), "after.d", ErrRange},
 		{"ambiguous timestamp", env("c", `{"id":1,"ts":1717581912345678}`), "after.ts", ErrAmbiguous},
 		{"NaN into double", env("c", `{"id":1,"f":"NaN"}`), "after.f", ErrType},
 		{"string into int", framed(`{"type":"int32","field":"c"}`, `"x"`), "", nil},

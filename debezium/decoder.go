@@ -240,6 +240,11 @@ var (
 	ErrBase64      = errors.New("undecodable base64")
 	ErrAmbiguous   = errors.New("ambiguous schemaless value")
 	ErrUnsupported = errors.New("unsupported value")
+	// ErrRange: the value is of the column's type but beyond what the
+	// column holds (a string longer than its VARCHAR, a number beyond its
+	// range, a date outside 0000-01-01 .. 9999-12-31), which StarRocks
+	// would load as NULL.
+	ErrRange = errors.New("value out of the column's range")
 )
 
 // DecodeError says which record and which field could not be decoded.
