@@ -15,7 +15,9 @@ type stmt struct {
 	ifNotExists bool
 	ifExists    bool
 	table       schema.Table
+	extras      []colExtra // per column of table
 	column      schema.Column
+	extra       colExtra
 }
 
 // tokens splits SQL into identifiers, numbers, quoted strings and symbols.
@@ -145,11 +147,11 @@ func parseDDL(sql string) (*stmt, error) {
 		if !p.is("add", "column") {
 			return nil, fmt.Errorf("only ALTER TABLE … ADD COLUMN is supported")
 		}
-		c, err := p.column()
+		c, x, err := p.column()
 		if err != nil {
 			return nil, err
 		}
-		s.column = c
+		s.column, s.extra = c, x
 	case p.is("create", "table"):
 		s.kind = "create table"
 		s.ifNotExists = p.is("if", "not", "exists")
@@ -163,12 +165,22 @@ func parseDDL(sql string) (*stmt, error) {
 	return s, nil
 }
 
-// column reads `name TYPE [NOT NULL|NULL] [DEFAULT x] [COMMENT 'x']`.
-func (p *parser) column() (schema.Column, error) {
+// aggFuncs are the aggregate functions a value column of an Aggregate
+// Key table can declare (AggregateType).
+var aggFuncs = []string{"SUM", "MAX", "MIN", "REPLACE", "REPLACE_IF_NOT_NULL", "HLL_UNION", "BITMAP_UNION", "PERCENTILE_UNION"}
+
+// column reads `name TYPE [agg] [NOT NULL|NULL] [DEFAULT x] [COMMENT 'x']`.
+func (p *parser) column() (schema.Column, colExtra, error) {
+	var x colExtra
 	name := ident(p.next())
 	typ, err := p.typ()
 	if err != nil {
-		return schema.Column{}, fmt.Errorf("column %s: %w", name, err)
+		return schema.Column{}, x, fmt.Errorf("column %s: %w", name, err)
+	}
+	for _, f := range aggFuncs {
+		if p.is(f) {
+			x.agg = f
+		}
 	}
 	nullable := true
 	for {
@@ -177,16 +189,31 @@ func (p *parser) column() (schema.Column, error) {
 			nullable = false
 		case p.is("null"):
 		case p.is("default"):
-			p.next()
+			v := p.next()
+			switch {
+			case strings.HasPrefix(v, "'"):
+				v = v[1:]
+				x.def = &v
+			case v == "-":
+				v = "-" + p.next()
+				x.def = &v
+			case strings.EqualFold(v, "null"):
+			case strings.EqualFold(v, "current_timestamp"):
+				if p.peek() == "(" {
+					p.skipParens()
+				}
+			default:
+				x.def = &v
+			}
 		case p.is("comment"):
 			p.next()
 		case p.is("auto_increment"):
 		default:
 			c := schema.NewColumn(name, typ, nullable, false)
 			if c.Kind == schema.KindUnknown {
-				return c, fmt.Errorf("column %s: unsupported type %s", name, typ)
+				return c, x, fmt.Errorf("column %s: unsupported type %s", name, typ)
 			}
-			return c, nil
+			return c, x, nil
 		}
 	}
 }
@@ -265,11 +292,12 @@ func (p *parser) createTable(s *stmt) error {
 			}
 			inlineKey = keys
 		} else {
-			c, err := p.column()
+			c, x, err := p.column()
 			if err != nil {
 				return err
 			}
 			s.table.Columns = append(s.table.Columns, c)
+			s.extras = append(s.extras, x)
 		}
 		sep := p.next()
 		if sep == ")" {
