@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gms "github.com/dolthub/go-mysql-server/sql"
 	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/schema"
@@ -105,6 +106,8 @@ type database struct {
 	tables map[string]*table
 	labels map[string]*job
 	order  []*job // labels in registration order, for eviction
+	alters []*alterJob
+	views  map[string]gms.ViewDefinition // by lower-case name
 }
 
 // job is a load or a transaction, by label.
@@ -287,7 +290,7 @@ func (s *Server) exec(sql, curDB string) error {
 			}
 			return fmt.Errorf("Can't create database '%s'; database exists", st.db)
 		}
-		s.dbs[st.db] = &database{tables: map[string]*table{}, labels: map[string]*job{}}
+		s.dbs[st.db] = &database{tables: map[string]*table{}, labels: map[string]*job{}, views: map[string]gms.ViewDefinition{}}
 	case "drop database":
 		if _, ok := s.dbs[st.db]; !ok && !st.ifExists {
 			return fmt.Errorf("Unknown database '%s'", st.db)
@@ -324,23 +327,24 @@ func (s *Server) exec(sql, curDB string) error {
 			t.mu.Lock()
 			t.truncate()
 			t.mu.Unlock()
-		case "add column":
+		case "alter table":
 			if t == nil {
 				return fmt.Errorf("Unknown table '%s'", st.name)
 			}
-			t.mu.Lock()
-			if t.def.Index(st.column.Name) >= 0 {
-				t.mu.Unlock()
-				return fmt.Errorf("Duplicate column name '%s'", st.column.Name)
-			}
-			t.def.Columns = append(t.def.Columns, st.column)
-			t.extra = append(t.extra, st.extra)
-			for i, r := range t.rows {
-				if r != nil {
-					t.rows[i] = append(r, nil)
+			return s.alter(d, t, st.name, st.clauses)
+		case "create view":
+			if _, ok := d.views[strings.ToLower(st.name)]; ok || t != nil {
+				if st.ifNotExists {
+					return nil
 				}
+				return fmt.Errorf("Table '%s' already exists", st.name)
 			}
-			t.mu.Unlock()
+			d.views[strings.ToLower(st.name)] = gms.ViewDefinition{Name: st.name, TextDefinition: st.viewSQL, CreateViewStatement: st.createSQL}
+		case "drop view":
+			if _, ok := d.views[strings.ToLower(st.name)]; !ok && !st.ifExists {
+				return fmt.Errorf("Unknown view '%s'", st.name)
+			}
+			delete(d.views, strings.ToLower(st.name))
 		}
 	}
 	return nil

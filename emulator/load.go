@@ -428,6 +428,23 @@ func (s *Server) apply(t *table, ops []op, opts loadOptions, plan *loadPlan, set
 			return fmt.Errorf("delete (__op=1) is only supported on Primary Key tables; %s is %s", t.def.Name, t.def.Model)
 		}
 	}
+	if plan.view.applied != t.applied {
+		// A schema change finished after the load was planned: its rows
+		// move to the new columns (the job waited for no one here).
+		for i := range ops {
+			ops[i].row, ops[i].present = t.remap(ops[i].row, ops[i].present, plan.view.def.Columns)
+		}
+		if plan.mc >= 0 {
+			plan.mc = t.def.Index(plan.view.def.Columns[plan.mc].Name)
+		}
+		defs := make([]any, len(t.def.Columns))
+		for i := range defs {
+			if t.extra[i].def != nil {
+				defs[i], _ = convert(&t.def.Columns[i], jsonString(*t.extra[i].def))
+			}
+		}
+		plan.defs = defs
+	}
 	if pk && set.SharedData {
 		ops = lakeReorder(ops, t, set)
 	}

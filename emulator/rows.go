@@ -14,8 +14,9 @@ import (
 // tableView is what a load reads of a table: its schema and the
 // emulator's own column attributes (defaults, aggregate functions).
 type tableView struct {
-	def   schema.Table
-	extra []colExtra
+	def     schema.Table
+	extra   []colExtra
+	applied int // the table's schema changes applied when it was read
 }
 
 // Slot kinds of a columns-header entry besides a table column's index.
@@ -32,13 +33,14 @@ type loadPlan struct {
 	listed []bool // per table column: named by the header
 	defs   []any  // per table column: its default as stored (nil: none or NULL)
 	mc     int    // merge_condition column, -1 none
+	view   *tableView
 }
 
 // planLoad checks the headers against the table as StarRocks' FE does and
 // answers its errors (each fails the load before a row is read).
 func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 	def := &v.def
-	p := &loadPlan{specs: o.columns, listed: make([]bool, len(def.Columns)), defs: make([]any, len(def.Columns)), mc: -1}
+	p := &loadPlan{view: v, specs: o.columns, listed: make([]bool, len(def.Columns)), defs: make([]any, len(def.Columns)), mc: -1}
 	if len(p.specs) == 0 {
 		for _, c := range def.Columns {
 			p.specs = append(p.specs, colSpec{name: c.Name})

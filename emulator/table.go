@@ -30,6 +30,9 @@ type table struct {
 	// lastRows is the row count of the table's last Stream Load, the size
 	// the next one's rows are allocated for.
 	lastRows atomic.Int64
+	// schemaVersion counts schema change jobs; applied counts those
+	// applied (a load planned before one remaps its rows).
+	schemaVersion, applied int
 }
 
 // colExtra is what the emulator keeps of a column beyond schema.Column.
@@ -78,7 +81,7 @@ func appendValue(b []byte, v any) []byte {
 
 // view is what a load reads of the table; callers hold t.mu.
 func (t *table) view() tableView {
-	v := tableView{def: t.def, extra: t.extra}
+	v := tableView{def: t.def, extra: t.extra, applied: t.applied}
 	v.def.Columns = t.def.Columns[:len(t.def.Columns):len(t.def.Columns)]
 	return v
 }
@@ -136,6 +139,32 @@ func (t *table) upsertPartial(row []any, present []bool, defs []any) {
 	t.index[k] = len(t.rows)
 	t.rows = append(t.rows, row)
 	t.live++
+}
+
+// jsonString is s as a JSON string value, for convert.
+func jsonString(s string) gjson.Result {
+	return gjson.Result{Type: gjson.String, Str: s, Raw: strconv.Quote(s)}
+}
+
+// remap moves a row planned against cols to the table's current columns
+// (a schema change finished in between): dropped columns go, added ones
+// take their default.
+func (t *table) remap(row []any, present []bool, cols []schema.Column) ([]any, []bool) {
+	out, pres := make([]any, len(t.def.Columns)), make([]bool, len(t.def.Columns))
+	for i := range t.def.Columns {
+		j := -1
+		for k := range cols {
+			if strings.EqualFold(cols[k].Name, t.def.Columns[i].Name) {
+				j = k
+			}
+		}
+		if j >= 0 {
+			out[i], pres[i] = row[j], present[j]
+		} else if t.extra[i].def != nil {
+			out[i], _ = convert(&t.def.Columns[i], jsonString(*t.extra[i].def))
+		}
+	}
+	return out, pres
 }
 
 // zeroValue is what a partial update stores in a NOT NULL column without
