@@ -81,6 +81,8 @@ type handler struct {
 
 var (
 	reDDL          = regexp.MustCompile(`(?is)^\s*(create\s+(database|table|view|or\s+replace\s+view)|drop\s+(database|table|view)|alter\s+table|truncate\s+table)\b`)
+	reDesc         = regexp.MustCompile("(?is)^\\s*(?:desc|describe)\\s+(?:`?([^`.\\s;]+)`?\\.)?`?([^`.\\s;]+)`?\\s*;?\\s*$")
+	reShowColumns  = regexp.MustCompile("(?is)^\\s*show\\s+(full\\s+)?(?:columns|fields)\\s+(?:from|in)\\s+(?:`?([^`.\\s;]+)`?\\.)?`?([^`.\\s;]+)`?(?:\\s+(?:from|in)\\s+`?([^`\\s;]+)`?)?\\s*;?\\s*$")
 	reShowAlter    = regexp.MustCompile("(?is)^\\s*show\\s+alter\\s+table\\s+column(?:\\s+(?:from|in)\\s+`?([^`\\s;]+)`?)?(?:\\s+where\\s+`?tablename`?\\s*=\\s*['\"]([^'\"]*)['\"])?\\s*;?\\s*$")
 	reUse          = regexp.MustCompile("(?is)^\\s*use\\s+`?([^`;\\s]+)`?")
 	reTablesConfig = regexp.MustCompile(`(?is)^\s*select\s+(.+?)\s+from\s+information_schema\.tables_config\b(.*)$`)
@@ -107,6 +109,16 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb 
 			return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%s", err.Error())
 		}
 		return cb(&sqltypes.Result{}, false)
+	}
+	if m := reDesc.FindStringSubmatch(query); m != nil {
+		return h.describe(c, m[1], m[2], false, false, cb)
+	}
+	if m := reShowColumns.FindStringSubmatch(query); m != nil {
+		db := m[2]
+		if m[4] != "" {
+			db = m[4]
+		}
+		return h.describe(c, db, m[3], true, m[1] != "", cb)
 	}
 	if m := reShowAlter.FindStringSubmatch(query); m != nil {
 		db := m[1]
@@ -214,6 +226,64 @@ func (h *handler) tablesConfig(selectList, rest string) (*sqltypes.Result, error
 	}
 	res.RowsAffected = uint64(len(res.Rows))
 	return res, nil
+}
+
+// describe answers DESC t (IndexSchemaProcNode: Field, Type, Null, Key
+// true/false, Default, Extra, the aggregate function hidden for OLAP
+// tables) and SHOW [FULL] COLUMNS FROM t (ShowExecutor
+// visitShowColumnStmt: Key YES/NO, Extra the column's explicit aggregate
+// function, so a client reads an Aggregate Key table's SUM/MAX/… there).
+func (h *handler) describe(c *mysql.Conn, db, name string, show, full bool, cb mysql.ResultSpoolFn) error {
+	if db == "" {
+		h.mu.Lock()
+		db = h.dbs[c.ConnectionID]
+		h.mu.Unlock()
+	}
+	t := h.s.lookup(db, name)
+	if t == nil {
+		return mysql.NewSQLError(mysql.ERNoSuchTable, "42S02", "Unknown table '%s.%s'", db, name)
+	}
+	names := []string{"Field", "Type", "Null", "Key", "Default", "Extra"}
+	if full {
+		names = []string{"Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Privileges", "Comment"}
+	}
+	res := &sqltypes.Result{}
+	for _, n := range names {
+		res.Fields = append(res.Fields, &querypb.Field{Name: n, Type: querypb.Type_VARCHAR, Charset: 33})
+	}
+	t.mu.RLock()
+	for i, col := range t.def.Columns {
+		x := t.extra[i]
+		str := sqltypes.NewVarChar
+		null, key := "NO", "false"
+		if col.Nullable {
+			null = "YES"
+		}
+		if show {
+			key = "NO"
+			if col.Key {
+				key = "YES"
+			}
+		} else if col.Key {
+			key = "true"
+		}
+		def := sqltypes.NULL
+		if x.def != nil {
+			def = str(*x.def)
+		}
+		extra := ""
+		if show {
+			extra = x.agg
+		}
+		row := []sqltypes.Value{str(col.Name), str(strings.ToLower(col.Type)), str(null), str(key), def, str(extra)}
+		if full {
+			row = []sqltypes.Value{str(col.Name), str(strings.ToLower(col.Type)), str(""), str(null), str(key), def, str(extra), str(""), str("")}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	t.mu.RUnlock()
+	res.RowsAffected = uint64(len(res.Rows))
+	return cb(res, false)
 }
 
 // showAlter answers SHOW ALTER TABLE COLUMN with SchemaChangeProcDir's
