@@ -293,3 +293,148 @@ func TestJSONSizeLimit(t *testing.T) {
 		t.Errorf("default %d MB, want 100", got)
 	}
 }
+
+// TestColumnsHeaderNamesMissingColumn: a name in the columns header that
+// the table lacks is accepted and its field read into nothing
+// (Load.initColumns gives it a non-materialized slot); a duplicate name is
+// refused.
+func TestColumnsHeaderNamesMissingColumn(t *testing.T) {
+	s := start(t, Config{})
+	_, r := load(t, s, "p", `[{"k":"a","n":1,"gone":"x"}]`, with(jsonHdr, "label", "f6", "columns", "k,n,gone"))
+	if r.Status != "Success" || rows(t, s, "p")["a"] != `[null,1,null]` {
+		t.Errorf("%+v %v", r, rows(t, s, "p"))
+	}
+	_, r = load(t, s, "p", `[{"k":"b"}]`, with(jsonHdr, "label", "f6dup", "columns", "k,n,N"))
+	if r.Status != "Fail" || r.Message != "Duplicate column: N" {
+		t.Errorf("duplicate: %+v", r)
+	}
+}
+
+// TestPartialUpdateAndMergeCondition: a partial update of a missing row
+// inserts it with the absent columns' defaults; merge_condition is refused
+// where the FE refuses it, applies on ties and on NULL over NULL, and
+// never holds back a delete.
+func TestPartialUpdateAndMergeCondition(t *testing.T) {
+	s := start(t, Config{})
+	exec(t, s, `CREATE TABLE pu (k INT NOT NULL, s VARCHAR(5) NOT NULL, n INT NOT NULL, d INT DEFAULT "7", x VARCHAR(3), ver INT)
+		PRIMARY KEY(k) DISTRIBUTED BY HASH(k)`)
+	get := func(k int64) string {
+		rs, _ := s.Rows("db", "pu")
+		for _, r := range rs {
+			if r[0] == k {
+				b, _ := json.Marshal(r)
+				return string(b)
+			}
+		}
+		return ""
+	}
+	_, r := load(t, s, "pu", `[{"k":1,"x":"v"}]`, with(jsonHdr, "label", "pu1", "partial_update", "true", "columns", "k,x"))
+	if r.Status != "Success" || get(1) != `[1,"",0,7,"v",null]` {
+		t.Errorf("partial insert of a missing row: %+v %s", r, get(1))
+	}
+	refusals := []struct {
+		table string
+		hdr   []string
+		msg   string
+	}{
+		{"d", []string{"merge_condition", "v"}, "Conditional update only support primary key table"},
+		{"pu", []string{"merge_condition", "k"}, "Merge condition column k should not be primary key!"},
+		{"pu", []string{"merge_condition", "nope"}, "Merge condition column nope does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns."},
+		{"pu", []string{"merge_condition", "ver", "partial_update", "true", "columns", "k,x"}, "Merge condition column ver does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns."},
+	}
+	for i, tt := range refusals {
+		_, r := load(t, s, tt.table, `[{"k":1}]`, with(with(jsonHdr, tt.hdr...), "label", fmt.Sprintf("mcr%d", i)))
+		if r.Status != "Fail" || r.Message != tt.msg {
+			t.Errorf("%v: %+v, want %q", tt.hdr, r, tt.msg)
+		}
+	}
+	steps := []struct {
+		body, want string
+	}{
+		{`[{"k":2,"s":"a","n":1,"ver":null}]`, `[2,"a",1,null,null,null]`},
+		{`[{"k":2,"s":"b","n":1,"ver":null}]`, `[2,"b",1,null,null,null]`}, // NULL == NULL applies
+		{`[{"k":2,"s":"c","n":1,"ver":5}]`, `[2,"c",1,null,null,5]`},
+		{`[{"k":2,"s":"d","n":1,"ver":5}]`, `[2,"d",1,null,null,5]`},    // a tie applies
+		{`[{"k":2,"s":"e","n":1,"ver":4}]`, `[2,"d",1,null,null,5]`},    // older: skipped
+		{`[{"k":2,"s":"f","n":1,"ver":null}]`, `[2,"d",1,null,null,5]`}, // NULL is the smallest
+		{`[{"k":2,"s":"g","n":1,"ver":1,"__op":1}]`, ``},                // deletes are unconditional
+	}
+	for i, st := range steps {
+		_, r := load(t, s, "pu", st.body, with(jsonHdr, "label", fmt.Sprintf("mc%d", i), "merge_condition", "ver", "columns", "k,s,n,d,x,ver,__op"))
+		if r.Status != "Success" || get(2) != st.want {
+			t.Errorf("step %d %s: %s %s, want %s", i, st.body, r.Status, get(2), st.want)
+		}
+	}
+}
+
+// TestBrokenUploadLabel: the label is registered before the body; after
+// the client breaks the upload a retry meets Label Already Exists RUNNING
+// until the rollback, then get_load_state answers ABORTED and the label
+// loads again.
+func TestBrokenUploadLabel(t *testing.T) {
+	t.Run("before the rollback", func(t *testing.T) {
+		st := DefaultSettings()
+		st.RollbackDelay = Duration(time.Hour)
+		s := start(t, Config{Settings: &st, Faults: Faults{ResetRatio: 1}})
+		if _, _, err := tryLoad(t, s, "p", strings.NewReader(`[{"k":"a"}]`), with(jsonHdr, "label", "broken")); err == nil {
+			t.Fatal("the upload did not break")
+		}
+		s.SetFaults(Faults{})
+		_, r := load(t, s, "p", `[{"k":"a"}]`, with(jsonHdr, "label", "broken"))
+		if r.Status != "Label Already Exists" || r.ExistingJobStatus != "RUNNING" {
+			t.Errorf("retry: %+v", r)
+		}
+		if got := loadState(t, s, "broken"); got != "PREPARE" {
+			t.Errorf("state %s, want PREPARE", got)
+		}
+	})
+	t.Run("after the rollback", func(t *testing.T) {
+		st := DefaultSettings()
+		st.RollbackDelay = Duration(time.Millisecond)
+		s := start(t, Config{Settings: &st, Faults: Faults{ResetRatio: 1}})
+		tryLoad(t, s, "p", strings.NewReader(`[{"k":"a"}]`), with(jsonHdr, "label", "broken"))
+		s.SetFaults(Faults{})
+		for loadState(t, s, "broken") != "ABORTED" { // the rollback comes
+			time.Sleep(time.Millisecond)
+		}
+		if _, r := load(t, s, "p", `[{"k":"a"}]`, with(jsonHdr, "label", "broken")); r.Status != "Success" {
+			t.Errorf("reuse after ABORTED: %+v", r)
+		}
+	})
+}
+
+// TestLabelEviction: finished labels go beyond label_keep_max_num per
+// database (oldest first) or past label_keep_max_second; an evicted label
+// answers UNKNOWN and loads again.
+func TestLabelEviction(t *testing.T) {
+	t.Run("by number", func(t *testing.T) {
+		st := DefaultSettings()
+		st.LabelKeepMaxNum = 2
+		s := start(t, Config{Settings: &st})
+		for _, l := range []string{"l1", "l2", "l3", "l4"} {
+			load(t, s, "d", `[{"k":"a","v":1}]`, with(jsonHdr, "label", l))
+		}
+		for l, want := range map[string]string{"l1": "UNKNOWN", "l2": "VISIBLE", "l4": "VISIBLE"} {
+			if got := loadState(t, s, l); got != want {
+				t.Errorf("%s: %s, want %s", l, got, want)
+			}
+		}
+		if _, r := load(t, s, "d", `[{"k":"a","v":1}]`, with(jsonHdr, "label", "l1")); r.Status != "Success" {
+			t.Errorf("evicted label: %+v (a replay loads twice)", r)
+		}
+	})
+	t.Run("by age", func(t *testing.T) {
+		st := DefaultSettings()
+		st.LabelKeepMaxSecond = Duration(time.Nanosecond)
+		s := start(t, Config{Settings: &st})
+		load(t, s, "d", `[{"k":"a","v":1}]`, with(jsonHdr, "label", "a1"))
+		time.Sleep(time.Millisecond) // a1 is older than its retention
+		load(t, s, "d", `[{"k":"a","v":1}]`, with(jsonHdr, "label", "a2"))
+		if got := loadState(t, s, "a1"); got != "UNKNOWN" {
+			t.Errorf("a1: %s, want UNKNOWN", got)
+		}
+	})
+	if st := DefaultSettings(); time.Duration(st.LabelKeepMaxSecond) != 72*time.Hour || st.LabelKeepMaxNum != 1000 {
+		t.Errorf("defaults %v %d, want 3 days and 1000", st.LabelKeepMaxSecond, st.LabelKeepMaxNum)
+	}
+}
