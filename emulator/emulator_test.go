@@ -271,7 +271,7 @@ func TestTransactionsAndLoadState(t *testing.T) {
 	if st, n := state("t1"), rows(t, s, "p"); st != "VISIBLE" || len(n) != 1 {
 		t.Errorf("after commit: %s %v", st, n)
 	}
-	if m := call("commit", "t1", ""); m["Message"] != "Transaction already commited" {
+	if m := call("commit", "t1", ""); m["Message"] != "Transaction 1 has already committed, label is t1" {
 		t.Errorf("second commit: %v", m)
 	}
 	call("begin", "t2", "")

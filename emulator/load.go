@@ -107,7 +107,7 @@ func (s *Server) serveFE(w http.ResponseWriter, r *http.Request) {
 		if !s.auth(w, r) {
 			return
 		}
-		s.serveTxn(w, r)
+		s.serveTxnFE(w, r)
 		return
 	}
 	db, tbl, action := splitPath(r.URL.Path)
@@ -160,6 +160,7 @@ func (s *Server) serveLoadState(w http.ResponseWriter, r *http.Request, db strin
 	if d := s.dbs[db]; d != nil {
 		if j := d.labels[label]; j != nil {
 			j.mu.Lock()
+			j.expire(time.Now())
 			state = j.state
 			j.mu.Unlock()
 		}
@@ -182,7 +183,7 @@ func (s *Server) serveBE(w http.ResponseWriter, r *http.Request) {
 		if !s.auth(w, r) {
 			return
 		}
-		s.serveTxn(w, r)
+		s.serveTxn(w, r, false)
 		return
 	}
 	db, tbl, action := splitPath(r.URL.Path)
