@@ -103,6 +103,13 @@ func splitPath(p string) (db, table, action string) {
 }
 
 func (s *Server) serveFE(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
+		if !s.auth(w, r) {
+			return
+		}
+		s.serveControl(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/transaction/") {
 		if !s.auth(w, r) {
 			return
