@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -271,6 +272,15 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 			err = fmt.Errorf("The size of this batch exceed the max size [%d]  of json type data  data [ %d ]. Set ignore_json_size to skip the check, although it may lead huge memory consuming.", max, r.ContentLength)
 		}
 	}
+	if err == nil {
+		// _on_header checks for a stopping process before it begins the
+		// transaction, "to avoid creating a dangling transaction".
+		s.mu.Lock()
+		if k := s.pickFault(start, FaultShuttingDown); k != "" {
+			err = errors.New(faultMessage(k, 0, ""))
+		}
+		s.mu.Unlock()
+	}
 	if err != nil {
 		resp.Status, resp.Message = "Fail", err.Error()
 		s.failed.Add(1)
@@ -322,7 +332,7 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 	}
 	j := &job{id: id, label: label, db: db, table: tbl, state: "PREPARE", running: true}
 	d.register(j)
-	fault := s.pickFault(start, FaultShuttingDown, FaultMemLimit, FaultTooManyVersions, FaultCompactionScore, FaultCommitUnknown, FaultPublishTimeout)
+	fault := s.pickFault(start, FaultMemLimit, FaultTooManyVersions, FaultCompactionScore, FaultCommitUnknown, FaultPublishTimeout)
 	s.mu.Unlock()
 
 	finish := func(state string) *loadResponse {
@@ -359,8 +369,8 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 		return finish("ABORTED")
 	}
 	switch fault {
-	case FaultShuttingDown, FaultMemLimit, FaultTooManyVersions:
-		// execute_plan_fragment / the delta writer refuse.
+	case FaultMemLimit, FaultTooManyVersions:
+		// The load's memory tracker or the delta writer refuse.
 		io.Copy(io.Discard, r.Body)
 		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())
 		return finish("ABORTED")
@@ -578,10 +588,16 @@ func parseOptions(h http.Header) (loadOptions, error) {
 		o.format = "CSV"
 	}
 	if o.format != "CSV" && o.format != "JSON" {
-		return o, fmt.Errorf("unknown data format %q", h.Get("format"))
+		return o, fmt.Errorf("unknown data format, format=%s", h.Get("format"))
 	}
 	o.stripOuter = strings.EqualFold(h.Get("strip_outer_array"), "true")
-	o.strict = strings.EqualFold(h.Get("strict_mode"), "true")
+	switch v := h.Get("strict_mode"); {
+	case strings.EqualFold(v, "true"):
+		o.strict = true
+	case v == "" || strings.EqualFold(v, "false"):
+	default:
+		return o, fmt.Errorf("Invalid strict mode format. Must be bool type")
+	}
 	o.partial = strings.EqualFold(h.Get("partial_update"), "true")
 	o.mergeCond = h.Get("merge_condition")
 	if v := h.Get("column_separator"); v != "" {
