@@ -345,10 +345,10 @@ func TestPartialUpdateAndMergeCondition(t *testing.T) {
 		hdr   []string
 		msg   string
 	}{
-		{"d", []string{"merge_condition", "v"}, "Conditional update only support primary key table"},
+		{"d", []string{"merge_condition", "v"}, "Conditional update only support primary key table d"},
 		{"pu", []string{"merge_condition", "k"}, "Merge condition column k should not be primary key!"},
-		{"pu", []string{"merge_condition", "nope"}, "Merge condition column nope does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns."},
-		{"pu", []string{"merge_condition", "ver", "partial_update", "true", "columns", "k,x"}, "Merge condition column ver does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns."},
+		{"pu", []string{"merge_condition", "nope"}, "Merge condition column nope does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns. Otherwise please check condition column is in table pu"},
+		{"pu", []string{"merge_condition", "ver", "partial_update", "true", "columns", "k,x"}, "Merge condition column ver does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns. Otherwise please check condition column is in table pu"},
 	}
 	for i, tt := range refusals {
 		_, r := load(t, s, tt.table, `[{"k":1}]`, with(with(jsonHdr, tt.hdr...), "label", fmt.Sprintf("mcr%d", i)))

@@ -90,13 +90,14 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 		return nil, fmt.Errorf("partial update is only supported on Primary Key tables")
 	}
 	if o.mergeCond != "" {
-		// Load / StreamLoadPlanner: merge_condition rules.
+		// Load.checkMergeCondition, against the partial update's columns
+		// or the table's.
 		if !pk {
-			return nil, fmt.Errorf("Conditional update only support primary key table")
+			return nil, fmt.Errorf("Conditional update only support primary key table %s", def.Name)
 		}
 		mc := def.Index(o.mergeCond)
 		if mc < 0 || o.partial && !p.listed[mc] {
-			return nil, fmt.Errorf("Merge condition column %s does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns.", o.mergeCond)
+			return nil, fmt.Errorf("Merge condition column %s does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns. Otherwise please check condition column is in table %s", o.mergeCond, def.Name)
 		}
 		if def.Columns[mc].Key {
 			return nil, fmt.Errorf("Merge condition column %s should not be primary key!", o.mergeCond)
