@@ -202,9 +202,15 @@ func TestPartialUpdateMergeConditionAndModels(t *testing.T) {
 	if n, _ := s.Count("db", "d"); n != 2 {
 		t.Errorf("duplicate key table has %d rows, want 2 (append)", n)
 	}
+	// __op is a slot of Primary Key tables only (Load.initColumns): on
+	// others the name is ignored and the row inserted.
 	_, r := load(t, s, "d", `[{"k":"a","__op":1}]`, with(jsonHdr, "label", "d2", "columns", "k,__op"))
-	if r.Status != "Fail" || !strings.Contains(r.Message, "Primary Key") {
-		t.Errorf("__op=1 on a duplicate key table: %+v", r)
+	if n, _ := s.Count("db", "d"); r.Status != "Success" || n != 3 {
+		t.Errorf("__op=1 on a duplicate key table: %+v, %d rows", r, n)
+	}
+	_, r = load(t, s, "d", `[{"k":"a"}]`, with(jsonHdr, "label", "d3", "partial_update", "true", "columns", "k"))
+	if r.Status != "Fail" || r.Message != "Only primary key table support partial update" {
+		t.Errorf("partial update of a duplicate key table: %+v", r)
 	}
 }
 

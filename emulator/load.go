@@ -441,11 +441,6 @@ func (s *Server) apply(t *table, ops []op, opts loadOptions, plan *loadPlan, set
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	pk := t.def.Model == schema.ModelPrimaryKeys
-	for _, o := range ops {
-		if o.delete && !pk {
-			return fmt.Errorf("delete (__op=1) is only supported on Primary Key tables; %s is %s", t.def.Name, t.def.Model)
-		}
-	}
 	if plan.view.applied != t.applied {
 		// A schema change finished after the load was planned: its rows
 		// move to the new columns (the job waited for no one here).

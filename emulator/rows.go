@@ -47,6 +47,10 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 		}
 	}
 	pk := def.Model == schema.ModelPrimaryKeys
+	if o.partial && !pk {
+		// StreamLoadPlanner.plan, before the partial columns are read.
+		return nil, fmt.Errorf("Only primary key table support partial update")
+	}
 	seen := map[string]bool{}
 	p.idx = make([]int, len(p.specs))
 	for i, cs := range p.specs {
@@ -56,7 +60,12 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 		}
 		seen[low] = true
 		if low == "__op" {
+			// Load.initColumns: __op is a slot of Primary Key tables
+			// only; elsewhere it is a name the table lacks.
 			p.idx[i] = slotOp
+			if !pk {
+				p.idx[i] = slotIgnored
+			}
 			continue
 		}
 		// Load.initColumns: a name that is not a table column gets a
@@ -85,9 +94,6 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 		case !c.Nullable && (k >= len(v.extra) || v.extra[k].def == nil):
 			return nil, fmt.Errorf("Column has no default value. column: %s", c.Name)
 		}
-	}
-	if o.partial && !pk {
-		return nil, fmt.Errorf("partial update is only supported on Primary Key tables")
 	}
 	if o.mergeCond != "" {
 		// Load.checkMergeCondition, against the partial update's columns
