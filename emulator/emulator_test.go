@@ -119,8 +119,8 @@ func TestAuthAndExpect(t *testing.T) {
 		want   int
 		body   string
 	}{
-		{"no credentials", "", "100-continue", 401, "Unauthorized"},
-		{"wrong password", "root:bad", "100-continue", 401, "Unauthorized"},
+		{"no credentials", "", "100-continue", 401, `"status": "FAILED"`},
+		{"wrong password", "root:bad", "100-continue", 401, `"msg": "Access denied for user 'root'@'127.0.0.1'"`},
 		{"no 100-continue", "root:pw", "", 200, "There is no 100-continue header"},
 	} {
 		req, _ := http.NewRequest(http.MethodPut, s.FEURL()+"/api/db/p/_stream_load", strings.NewReader("[]"))

@@ -446,3 +446,28 @@ func TestLabelEviction(t *testing.T) {
 		t.Errorf("defaults %v %d, want 3 days and 1000", st.LabelKeepMaxSecond, st.LabelKeepMaxNum)
 	}
 }
+
+// TestBEAuth: the BE checks no password itself; the FE refuses the BE's
+// begin_txn, answered 200 Fail (F1).
+func TestBEAuth(t *testing.T) {
+	s := start(t, Config{})
+	for _, tt := range []struct{ name, user, pass, msg string }{
+		{"wrong password", "root", "bad", "Access denied for root@127.0.0.1"},
+		{"no credentials", "", "", "no valid Basic authorization"},
+	} {
+		req, _ := http.NewRequest(http.MethodPut, s.BEURL()+"/api/db/p/_stream_load", strings.NewReader(`[]`))
+		if tt.user != "" {
+			req.SetBasicAuth(tt.user, tt.pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r loadResponse
+		json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || r.Status != "Fail" || r.Message != tt.msg {
+			t.Errorf("%s: %d %+v", tt.name, resp.StatusCode, r)
+		}
+	}
+}

@@ -80,14 +80,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(b)
 }
 
-// auth checks Basic credentials; StarRocks answers 401 without them.
-func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
+// authOK checks Basic credentials.
+func (s *Server) authOK(r *http.Request) (string, bool) {
 	u, p, ok := r.BasicAuth()
-	if ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1 && subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1 {
+	return u, ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1 && subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1
+}
+
+// auth checks Basic credentials on the FE: RestBaseAction.handleRequest
+// answers an AccessDeniedException with 401, `WWW-Authenticate: Basic
+// realm=""` and a RestBaseResult body.
+func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
+	u, ok := s.authOK(r)
+	if ok {
 		return true
 	}
-	w.Header().Set("WWW-Authenticate", `Basic realm="StarRocks"`)
-	http.Error(w, "Unauthorized: Access denied for user '"+u+"'", http.StatusUnauthorized)
+	host, _, _ := strings.Cut(r.RemoteAddr, ":")
+	msg := fmt.Sprintf("Access denied for user '%s'@'%s'", u, host)
+	w.Header().Set("WWW-Authenticate", `Basic realm=""`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "FAILED", "code": "1", "msg": msg, "message": msg})
 	return false
 }
 
@@ -203,7 +213,16 @@ func (s *Server) serveBE(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.auth(w, r) {
+	if _, _, ok := r.BasicAuth(); !ok {
+		// StreamLoadAction::_on_header
+		writeJSON(w, http.StatusOK, &loadResponse{Label: r.Header.Get("label"), Status: "Fail", Message: "no valid Basic authorization"})
+		return
+	}
+	if u, ok := s.authOK(r); !ok {
+		// The BE does not check passwords; the FE's loadTxnBegin
+		// (checkPasswordAndLoadPriv) refuses, answered as Fail.
+		host, _, _ := strings.Cut(r.RemoteAddr, ":")
+		writeJSON(w, http.StatusOK, &loadResponse{Label: r.Header.Get("label"), Status: "Fail", Message: fmt.Sprintf("Access denied for %s@%s", u, host)})
 		return
 	}
 	s.mu.Lock()
