@@ -173,7 +173,7 @@ func TestFilteringAndErrorURL(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		"Error: Value ''123456'' is out of range. The type of 'v' is DECIMAL32(5, 1). Row: ['b', '123456', NULL, NULL]\n",
+		"Error: Value ''123456'' is out of range. The type of 'v' is DECIMAL32(5, 1). Row: ['b', '123456', NULL, NULL, 0]\n",
 		"Error: NULL value in non-nullable column 'k'. Row: [NULL, 1.0, NULL, NULL]\n",
 		"Error: Invalid argument: Value length is beyond the capacity. column=note, capacity=4. Row: {\"k\":\"c\",\"note\":\"toolong\"}\n",
 	} {

@@ -61,17 +61,18 @@ func TestValueThatDoesNotFit(t *testing.T) {
 	exec(t, s, typesDDL)
 	// The error log line of each in strict mode: the JSON reader's errors
 	// with the JSON row, the casts' (FileScanner::materialize) with the
-	// source row.
+	// source row (the header's slots, and __op, which a JSON load into a
+	// Primary Key table always reads, 0 when absent).
 	tests := []struct {
 		name, field, value string
 		logLine            string // %s is the JSON row
 	}{
 		{"varchar longer in bytes", "s", `"éé"`, "Error: Invalid argument: Value length is beyond the capacity. column=s, capacity=3. Row: %s"},
-		{"decimal with too many integer digits", "d", `"123.4"`, "Error: Value ''123.4'' is out of range. The type of 'd' is DECIMAL32(4, 2). Row: [1, '123.4']"},
+		{"decimal with too many integer digits", "d", `"123.4"`, "Error: Value ''123.4'' is out of range. The type of 'd' is DECIMAL32(4, 2). Row: [1, '123.4', 0]"},
 		{"integer out of range", "i", `128`, "Error: Invalid argument: Value is overflow. column=i, value=128. Row: %s"},
-		{"unparsable date", "dt", `"2024-02-30"`, "Error: Value ''2024-02-30'' is out of range. The type of 'dt' is DATE. Row: [3, '2024-02-30']"},
-		{"date after 9999-12-31", "dt", `"10000-01-01"`, "Error: Value ''10000-01-01'' is out of range. The type of 'dt' is DATE. Row: [4, '10000-01-01']"},
-		{"datetime before 0000-01-01", "ts", `"-0001-12-31 00:00:00"`, "Error: Value ''-0001-12-31 00:00:00'' is out of range. The type of 'ts' is DATETIME. Row: [5, '-0001-12-31 00:00:00']"},
+		{"unparsable date", "dt", `"2024-02-30"`, "Error: Value ''2024-02-30'' is out of range. The type of 'dt' is DATE. Row: [3, '2024-02-30', 0]"},
+		{"date after 9999-12-31", "dt", `"10000-01-01"`, "Error: Value ''10000-01-01'' is out of range. The type of 'dt' is DATE. Row: [4, '10000-01-01', 0]"},
+		{"datetime before 0000-01-01", "ts", `"-0001-12-31 00:00:00"`, "Error: Value ''-0001-12-31 00:00:00'' is out of range. The type of 'ts' is DATETIME. Row: [5, '-0001-12-31 00:00:00', 0]"},
 		{"integer from text", "i", `"abc"`, "Error: Invalid argument: Unable to cast string value to BIGINT. value=abc, column=i. Row: %s"},
 	}
 	for i, tt := range tests {
@@ -469,5 +470,21 @@ func TestBEAuth(t *testing.T) {
 		if resp.StatusCode != 200 || r.Status != "Fail" || r.Message != tt.msg {
 			t.Errorf("%s: %d %+v", tt.name, resp.StatusCode, r)
 		}
+	}
+}
+
+// TestJSONReading (F3): a JSON load into a Primary Key table reads __op
+// without a columns header; a JSON boolean into VARCHAR is 1/0; a JSON
+// string into a JSON column stays a string; BOOLEAN takes true/false,
+// numbers and "1"/"0"/"true"/"false" in any case.
+func TestJSONReading(t *testing.T) {
+	s := start(t, Config{})
+	exec(t, s, `CREATE TABLE js (k INT NOT NULL, s VARCHAR(5), j JSON, b BOOLEAN) PRIMARY KEY(k) DISTRIBUTED BY HASH(k)`)
+	load(t, s, "js", `[{"k":1,"s":true,"j":"{\"a\":1}","b":"TRUE"},{"k":2,"s":false,"j":{"a":1},"b":"yes"},{"k":3,"b":2}]`, with(jsonHdr, "label", "js1"))
+	load(t, s, "js", `[{"k":3,"__op":1}]`, with(jsonHdr, "label", "js2"))
+	got, _ := s.Rows("db", "js")
+	b, _ := json.Marshal(got)
+	if want := `[[1,"1","\"{\\\"a\\\":1}\"",true],[2,"0","{\"a\":1}",null]]`; string(b) != want {
+		t.Errorf("rows %s, want %s", b, want)
 	}
 }

@@ -76,6 +76,12 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 		}
 		p.listed[p.idx[i]] = true
 	}
+	if pk && o.format == "JSON" && !seen["__op"] {
+		// Load.initColumns: "stream load json will automatically check
+		// __op field in json object".
+		p.specs = append(p.specs[:len(p.specs):len(p.specs)], colSpec{name: "__op"})
+		p.idx = append(p.idx, slotOp)
+	}
 	for k, c := range def.Columns {
 		if k < len(v.extra) && v.extra[k].def != nil {
 			val, err := convert(&def.Columns[k], gjson.Result{Type: gjson.String, Str: *v.extra[k].def, Raw: strconv.Quote(*v.extra[k].def)})
@@ -328,6 +334,8 @@ func sourceRow(def *schema.Table, specs []colSpec, idx []int, get func(i int, cs
 			v, ok = gjson.Result{Type: gjson.String, Str: *cs.konst}, true
 		}
 		switch {
+		case idx[i] == slotOp && !ok:
+			b.WriteString("0") // the JSON reader fills a missing __op with 0
 		case !ok || v.Type == gjson.Null:
 			b.WriteString("NULL")
 		case idx[i] == slotOp || !readAsVarchar(&def.Columns[idx[i]]):

@@ -315,10 +315,15 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 		case gjson.False:
 			return false, nil
 		case gjson.Number:
-			return v.Int() != 0, nil
+			return v.Float() != 0, nil
 		case gjson.String:
-			if b, err := strconv.ParseBool(v.Str); err == nil {
-				return b, nil
+			// formats/json boolean_column.cpp: "1", "0", "true",
+			// "false" in any case.
+			switch {
+			case v.Str == "1" || strings.EqualFold(v.Str, "true"):
+				return true, nil
+			case v.Str == "0" || strings.EqualFold(v.Str, "false"):
+				return false, nil
 			}
 		}
 	case schema.KindTinyInt, schema.KindSmallInt, schema.KindInt, schema.KindBigInt:
@@ -366,7 +371,13 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 		}
 	case schema.KindChar, schema.KindVarchar, schema.KindString:
 		s := v.Str
-		if v.Type != gjson.String {
+		switch v.Type {
+		case gjson.String:
+		case gjson.True: // binary_column.cpp add_column_with_boolean_value
+			s = "1"
+		case gjson.False:
+			s = "0"
+		default:
 			s = v.Raw
 		}
 		if !utf8.ValidString(s) {
@@ -382,11 +393,9 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 		}
 		return s, nil
 	case schema.KindJSON:
-		raw := v.Raw
-		if v.Type == gjson.String && gjson.Valid(v.Str) {
-			raw = v.Str
-		}
-		return compactJSON(raw), nil
+		// add_native_json_column keeps the value as it is: a JSON
+		// string stays a string, even one holding JSON text.
+		return compactJSON(v.Raw), nil
 	case schema.KindBinary:
 		if v.Type == gjson.String {
 			return v.Str, nil
