@@ -57,14 +57,14 @@ var Options = []Option{
 	{Key: "starrocks.max_retry_backoff", Doc: "Longest retry delay."},
 	{Key: "starrocks.compression", Java: "sink.properties.compression", Doc: "Body compression: \"\" (none), gzip, lz4_frame or zstd."},
 	{Key: "starrocks.format", Java: "sink.properties.format", Doc: "Body format: json, the only one (the decoder renders JSON rows; a connector's csv is listed as unsupported)."},
-	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value.", EnvEntries: true},
+	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value; the headers starsink sets itself (label, columns, format, strict_mode, max_filter_ratio, …) are refused (see Stream Load headers).", EnvEntries: true},
 	{Key: "starrocks.schema_ttl", Doc: "How long a table schema read over MySQL is cached."},
 	{Key: "starrocks.schema_refresh_interval", Doc: "A record with a field its table has no column for makes starsink read the table's schema again, at most this often per table, so that a column added with ALTER TABLE ADD COLUMN is loaded from then on (0 = never). A field that still has no column is logged once per table and not loaded, as StarRocks ignores unknown keys."},
 
 	{Key: "mapping.topic2table", Java: "starrocks.topic2table.map", Doc: "Exact topic → table map; also the Java string form \"topic:table,topic:table\". A table may be written db.table."},
 	{Key: "mapping.rules", Doc: "Regex rules tried in order after the exact map: {regex, table, database}; table may use $1 groups and {prefix}/{schema}/{table}/{topic}.", FileOnly: true},
 	{Key: "mapping.template", Doc: "Table name for any other topic over its segments <prefix>.<schema>.<table>: e.g. \"{table}\" or \"{schema}_{table}\". \"\" = unmatched topics are an error."},
-	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers, deletes (apply|skip|fail), truncates (fail|skip), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column and deleted_column (versioned mode; default _version, _deleted). See docs/architecture.md, versioned mode.", FileOnly: true},
+	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers (extra Stream Load headers, as starrocks.properties), deletes (apply|skip|fail), truncates (fail|skip), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column and deleted_column (versioned mode; default _version, _deleted). See docs/architecture.md, versioned mode.", FileOnly: true},
 
 	{Key: "decoder.framing", Java: "value.converter.schemas.enable", Doc: "Message framing: auto, schema (with the JSON converter's schema envelope) or schemaless."},
 	{Key: "decoder.time_zone", Java: "time.precision.mode / database timezone", Doc: "IANA zone zoned timestamps are rendered in."},
