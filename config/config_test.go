@@ -99,6 +99,8 @@ func TestValidate(t *testing.T) {
 		{"tls files", func(c *Config) { c.Kafka.TLS.CAFile = "testdata/missing.pem" }, []string{"kafka.tls.ca_file: not readable", "kafka.tls.enabled: must be true"}},
 		{"tls pair", func(c *Config) { c.Kafka.TLS.Enabled = true; c.Kafka.TLS.CertFile = "testdata/password.txt" }, []string{"kafka.tls.cert_file: cert_file and key_file go together"}},
 		{"memory", func(c *Config) { c.Batch.BufferMemory = c.Batch.MaxBytes - 1 }, []string{"batch.buffer_memory: must be >= batch.max_bytes"}},
+		{"JSON body limit", func(c *Config) { c.Batch.MaxBytes = 100*MiB + 1 }, []string{"batch.max_bytes: at most 100MiB with the JSON format: StarRocks refuses"}},
+		{"JSON body limit reached", func(c *Config) { c.Batch.MaxBytes = 100 * MiB }, nil},
 		{"backoff", func(c *Config) { c.StarRocks.MaxRetryBackoff = time.Millisecond }, []string{"starrocks.max_retry_backoff: must be >= starrocks.retry_backoff"}},
 		{"mapping", func(c *Config) {
 			c.Mapping.Rules = []Rule{{Regex: "(", Table: "{db}_x"}}
@@ -195,7 +197,7 @@ func TestLoadPrecedence(t *testing.T) {
 		{"max_rows: flag over env and file", c.Batch.MaxRows, 7},
 		{"log.format: flag over default", c.Log.Format, "console"},
 		{"log.level: file over default", c.Log.Level, "debug"},
-		{"max_bytes: size from file", c.Batch.MaxBytes, 128 * MiB},
+		{"max_bytes: size from file", c.Batch.MaxBytes, 96 * MiB},
 		{"buffer_memory: size from env", c.Batch.BufferMemory, GiB},
 		{"max_age: duration from file", c.Batch.MaxAge, 5 * time.Second},
 		{"commit.interval: default", c.Commit.Interval, time.Second},

@@ -262,6 +262,12 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 			if cfg.Batch.BufferMemory < n {
 				cfg.Batch.BufferMemory = n
 			}
+			if n > streamload.MaxJSONBody {
+				// The Java SDK sends chunked bodies, which StarRocks does
+				// not size-check; starsink sends a Content-Length.
+				cfg.Batch.MaxBytes = streamload.MaxJSONBody
+				unsupported(key, fmt.Sprintf("StarRocks refuses JSON bodies above %s (streaming_load_max_batch_size_mb) when their length is sent, as starsink does: batch.max_bytes (per table) is set to %s and batch.buffer_memory (all tables, Java's meaning) to at least %s", FormatSize(streamload.MaxJSONBody), FormatSize(streamload.MaxJSONBody), FormatSize(n)))
+			}
 		case "bufferflush.intervalms":
 			if d, ok := millis(key, v); ok {
 				cfg.Batch.MaxAge = d

@@ -92,7 +92,7 @@ func TestFromConnectorProperties(t *testing.T) {
 		{"urls", c.StarRocks.LoadURLs, []string{"http://fe:8030"}},
 		{"database", c.StarRocks.Database, "shop"},
 		{"password", c.StarRocks.Password.Value(), "pass"},
-		{"max_bytes", c.Batch.MaxBytes, 128 * MiB},
+		{"max_bytes clamped to StarRocks' JSON limit", c.Batch.MaxBytes, 100 * MiB},
 		{"buffer_memory raised", c.Batch.BufferMemory, 512 * MiB},
 		{"max_age", c.Batch.MaxAge, 300 * time.Second},
 		{"retries -1: no cap", c.StarRocks.MaxRetries, 0},
@@ -117,6 +117,7 @@ func TestFromConnectorProperties(t *testing.T) {
 		keys = append(keys, u.Key)
 	}
 	wantKeys := []string{
+		"bufferflush.maxbytes",
 		"errors.deadletterqueue.topic.replication.factor",
 		"errors.log.include.messages",
 		"sink.maxretries",

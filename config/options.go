@@ -74,7 +74,7 @@ var Options = []Option{
 	{Key: "decoder.workers", Doc: "Goroutines that decode one poll's records side by side (each takes a contiguous share; rows are batched in their original order afterwards). 0: GOMAXPROCS (the soft CPU limit of a container). 1: decode in the poll loop."},
 
 	{Key: "batch.max_rows", Doc: "Flush a table's batch at this many rows."},
-	{Key: "batch.max_bytes", Java: "bufferflush.maxbytes", Doc: "Flush a table's batch at this many bytes.", Size: true},
+	{Key: "batch.max_bytes", Java: "bufferflush.maxbytes", Doc: "Flush a table's batch at this many bytes; at most 100MiB, StarRocks' limit on a JSON body (streaming_load_max_batch_size_mb).", Size: true},
 	{Key: "batch.max_age", Java: "bufferflush.intervalms", Doc: "Flush a table's batch this long after its first row (the Java connector's default is 300000 ms; ours is lower for latency)."},
 	{Key: "batch.idle_flush", Doc: "When a poll finds no new record for 100 ms (every assigned partition caught up), flush the open batches without waiting for max_age: the end of a burst or a backlog loads at once. A table is flushed this way at most once per max_age, so a trickle at most doubles its load rate."},
 	{Key: "batch.max_concurrent_loads", Java: "tasks.max (roughly)", Doc: "Tables loading at the same time."},

@@ -164,6 +164,9 @@ func (c *Config) Validate() error {
 	b := &c.Batch
 	v.positive("batch.max_rows", int64(b.MaxRows))
 	v.positive("batch.max_bytes", b.MaxBytes)
+	if b.MaxBytes > streamload.MaxJSONBody {
+		v.addf("batch.max_bytes", "at most %s with the JSON format: StarRocks refuses a JSON body larger than its streaming_load_max_batch_size_mb (100 MiB, checked against the body's length) and would refuse every full batch", FormatSize(streamload.MaxJSONBody))
+	}
 	v.positiveDuration("batch.max_age", b.MaxAge)
 	v.positive("batch.max_concurrent_loads", int64(b.MaxConcurrentLoads))
 	v.positive("batch.buffer_memory", b.BufferMemory)

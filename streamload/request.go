@@ -8,6 +8,14 @@ import (
 	"time"
 )
 
+// MaxJSONBody is the largest JSON body StarRocks accepts by default:
+// be/src/http/action/stream_load.cpp StreamLoadAction::_on_header refuses
+// a JSON load whose Content-Length (the compressed size, for a compressed
+// body) is above streaming_load_max_batch_size_mb (be.conf, 100) MiB,
+// "The size of this batch exceed the max size [104857600] of json type
+// data …", unless ignore_json_size is set, which starsink never sends.
+const MaxJSONBody = 100 << 20
+
 // Format is the body format of a load.
 type Format uint8
 
