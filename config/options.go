@@ -83,10 +83,10 @@ var Options = []Option{
 	{Key: "commit.interval", Java: "offset.flush.interval.ms", Doc: "How often marked offsets are committed."},
 	{Key: "commit.revoke_timeout", Doc: "Bound on flush and commit when partitions are revoked."},
 
-	{Key: "errors.tolerance", Java: "errors.tolerance", Doc: "none: stop on a bad record without committing it; all: send it to the dead-letter topic."},
+	{Key: "errors.tolerance", Java: "errors.tolerance", Doc: "none: stop on a record that cannot be decoded or that StarRocks refuses as data, without committing it; all: send such records to the dead-letter topic. StarRocks being unavailable is never dead-lettered: it is retried for starrocks.retry_for, then the worker stops (see Errors and the dead-letter topic)."},
 	{Key: "errors.dlq_topic", Java: "errors.deadletterqueue.topic.name", Doc: "Dead-letter topic. Required when errors.tolerance=all."},
-	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered."},
-	{Key: "errors.dlq_window", Doc: "Window of records over which dlq_max_failures counts."},
+	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered; records are counted, not batches (a refused batch counts each of its records)."},
+	{Key: "errors.dlq_window", Doc: "Window of consumed records over which dlq_max_failures counts."},
 
 	{Key: "http.addr", Doc: "Address of /metrics, /healthz and /readyz (\"\" disables)."},
 	{Key: "http.stuck_after", Doc: "/readyz fails when a partition with waiting records made no progress for this long."},
