@@ -164,9 +164,21 @@ func (o TableOptions) VersionColumns() (version, deleted string) {
 
 // Decoder configures how Debezium messages are read.
 type Decoder struct {
-	Framing     string `koanf:"framing"`     // auto, schema, schemaless (value.converter.schemas.enable)
-	TimeZone    string `koanf:"time_zone"`   // zone zoned timestamps are rendered in; default UTC
-	Placeholder string `koanf:"placeholder"` // unavailable.value.placeholder
+	Framing string `koanf:"framing"` // auto, schema, schemaless (value.converter.schemas.enable)
+	// Envelope is what the topics' values are: "raw" Debezium envelopes,
+	// rows "unwrapped" by ExtractNewRecordState, or "auto" (decided by the
+	// value schema's name, or by a strict shape test without schemas).
+	Envelope string `koanf:"envelope"`
+	// FieldsPrefix is ExtractNewRecordState's add.fields.prefix: fields with
+	// it that the SMT writes (__op, __lsn, __source_ts_ms, …) are metadata.
+	FieldsPrefix string `koanf:"fields_prefix"`
+	// OutOfRangeDates is what happens to a date or timestamp StarRocks
+	// cannot hold (before 0000-01-01, after 9999-12-31, PostgreSQL's
+	// ±infinity): "fail" refuses the record, "clamp" loads the nearest end
+	// of the range.
+	OutOfRangeDates string `koanf:"out_of_range_dates"`
+	TimeZone        string `koanf:"time_zone"`   // zone zoned timestamps are rendered in; default UTC
+	Placeholder     string `koanf:"placeholder"` // unavailable.value.placeholder
 	// DecimalHandling is the connector's decimal.handling.mode as it shows in
 	// schemaless values: "precise" (base64 strings) or "string".
 	DecimalHandling string `koanf:"decimal_handling"`

@@ -112,6 +112,9 @@ func TestValidate(t *testing.T) {
 		{"decoder units", func(c *Config) { c.Decoder.SchemalessTimestamp = "s"; c.Decoder.DecimalHandling = "double" },
 			[]string{"decoder.schemaless_timestamp:", "decoder.decimal_handling:"}},
 		{"decoder workers", func(c *Config) { c.Decoder.Workers = -1 }, []string{"decoder.workers: must be between 0"}},
+		{"decoder envelope and dates", func(c *Config) {
+			c.Decoder.Envelope, c.Decoder.OutOfRangeDates, c.Decoder.FieldsPrefix = "wrapped", "round", ""
+		}, []string{"decoder.envelope:", "decoder.out_of_range_dates:", "decoder.fields_prefix: required"}},
 		{"versioned", func(c *Config) {
 			c.Mapping.Tables = map[string]TableOptions{
 				"v": {Mode: "versioned", MergeCondition: "_version", VersionColumn: "x", DeletedColumn: "x"},

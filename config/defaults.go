@@ -46,6 +46,9 @@ func Default() Config {
 		},
 		Decoder: Decoder{
 			Framing:         "auto",
+			Envelope:        "auto",
+			FieldsPrefix:    "__",
+			OutOfRangeDates: "fail",
 			TimeZone:        "UTC",
 			Placeholder:     "__debezium_unavailable_value",
 			DecimalHandling: "precise",

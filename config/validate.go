@@ -152,6 +152,11 @@ func (c *Config) Validate() error {
 
 	d := &c.Decoder
 	v.oneOf("decoder.framing", d.Framing, "auto", "schema", "schemaless")
+	v.oneOf("decoder.envelope", d.Envelope, "auto", "raw", "unwrapped")
+	v.oneOf("decoder.out_of_range_dates", d.OutOfRangeDates, "fail", "clamp")
+	if d.FieldsPrefix == "" {
+		v.add("decoder.fields_prefix", "required (ExtractNewRecordState's add.fields.prefix, \"__\" by default)")
+	}
 	v.oneOf("decoder.decimal_handling", d.DecimalHandling, "precise", "string")
 	v.oneOf("decoder.schemaless_timestamp", d.SchemalessTimestamp, "", "ms", "us", "ns")
 	if d.Workers < 0 || d.Workers > 256 {
