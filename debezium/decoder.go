@@ -226,6 +226,10 @@ type Options struct {
 	// schemaless string values in DECIMAL columns: "precise" (default,
 	// base64) or "string".
 	DecimalHandling string
+	// OutOfRangeDates says what happens to dates and timestamps StarRocks
+	// cannot hold (decoder.out_of_range_dates): DatesFail (default) or
+	// DatesClamp.
+	OutOfRangeDates OutOfRangeDates
 	// SchemalessTimestamp is the unit of integer timestamps in schemaless
 	// values: "ms", "us" or "ns". Empty: such values are an error.
 	SchemalessTimestamp string

@@ -87,6 +87,8 @@ func semOf(f gjson.Result) sem {
 		return semTsNs
 	case "io.debezium.time.ZonedTimestamp", "io.debezium.time.IsoTimestamp":
 		return semZonedTs
+	case "io.debezium.time.IsoDate":
+		return semString // "2024-06-05"; a date column checks it
 	case "io.debezium.time.ZonedTime", "io.debezium.time.IsoTime":
 		return semZonedTime
 	case "io.debezium.data.Json":
