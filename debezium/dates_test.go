@@ -17,11 +17,15 @@ func TestOutOfRangeDates(t *testing.T) {
 	micro := func(v string) string {
 		return framed(`{"type":"int64","name":"io.debezium.time.MicroTimestamp","field":"c"}`, v)
 	}
-	milli := func(v string) string { return framed(`{"type":"int64","name":"io.debezium.time.Timestamp","field":"c"}`, v) }
+	milli := func(v string) string {
+		return framed(`{"type":"int64","name":"io.debezium.time.Timestamp","field":"c"}`, v)
+	}
 	zoned := func(v string) string {
 		return framed(`{"type":"string","name":"io.debezium.time.ZonedTimestamp","field":"c"}`, `"`+v+`"`)
 	}
-	iso := func(v string) string { return framed(`{"type":"string","name":"io.debezium.time.IsoDate","field":"c"}`, `"`+v+`"`) }
+	iso := func(v string) string {
+		return framed(`{"type":"string","name":"io.debezium.time.IsoDate","field":"c"}`, `"`+v+`"`)
+	}
 	tests := []struct {
 		name      string
 		col       string

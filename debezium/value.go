@@ -2,8 +2,8 @@ package debezium
 
 import (
 	"encoding/base64"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"strconv"
 	"time"
