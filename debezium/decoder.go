@@ -249,6 +249,9 @@ var (
 	// range, a date outside 0000-01-01 .. 9999-12-31), which StarRocks
 	// would load as NULL.
 	ErrRange = errors.New("value out of the column's range")
+	// ErrUnavailable: a new row (op c or r, or the create of a primary-key
+	// change) holds the unchanged-TOAST placeholder; see unavailableNewRow.
+	ErrUnavailable = errors.New("unchanged-TOAST placeholder in a new row")
 )
 
 // DecodeError says which record and which field could not be decoded.
@@ -758,12 +761,73 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	if part == "before" {
 		fields = env.beforeFields
 	}
+	start := len(dst)
 	dst, err = d.render(rec, dst, part, fields, p)
 	if err != nil {
 		return dst, ev, err
 	}
+	if len(d.unavail) > 0 && (opv.Str == "c" || opv.Str == "r" || hasHeader(rec, headerOldKey)) {
+		return dst[:start], ev, d.unavailableNewRow(rec, part, opv.Str)
+	}
 	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
+}
+
+// headerOldKey is the header Debezium puts on the create event of a
+// primary-key change (RelationalChangeRecordEmitter.PK_UPDATE_OLDKEY_FIELD).
+const headerOldKey = "__debezium.oldkey"
+
+func hasHeader(rec *Record, key string) bool {
+	for i := range rec.Headers {
+		if rec.Headers[i].Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// unavailableNewRow is the refusal of a new row holding the unchanged-TOAST
+// placeholder. Debezium emits one for the new key of an UPDATE that
+// changed a primary key of a row with unchanged TOAST columns, on a table
+// with REPLICA IDENTITY DEFAULT: the change becomes a delete of the old key
+// (header __debezium.newkey) and a create of the new key (header
+// __debezium.oldkey) whose TOAST columns hold the placeholder, because the
+// WAL's new tuple does not repeat an unchanged TOAST value and its old
+// tuple holds only the key. Loading the create as a partial update would
+// insert a row whose TOAST columns are NULL or their defaults: there is no
+// row under the new key to keep them from.
+//
+// Carrying the values over from the old row is not possible in general:
+// no message holds them (with REPLICA IDENTITY DEFAULT the delete's before
+// image has only the key columns), so they would have to be read back from
+// StarRocks, from the row under the old key, before its delete is applied;
+// but the delete and the create carry different keys, may sit in different
+// partitions, decoded by different goroutines and loaded in different
+// batches in either order, and the stored row may itself lag the source.
+// With REPLICA IDENTITY FULL the problem does not arise: the old tuple
+// holds every column (PostgreSQL writes TOASTed values into it in full),
+// and Debezium 2.6 (PostgresChangeRecordEmitter.columnValues, through
+// cachedOldToastedValues) puts the old values in place of the unchanged
+// ones, so the create carries the real values.
+func (d *Decoder) unavailableNewRow(rec *Record, part, op string) error {
+	col := d.unavail[0]
+	name := strconv.Itoa(col)
+	if d.table != nil && col < len(d.table.Columns) {
+		name = d.table.Columns[col].Name
+	}
+	what := "the row"
+	if op != "" {
+		what = "op " + op
+	}
+	if hasHeader(rec, headerOldKey) {
+		what += " with header " + headerOldKey + " (the new key of a primary-key change)"
+	}
+	field := name
+	if part != "" {
+		field = part + "." + name
+	}
+	return d.fail(rec, field, fmt.Errorf("%w: %s holds Debezium's unavailable-value placeholder in %d column(s), %s first: the source did not send their values (unchanged TOAST values of a row whose key changed), and a new row cannot be completed from the one it replaces. Set REPLICA IDENTITY FULL on the source table (ALTER TABLE … REPLICA IDENTITY FULL), then reload the row",
+		ErrUnavailable, what, len(d.unavail), name))
 }
 
 // parsed returns the value of a span frame noted ("" : missing).
@@ -893,9 +957,15 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
 	var err error
+	start := len(dst)
 	dst, err = d.render(rec, dst, "", env.fields, si.row)
 	if err != nil {
 		return dst, ev, err
+	}
+	if len(d.unavail) > 0 && ev.Op == OpUpsert && (op.Str == "c" || op.Str == "r" || hasHeader(rec, headerOldKey)) {
+		// AddOpField's __op 0 does not tell a create from an update: the
+		// header does, for the creates that matter.
+		return dst[:start], ev, d.unavailableNewRow(rec, "", op.Str)
 	}
 	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
