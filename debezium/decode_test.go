@@ -116,14 +116,14 @@ func TestOps(t *testing.T) {
 		wantRow    string
 		snapshot   bool
 	}{
-		{"tombstone before any envelope", "p.s.t", `{"id":1}`, "", true, OpDelete, "", `{"id":1,"__op":1}`, false},
-		{"null payload", "p.s.t", `{"id":1}`, `{"schema":{"type":"struct","name":"p.s.t.Value"},"payload":null}`, false, OpDelete, "", `{"id":1,"__op":1}`, false},
+		{"tombstone before any envelope", "p.s.t", `{"id":1}`, "", true, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
+		{"null payload", "p.s.t", `{"id":1}`, `{"schema":{"type":"struct","name":"p.s.t.Value"},"payload":null}`, false, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
 		{"null payload of an envelope schema", "p.s.t", `{"id":1}`, `{"schema":{"type":"struct","name":"p.s.t.Envelope"},"payload":null}`, false, OpSkip, ReasonNullPayload, "", false},
-		{"json null", "p.s.t", `{"id":1}`, `null`, false, OpDelete, "", `{"id":1,"__op":1}`, false},
+		{"json null", "p.s.t", `{"id":1}`, `null`, false, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
 		{"snapshot", "p.s.t", "", env("r", `{"id":1,"v":"a"}`), false, OpUpsert, "", `{"id":1,"v":"a","__op":0}`, true},
 		{"update", "p.s.t", "", `{"before":{"id":1,"v":"a"},"after":{"id":1,"v":"b"},"source":{"connector":"postgresql","ts_ms":1},"op":"u"}`, false, OpUpsert, "", `{"id":1,"v":"b","__op":0}`, false},
-		{"delete default identity", "p.s.t", "", `{"before":{"id":1,"v":null},"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, false, OpDelete, "", `{"id":1,"v":null,"__op":1}`, false},
-		{"delete from key", "p.s.t", `{"schema":{"type":"struct"},"payload":{"id":7}}`, `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, false, OpDelete, "", `{"id":7,"__op":1}`, false},
+		{"delete default identity", "p.s.t", "", `{"before":{"id":1,"v":null},"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, false, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
+		{"delete from key", "p.s.t", `{"schema":{"type":"struct"},"payload":{"id":7}}`, `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, false, OpDelete, "", `{"id":7,"v":"","__op":1}`, false},
 		{"truncate", "p.s.t", "", `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"t"}`, false, OpTruncate, "", "", false},
 		{"message", "p.message", "", `{"op":"m","source":{"connector":"postgresql","ts_ms":1},"message":{"prefix":"x","content":"AA=="}}`, false, OpSkip, ReasonMessage, "", false},
 		{"heartbeat topic", "__debezium-heartbeat.p", "", `{"ts_ms":1}`, false, OpSkip, ReasonHeartbeat, "", false},

@@ -54,6 +54,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -295,6 +296,11 @@ type Decoder struct {
 	keyFields []member       // a Kafka key's members (deletes keyed by it)
 	keyCols   []bool         // per table column: part of the key
 	prefix    string         // add.fields.prefix
+	// A delete row's fill-in (fillDelete): per table column its zero
+	// value ("" : never filled) and its label, and whether this row has it.
+	zeros, labels []string
+	filled        []bool
+	deleting      bool
 	// sawRaw is set once this decoder has decoded a raw envelope: with
 	// EnvelopeAuto, a tombstone is then the one Debezium writes after a
 	// delete (skipped), not an unwrapped delete.
@@ -333,9 +339,16 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 		`{"` + d.ph + `":"` + d.ph + `"}`,
 	}
 	if table != nil {
-		d.keyCols = make([]bool, len(table.Columns))
-		for i, c := range table.Columns {
+		n := len(table.Columns)
+		d.keyCols, d.filled = make([]bool, n), make([]bool, n)
+		d.zeros, d.labels = make([]string, n), make([]string, n)
+		for i := range table.Columns {
+			c := &table.Columns[i]
 			d.keyCols[i] = c.Key
+			d.labels[i] = string(append(appendEscaped([]byte{'"'}, c.Name), '"', ':'))
+			if !slices.Contains(opts.Omit, c.Name) { // the caller writes those
+				d.zeros[i] = zeroValue(c)
+			}
 		}
 	}
 	return d
@@ -355,7 +368,7 @@ func str(b []byte) string {
 // Decode decodes rec and, for OpUpsert and OpDelete, appends the row to dst
 // as one JSON object. On error dst is returned unchanged.
 func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
-	d.unavail, d.unknown = d.unavail[:0], ""
+	d.unavail, d.unknown, d.deleting = d.unavail[:0], "", false
 	defer d.forget()
 	ev := Event{}
 	if rec.Value == nil {
@@ -762,9 +775,15 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 		fields = env.beforeFields
 	}
 	start := len(dst)
+	if ev.Op == OpDelete {
+		d.beginDelete()
+	}
 	dst, err = d.render(rec, dst, part, fields, p)
 	if err != nil {
 		return dst, ev, err
+	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
 	}
 	if len(d.unavail) > 0 && (opv.Str == "c" || opv.Str == "r" || hasHeader(rec, headerOldKey)) {
 		return dst[:start], ev, d.unavailableNewRow(rec, part, opv.Str)
@@ -958,9 +977,15 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	}
 	var err error
 	start := len(dst)
+	if ev.Op == OpDelete {
+		d.beginDelete()
+	}
 	dst, err = d.render(rec, dst, "", env.fields, si.row)
 	if err != nil {
 		return dst, ev, err
+	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
 	}
 	if len(d.unavail) > 0 && ev.Op == OpUpsert && (op.Str == "c" || op.Str == "r" || hasHeader(rec, headerOldKey)) {
 		// AddOpField's __op 0 does not tell a create from an update: the
@@ -1001,9 +1026,13 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 		return dst, ev, d.fail(rec, "key", ErrSyntax) // validated above: not reached
 	}
 	var err error
+	d.beginDelete()
 	dst, err = d.render(rec, dst, "key", d.keyFields, kp)
 	if err != nil {
 		return dst, ev, err
+	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
 	}
 	ev.Unknown = d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil

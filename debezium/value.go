@@ -557,6 +557,13 @@ func (d *Decoder) decimalText(dst []byte, s string, col *schema.Column) ([]byte,
 // (or its own when the column is not a DECIMAL). Dropping non-zero digits is
 // an error: starsink never rounds silently.
 func (d *Decoder) decimalDigits(dst []byte, neg bool, digits []byte, scale int, col *schema.Column) ([]byte, error) {
+	// PostgreSQL's numeric holds at most 131072 digits before the point
+	// and 16383 after: a scale beyond those (a VariableScaleDecimal's or an
+	// exponent's) is not a value Debezium writes, and would have the zeros
+	// below appended by the billion.
+	if scale < -131072 || scale > 16383+131072 {
+		return dst, errType("decimal scale %d is beyond PostgreSQL's numeric", scale)
+	}
 	for scale < 0 { // VariableScaleDecimal of 100 is 1 × 10^2
 		digits = append(digits, '0')
 		scale++
