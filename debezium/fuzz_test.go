@@ -30,7 +30,9 @@ func FuzzDecode(f *testing.F) {
 	tables := []func() (d *Decoder){
 		func() *Decoder { return NewDecoder(nil, Options{}) },
 		func() *Decoder { return NewDecoder(subwayPassengers(), Options{OpColumn: true}) },
-		func() *Decoder { return NewDecoder(deleteTable(), Options{Envelope: EnvelopeUnwrapped, OutOfRangeDates: DatesClamp}) },
+		func() *Decoder {
+			return NewDecoder(deleteTable(), Options{Envelope: EnvelopeUnwrapped, OutOfRangeDates: DatesClamp})
+		},
 		func() *Decoder { return NewDecoder(allTypes(), Options{OpColumn: true, SchemalessTimestamp: "us"}) },
 		func() *Decoder {
 			return NewDecoder(allTypes(), Options{Framing: FramingSchemaless, DecimalHandling: "string"})
