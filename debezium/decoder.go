@@ -375,7 +375,7 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 		if d.tombstoneDeletes() {
 			// ExtractNewRecordState's delete.tombstone.handling.mode=tombstone
 			// (3.x's default): the delete itself, keyed by the Kafka key.
-			ev.Op, ev.VersionErr = OpDelete, errNoPosition("a tombstone")
+			ev.Op, ev.VersionErr = OpDelete, d.fail(rec, "", errNoPosition("a tombstone"))
 			return d.deleteFromKey(rec, dst, ev)
 		}
 		ev.Reason = ReasonTombstone
@@ -456,7 +456,7 @@ func (d *Decoder) nullPayload(rec *Record, dst []byte, si *schemaInfo) ([]byte, 
 	if d.opts.Envelope == EnvelopeRaw || d.opts.Envelope == EnvelopeAuto && si.envelope {
 		return dst, Event{Reason: ReasonNullPayload}, nil
 	}
-	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: errNoPosition("a null payload")})
+	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: d.fail(rec, "payload", errNoPosition("a null payload"))})
 }
 
 // rawOps are the op values of Debezium's envelopes.
@@ -751,6 +751,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 		ev.Op, part = OpDelete, "before"
 	case "t":
 		ev.Op = OpTruncate
+		d.setVersion(rec, &ev, &env.src, "source.")
 		return dst, ev, nil
 	case "m":
 		ev.Reason = ReasonMessage
@@ -758,6 +759,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	default:
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
 	}
+	d.setVersion(rec, &ev, &env.src, "source.")
 	row, p := after, si.after
 	if part == "before" {
 		row, p = before, si.before
@@ -960,6 +962,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 			ev.Op = OpDelete
 		case "t":
 			ev.Op = OpTruncate
+			d.setVersion(rec, &ev, &m.pos, d.prefix)
 			return dst, ev, nil
 		default:
 			return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w %q", ErrUnknownOp, op.Str))
@@ -975,6 +978,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	default:
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
+	d.setVersion(rec, &ev, &m.pos, d.prefix)
 	var err error
 	start := len(dst)
 	if ev.Op == OpDelete {
@@ -1096,5 +1100,5 @@ func typeName(r gjson.Result) string {
 // errNoPosition is the VersionErr of a change whose message carries no
 // source position.
 func errNoPosition(what string) error {
-	return fmt.Errorf("%s carries no source position to version the change by (a raw Debezium envelope does; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds envelopes)", what)
+	return fmt.Errorf("%w: %s has none (with ExtractNewRecordState use delete.tombstone.handling.mode=rewrite and add.fields=op,lsn,source.ts_ms so that deletes carry one; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds Debezium envelopes)", ErrNoVersion, what)
 }

@@ -51,7 +51,7 @@ func FuzzDecode(f *testing.F) {
 		wOut, wEv, wErr := warm.Decode(&Record{Topic: "p.s.t", Key: key, Value: value}, []byte("["))
 		dst := []byte("[")
 		out, ev, err := d.Decode(&Record{Topic: "p.s.t", Key: key, Value: value}, dst)
-		if string(wOut) != string(out) || wEv.Op != ev.Op || wEv.LSN != ev.LSN || (wErr == nil) != (err == nil) {
+		if string(wOut) != string(out) || wEv.Op != ev.Op || wEv.LSN != ev.LSN || wEv.Version != ev.Version || (wEv.VersionErr == nil) != (ev.VersionErr == nil) || (wErr == nil) != (err == nil) {
 			t.Fatalf("warm decoder: %q %+v %v; cold decoder: %q %+v %v", wOut, wEv, wErr, out, ev, err)
 		}
 		if err != nil {
