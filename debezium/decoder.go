@@ -22,8 +22,21 @@
 // by the Kafka key when before is absent; t → OpTruncate; m → skip); values
 // unwrapped by ExtractNewRecordState (__deleted, __op c/u/d/r) and by
 // StarRocks' AddOpFieldForDebeziumRecord (__op 0/1, none on snapshot rows);
-// tombstones and null payloads, heartbeats and transaction metadata (skipped
-// with a reason).
+// heartbeats and transaction metadata (skipped with a reason). Whether a
+// value is an envelope or an unwrapped row is decided by Options.Envelope
+// (decoder.envelope), or by the value schema's name, never by a row's field
+// names alone (see EnvelopeAuto). Tombstones and null payloads of unwrapped
+// topics are deletes by the Kafka key; a raw topic's tombstone, which
+// follows the delete event, is skipped.
+//
+// Every rendered value is checked against its column (fit.go): a value
+// StarRocks would store as NULL (a string longer than its VARCHAR in bytes,
+// a number beyond its type, a date outside 0000-01-01 .. 9999-12-31) is
+// refused with ErrRange; dates beyond the range (PostgreSQL's ±infinity, BC
+// dates) are loaded as the range's ends only with Options.OutOfRangeDates.
+// A delete row gives every non-key column its before image lacks a zero
+// value, since StarRocks filters NULL in NOT NULL columns of delete rows.
+// Event.Version orders a key's changes (version.go).
 //
 // Without schemas, a value's meaning comes from the target column's type:
 //
@@ -42,12 +55,15 @@
 // The unchanged-TOAST placeholder (Options.Placeholder, in each of the
 // type-specific forms Debezium writes) is never rendered: the column is left
 // out of the row and reported in Event.Unavailable so the caller can load a
-// partial update.
+// partial update. A new row holding it (op c or r) is refused with
+// ErrUnavailable: there is no stored row to complete.
 //
-// Fields whose names start with "__" (__deleted, __op, __source_ts_ms, …)
-// are unwrap metadata and never rendered as columns. Message fields with no
-// column in the target table are ignored, as StarRocks ignores unknown keys
-// in JSON loads.
+// The metadata fields ExtractNewRecordState writes (__deleted, and
+// add.fields with Options.FieldsPrefix: __op, __lsn, __source_ts_ms, …) are
+// never rendered as columns; any other field is a column value. Message
+// fields with no column in the target table are not loaded, as StarRocks
+// ignores unknown keys in JSON loads, and the first is reported in
+// Event.Unknown.
 package debezium
 
 import (
