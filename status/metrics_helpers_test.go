@@ -12,3 +12,10 @@ func registerAll(reg prometheus.Registerer, table string) {
 	f := NewFreshness(reg, nil)
 	f.Loaded(table, time.Now(), SourceTimes{Oldest: 1, Newest: 1})
 }
+
+// noRegistry accepts every collector and keeps none.
+type noRegistry struct{}
+
+func (noRegistry) Register(prometheus.Collector) error  { return nil }
+func (noRegistry) MustRegister(...prometheus.Collector) {}
+func (noRegistry) Unregister(prometheus.Collector) bool { return false }
