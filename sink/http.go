@@ -21,7 +21,9 @@ import (
 // Go's profiler under /debug/pprof/. Once the worker implements
 // status.Source, GET /status and its page GET / are served too (with the
 // group described from Kafka, and lag in seconds from the worker's
-// status.Freshness when it has a Freshness method).
+// status.Freshness when it has a Freshness method); once it implements
+// status.Pauser, POST /tables/<t>/pause and /resume (http.admin,
+// http.admin_token).
 func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
@@ -43,6 +45,15 @@ func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
 			h.Freshness = f.Freshness()
 		}
 		h.Register(mux)
+	}
+	if p, ok := any(w).(status.Pauser); ok {
+		a := status.NewAdmin(p, w.cfg.HTTP.Admin, w.cfg.HTTP.AdminToken, w.log)
+		if r, ok := g.(prometheus.Registerer); ok {
+			// starsink_table_paused; a second Handler on the same
+			// registry keeps the first one's gauge.
+			_ = r.Register(a)
+		}
+		a.Register(mux)
 	}
 	if w.cfg.HTTP.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -10,9 +10,12 @@ const (
 	// MetricEndToEnd is a histogram per table: source commit to loaded in
 	// StarRocks, one observation per load (its oldest change).
 	MetricEndToEnd = "starsink_end_to_end_seconds"
+	// MetricTablePaused is 1 while an operator has paused the table on
+	// this worker (POST /tables/<t>/pause), 0 after a resume.
+	MetricTablePaused = "starsink_table_paused"
 )
 
 // MetricNames lists every metric this package exports.
 func MetricNames() []string {
-	return []string{MetricFreshness, MetricEndToEnd}
+	return []string{MetricFreshness, MetricEndToEnd, MetricTablePaused}
 }

@@ -11,6 +11,9 @@ import (
 func registerAll(reg prometheus.Registerer, table string) {
 	f := NewFreshness(reg, nil)
 	f.Loaded(table, time.Now(), SourceTimes{Oldest: 1, Newest: 1})
+	a := NewAdmin(nil, true, "", nil)
+	reg.MustRegister(a)
+	a.paused.WithLabelValues(table).Set(1)
 }
 
 // noRegistry accepts every collector and keeps none.

@@ -16,6 +16,7 @@ func TestMetricNames(t *testing.T) {
 	want := []string{
 		"starsink_end_to_end_seconds",
 		"starsink_freshness_seconds",
+		"starsink_table_paused",
 	}
 	got := MetricNames()
 	sort.Strings(got)
