@@ -1,10 +1,3 @@
-// Package status is what an operator sees of a running worker: freshness
-// metrics, the /status JSON and its HTML page, pause and resume of a
-// table, and progress lines while a backlog is loaded.
-//
-// The worker feeds it through small interfaces (Source, Pauser) and a few
-// calls after each load (Freshness.Loaded, Rates.Add, Progress.Poll); none
-// of them is on the per-record path.
 package status
 
 import (
