@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // TopicPartitions is a topic and some of its partitions, sorted.
@@ -44,51 +45,76 @@ type Group struct {
 // reset under them (they would commit over the reset).
 func (g Group) Active() bool { return len(g.Members) > 0 }
 
-// Describe describes group, with the classic protocol's DescribeGroups
-// and, for a group Kafka runs with KIP-848's consumer protocol, its
-// ConsumerGroupDescribe.
+// Describe describes group with the classic protocol's DescribeGroups
+// and, when that does not find it with members, KIP-848's
+// ConsumerGroupDescribe: a group running the consumer protocol is unknown
+// to DescribeGroups on Kafka 4 (GROUP_ID_NOT_FOUND, "not a classic
+// group"). A group neither knows is Dead with no members, not an error: a
+// group that never committed.
 func Describe(ctx context.Context, adm *kadm.Client, group string) (Group, error) {
-	g := Group{Name: group, Protocol: "classic"}
-	described, err := adm.DescribeGroups(ctx, group)
-	if err != nil {
-		return g, fmt.Errorf("describe group %s: %w", group, err)
+	g := Group{Name: group, State: "Dead", Protocol: "classic"}
+	classicErr := describeClassic(ctx, adm, &g)
+	if classicErr == nil && len(g.Members) > 0 {
+		return g, nil
 	}
-	d, ok := described[group]
+	// No classic member: the group is empty, unknown, or runs the
+	// consumer protocol, which some brokers describe here as a memberless
+	// group.
+	if describeConsumer(ctx, adm, &g) {
+		return g, nil
+	}
+	if classicErr != nil && !errors.Is(classicErr, kerr.GroupIDNotFound) {
+		return g, fmt.Errorf("describe group %s: %w", group, classicErr)
+	}
+	return g, nil
+}
+
+// describeClassic fills g from DescribeGroups.
+func describeClassic(ctx context.Context, adm *kadm.Client, g *Group) error {
+	described, err := adm.DescribeGroups(ctx, g.Name)
+	if err != nil {
+		return err
+	}
+	d, ok := described[g.Name]
 	if !ok {
-		return g, fmt.Errorf("describe group %s: not in the answer", group)
+		return errors.New("not in the answer")
 	}
 	if d.Err != nil {
-		return g, fmt.Errorf("describe group %s: %w", group, d.Err)
+		return d.Err
 	}
-	g.State = d.State
-	if d.ProtocolType == "consumer" && d.State != "Dead" || d.State != "Dead" && len(d.Members) > 0 {
-		for _, m := range d.Members {
-			mem := Member{MemberID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost}
-			if m.InstanceID != nil {
-				mem.InstanceID = *m.InstanceID
-			}
-			if a, ok := m.Assigned.AsConsumer(); ok {
-				set := kadm.TopicsSet{}
-				for _, t := range a.Topics {
-					set.Add(t.Topic, t.Partitions...)
-				}
-				mem.Assigned = list(set)
-			}
-			g.Members = append(g.Members, mem)
+	if d.State != "" {
+		g.State = d.State
+	}
+	for _, m := range d.Members {
+		mem := Member{MemberID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost}
+		if m.InstanceID != nil {
+			mem.InstanceID = *m.InstanceID
 		}
-		return g, nil
+		if a, ok := m.Assigned.AsConsumer(); ok {
+			set := kadm.TopicsSet{}
+			for _, t := range a.Topics {
+				set.Add(t.Topic, t.Partitions...)
+			}
+			mem.Assigned = list(set)
+		}
+		g.Members = append(g.Members, mem)
 	}
-	// A group of the consumer protocol is unknown to DescribeGroups on
-	// some brokers, or described without its members: ask the KIP-848 API.
-	cd, err := adm.DescribeConsumerGroups(ctx, group)
+	return nil
+}
+
+// describeConsumer fills g from ConsumerGroupDescribe and reports whether
+// Kafka knows the group there. A broker without KIP-848 answers an error,
+// which means no.
+func describeConsumer(ctx context.Context, adm *kadm.Client, g *Group) bool {
+	cd, err := adm.DescribeConsumerGroups(ctx, g.Name)
 	if err != nil {
-		return g, nil // a broker without KIP-848: the classic answer stands
+		return false
 	}
-	c, ok := cd[group]
-	if !ok || c.Err != nil || c.State == "" || c.State == "Dead" {
-		return g, nil
+	c, ok := cd[g.Name]
+	if !ok || c.Err != nil || c.State == "" || c.State == "Dead" || c.State == "Empty" && len(c.Members) == 0 {
+		return false
 	}
-	g.State, g.Protocol = c.State, "consumer"
+	g.State, g.Protocol, g.Members = c.State, "consumer", nil
 	for _, m := range c.Members {
 		mem := Member{MemberID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost, Assigned: list(m.Assignment)}
 		if m.InstanceID != nil {
@@ -96,7 +122,7 @@ func Describe(ctx context.Context, adm *kadm.Client, group string) (Group, error
 		}
 		g.Members = append(g.Members, mem)
 	}
-	return g, nil
+	return true
 }
 
 // list returns s sorted by topic and partition.
