@@ -2,12 +2,14 @@ package offsets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/mapping"
@@ -48,7 +50,7 @@ func Tables(cfg *config.Config) (func(topic string) string, error) {
 func Topics(ctx context.Context, adm *kadm.Client, group string, k config.Kafka) ([]string, error) {
 	set := map[string]bool{}
 	committed, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) { // a group that never committed
 		return nil, fmt.Errorf("fetch offsets of group %s: %w", group, err)
 	}
 	for t := range committed {
@@ -128,10 +130,13 @@ func Show(ctx context.Context, adm *kadm.Client, group string, topics []string, 
 		return nil, nil
 	}
 	committed, err := adm.FetchOffsetsForTopics(ctx, group, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("fetch offsets of group %s: %w", group, err)
+	if err == nil {
+		err = committed.Error()
 	}
-	if err := committed.Error(); err != nil {
+	switch {
+	case errors.Is(err, kerr.GroupIDNotFound): // a group that never committed
+		committed = nil
+	case err != nil:
 		return nil, fmt.Errorf("fetch offsets of group %s: %w", group, err)
 	}
 	starts, err := adm.ListStartOffsets(ctx, topics...)

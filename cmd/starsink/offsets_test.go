@@ -230,6 +230,35 @@ func TestOffsetsResetRefusesWhileTheGroupHasMembers(t *testing.T) {
 	}
 }
 
+func TestOffsetsShowAGroupThatNeverCommitted(t *testing.T) {
+	path, _, _ := offsetsCluster(t)
+	code, out, errs := offsetsRun("show", "--config", path, "--kafka.group_id", "fresh")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "group fresh: unknown to Kafka (nothing committed yet), 0 member(s)") {
+		t.Errorf("group line:\n%s", out)
+	}
+	if got := fields(out, ordersTopic+" 1"); strings.Join(got, " ") != ordersTopic+" 1 shop.orders - 0 10 -" {
+		t.Errorf("row %v\n%s", got, out)
+	}
+}
+
+func TestOffsetsResetAGroupThatNeverCommitted(t *testing.T) {
+	path, adm, _ := offsetsCluster(t)
+	code, out, errs := offsetsRun("reset", "--config", path, "--kafka.group_id", "fresh", "--table", "shop.items", "--to-offset", "2", "--execute")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, errs, out)
+	}
+	resp, err := adm.FetchOffsets(context.Background(), "fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := resp.Lookup(itemsTopic, 0); !ok || o.At != 2 {
+		t.Fatalf("fresh committed %+v, want 2 on %s/0", o, itemsTopic)
+	}
+}
+
 func TestOffsetsUsageErrors(t *testing.T) {
 	tests := []struct {
 		name, stderr string
