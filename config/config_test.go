@@ -98,6 +98,7 @@ func TestValidate(t *testing.T) {
 		{"sasl", func(c *Config) { c.Kafka.SASL.Mechanism = "SCRAM-SHA-512" }, []string{"kafka.sasl.username: required", "kafka.sasl.password: required"}},
 		{"tls files", func(c *Config) { c.Kafka.TLS.CAFile = "testdata/missing.pem" }, []string{"kafka.tls.ca_file: not readable", "kafka.tls.enabled: must be true"}},
 		{"tls pair", func(c *Config) { c.Kafka.TLS.Enabled = true; c.Kafka.TLS.CertFile = "testdata/password.txt" }, []string{"kafka.tls.cert_file: cert_file and key_file go together"}},
+		{"admin token without admin", func(c *Config) { c.HTTP.AdminToken = "t" }, []string{"http.admin_token: set while http.admin is false"}},
 		{"memory", func(c *Config) { c.Batch.BufferMemory = c.Batch.MaxBytes - 1 }, []string{"batch.buffer_memory: must be >= batch.max_bytes"}},
 		{"JSON body limit", func(c *Config) { c.Batch.MaxBytes = 100*MiB + 1 }, []string{"batch.max_bytes: at most 100MiB with the JSON format: StarRocks refuses"}},
 		{"JSON body limit reached", func(c *Config) { c.Batch.MaxBytes = 100 * MiB }, nil},

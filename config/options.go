@@ -95,8 +95,11 @@ var Options = []Option{
 	{Key: "http.stuck_after", Doc: "/readyz fails when a partition with waiting records made no progress for this long."},
 	{Key: "http.pprof", Doc: "Serve Go's profiler under /debug/pprof/ on http.addr (CPU, heap, goroutines). Off by default: expose it only where the metrics port is private."},
 
+	{Key: "http.admin", Doc: "Serve POST /tables/<table>/pause and /resume on http.addr (docs/operations.md). Off by default: anyone who reaches the port could stop a table."},
+	{Key: "http.admin_token", Doc: "Bearer token pause and resume require (Authorization: Bearer <token>) when set (secret: prefer the environment). Strongly advised wherever http.addr is reachable by more than operators."},
+
 	{Key: "log.level", Doc: "debug, info, warn or error."},
-	{Key: "log.format", Doc: "json or console."},
+	{Key: "log.format", Doc: "json (one JSON object per line, for collectors) or console (one readable line per event for a terminal, coloured when stderr is one)."},
 
 	{Key: "shutdown.grace_period", Doc: "Time to flush, commit and leave the group after SIGTERM."},
 }

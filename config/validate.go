@@ -203,6 +203,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.positiveDuration("http.stuck_after", c.HTTP.StuckAfter)
+	if c.HTTP.AdminToken != "" && !c.HTTP.Admin {
+		v.add("http.admin_token", "set while http.admin is false: set http.admin: true to serve pause and resume")
+	}
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "json", "console")
 	v.positiveDuration("shutdown.grace_period", c.Shutdown.GracePeriod)
