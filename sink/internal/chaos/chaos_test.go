@@ -288,27 +288,28 @@ func TestWatch(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		steps []Target // nil row: absent
+		steps []Target
+		kind  Kind // of the first finding
 		want  string
 	}{
-		{"in order", []Target{{k: img(1000, 10)}, {k: img(1000, 20)}, {}, {k: img(1000, 40)}}, ""},
-		{"skips images", []Target{{k: img(1000, 10)}, {k: img(1000, 40)}}, ""},
-		{"goes back", []Target{{k: img(1000, 20)}, {k: img(1000, 10)}}, "went back"},
-		{"back past a delete", []Target{{k: img(1000, 20)}, {}, {k: img(1000, 20)}}, "went back"},
-		{"deleted after the last delete", []Target{{k: img(1000, 40)}, {}}, "disappeared"},
-		{"never an image", []Target{{k: Row{int64(1000), "x", "1.00", int64(20)}}}, "never an image"},
+		{"in order", []Target{{k: img(1000, 10)}, {k: img(1000, 20)}, {}, {k: img(1000, 40)}}, 0, ""},
+		{"skips images", []Target{{k: img(1000, 10)}, {k: img(1000, 40)}}, 0, ""},
+		{"goes back", []Target{{k: img(1000, 20)}, {k: img(1000, 10)}}, Regressed, "went back"},
+		{"back past a delete", []Target{{k: img(1000, 20)}, {}, {k: img(1000, 20)}}, DeleteOrder, "came back"},
+		{"deleted after the last delete", []Target{{k: img(1000, 40)}, {}}, DeleteOrder, "disappeared"},
+		{"never an image", []Target{{k: Row{int64(1000), "x", "1.00", int64(20)}}}, Phantom, "never an image"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := m.NewWatch(0)
-			var errs []error
+			var fs []Finding
 			for _, s := range c.steps {
-				errs = append(errs, w.Observe(s)...)
+				fs = append(fs, w.Observe(s)...)
 			}
 			switch {
-			case c.want == "" && len(errs) > 0:
-				t.Errorf("Observe = %v, want none", errs)
-			case c.want != "" && (len(errs) == 0 || !strings.Contains(fmt.Sprint(errs), c.want)):
-				t.Errorf("Observe = %v, want %q", errs, c.want)
+			case c.want == "" && len(fs) > 0:
+				t.Errorf("Observe = %v, want none", fs)
+			case c.want != "" && (len(fs) == 0 || fs[0].Kind != c.kind || !strings.Contains(fs[0].Err.Error(), c.want)):
+				t.Errorf("Observe = %v, want kind %d %q", fs, c.kind, c.want)
 			}
 		})
 	}

@@ -66,10 +66,37 @@ func (m *Model) CheckCommit(tp TP, offset int64, target func(ti int) Target) err
 	return nil
 }
 
+// Finding is one violation check (c) found, with its kind: what it means
+// depends on the schedule (see Kind).
+type Finding struct {
+	Kind Kind
+	Err  error
+}
+
+// Kind sorts check (c)'s findings.
+type Kind int
+
+const (
+	// Phantom: a row holds an image its key never had in the source.
+	// Always a failure.
+	Phantom Kind = iota
+	// Regressed: a row's image went back to an older image of its key.
+	// The version guard forbids it; without the guard, a replay of
+	// records already loaded does it for a while.
+	Regressed
+	// DeleteOrder: a deleted key came back with an image older than its
+	// delete, a row disappeared though no later delete exists, or a
+	// replayed delete removed a newer image. Deletes are not conditional
+	// in StarRocks (merge_condition does not apply to them, and a deleted
+	// key leaves no version to compare with), so a replay does this for a
+	// while even with the guard.
+	DeleteOrder
+)
+
 // Watch is check (c) for one table: fed the target's rows after every
-// load, it fails when a key's image goes back to an older one, when a row
-// holds an image the source never had, or when a row disappears with no
-// delete after its image in the source.
+// load, it reports a key whose image goes back to an older one, a row
+// holding an image the source never had, and a row that disappears with
+// no delete after its image in the source.
 type Watch struct {
 	m       *Model
 	ti      int
@@ -83,17 +110,21 @@ func (m *Model) NewWatch(ti int) *Watch {
 }
 
 // Observe checks the target's rows now against what it saw before.
-func (w *Watch) Observe(tgt Target) []error {
+func (w *Watch) Observe(tgt Target) []Finding {
 	t := w.m.Tables[w.ti]
-	var errs []error
+	var out []Finding
 	for k, row := range tgt {
 		s := t.SeqOf(row)
 		vs := w.m.Versions(w.ti, k)
 		if img, ok := imageAt(vs, s); !ok || !Equal(img, row) {
-			errs = append(errs, fmt.Errorf("%s key %s: the target holds %v, never an image of this key in the source", t.Name, k, row))
+			out = append(out, Finding{Phantom, fmt.Errorf("%s key %s: the target holds %v, never an image of this key in the source", t.Name, k, row)})
 		}
 		if s < w.floor[k] {
-			errs = append(errs, fmt.Errorf("%s key %s: went back to the image at lsn %d after lsn %d was applied", t.Name, k, s, w.floor[k]))
+			if _, was := w.present[k]; was {
+				out = append(out, Finding{Regressed, fmt.Errorf("%s key %s: went back to the image at lsn %d after lsn %d was applied", t.Name, k, s, w.floor[k])})
+			} else {
+				out = append(out, Finding{DeleteOrder, fmt.Errorf("%s key %s: came back with the image at lsn %d after its delete at lsn %d was applied", t.Name, k, s, w.floor[k]-1)})
+			}
 		}
 		w.floor[k] = max(w.floor[k], s)
 	}
@@ -103,7 +134,7 @@ func (w *Watch) Observe(tgt Target) []error {
 		}
 		d, ok := deletedAfter(w.m.Versions(w.ti, k), s)
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s key %s: its row (lsn %d) disappeared, but the source deletes it at no later lsn", t.Name, k, s))
+			out = append(out, Finding{DeleteOrder, fmt.Errorf("%s key %s: its row (lsn %d) disappeared, but the source deletes it at no later lsn", t.Name, k, s)})
 			continue
 		}
 		w.floor[k] = max(w.floor[k], d+1)
@@ -112,13 +143,12 @@ func (w *Watch) Observe(tgt Target) []error {
 	for k, row := range tgt {
 		w.present[k] = t.SeqOf(row)
 	}
-	return errs
+	return out
 }
 
 // StaleDelete reports whether a delete row that carries the image at
 // beforeLSN (the delete's before image) removes a newer image (at cur): a
-// replayed delete undoing a later re-insert. Deletes are not conditional in
-// StarRocks, so the version guard does not stop them.
+// replayed delete undoing a later re-insert (a DeleteOrder finding).
 func StaleDelete(beforeLSN, cur int64) bool { return cur > beforeLSN }
 
 // Diff is check (a): the differences between the source's rows of table

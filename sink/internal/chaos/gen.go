@@ -125,7 +125,7 @@ func (g *Generator) create(ti int, op Op, lsn int64) Event {
 		if !c.Key {
 			continue
 		}
-		switch c.Kind {
+		switch c.Type {
 		case Int64:
 			img[i] = 1000 + n*7
 		case Int32:
@@ -168,7 +168,7 @@ func (g *Generator) fill(ti int, img Row) Row {
 			img[i] = nil
 			continue
 		}
-		switch c.Kind {
+		switch c.Type {
 		case Int64:
 			img[i] = g.rnd.Int64N(1 << 40)
 		case Int32:
@@ -260,7 +260,7 @@ func (t *Table) sourceRow(r Row, keyOnly bool) map[string]any {
 			continue
 		}
 		v := r[i]
-		if s, ok := v.(string); ok && c.Kind == Decimal {
+		if s, ok := v.(string); ok && c.Type == Decimal {
 			v = decimalB64(s)
 		}
 		m[c.Name] = v
@@ -275,7 +275,7 @@ func (t *Table) fieldSchemas(keyOnly bool) []map[string]any {
 			continue
 		}
 		f := map[string]any{"field": c.Name, "optional": c.Null}
-		switch c.Kind {
+		switch c.Type {
 		case Int64:
 			f["type"] = "int64"
 		case Int32:

@@ -16,12 +16,12 @@ import (
 	"strings"
 )
 
-// Kind is a column's type, as the generator writes it and the target
+// Type is a column's type, as the generator writes it and the target
 // returns it.
-type Kind int
+type Type int
 
 const (
-	Int64   Kind = iota // BIGINT: int64 both ways
+	Int64   Type = iota // BIGINT: int64 both ways
 	Int32               // INT: int32 in the source, int64 in the target
 	String              // VARCHAR
 	Decimal             // DECIMAL(p,2): base64 unscaled in the source, "123.45" in the target
@@ -30,7 +30,7 @@ const (
 // Column is one column of a table.
 type Column struct {
 	Name string
-	Kind Kind
+	Type Type
 	Key  bool
 	Null bool // nullable
 }
@@ -54,10 +54,10 @@ func Tables() []*Table {
 		{
 			Name: "accounts", Topic: "chaos.public.accounts", Schemas: true,
 			Columns: []Column{
-				{Name: "id", Kind: Int64, Key: true},
-				{Name: "owner", Kind: String},
-				{Name: "balance", Kind: Decimal, Null: true},
-				{Name: "seq", Kind: Int64},
+				{Name: "id", Type: Int64, Key: true},
+				{Name: "owner", Type: String},
+				{Name: "balance", Type: Decimal, Null: true},
+				{Name: "seq", Type: Int64},
 			},
 			DDL: "CREATE TABLE accounts (id BIGINT NOT NULL, owner VARCHAR(64) NOT NULL, balance DECIMAL(14,2), seq BIGINT NOT NULL) " +
 				"PRIMARY KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 4",
@@ -66,12 +66,12 @@ func Tables() []*Table {
 		{
 			Name: "orders", Topic: "chaos.public.orders", Schemas: false,
 			Columns: []Column{
-				{Name: "region", Kind: String, Key: true},
-				{Name: "order_no", Kind: Int32, Key: true},
-				{Name: "status", Kind: String},
-				{Name: "qty", Kind: Int32, Null: true},
-				{Name: "note", Kind: String, Null: true},
-				{Name: "seq", Kind: Int64},
+				{Name: "region", Type: String, Key: true},
+				{Name: "order_no", Type: Int32, Key: true},
+				{Name: "status", Type: String},
+				{Name: "qty", Type: Int32, Null: true},
+				{Name: "note", Type: String, Null: true},
+				{Name: "seq", Type: Int64},
 			},
 			DDL: "CREATE TABLE orders (region VARCHAR(16) NOT NULL, order_no INT NOT NULL, status VARCHAR(16) NOT NULL, qty INT, note VARCHAR(100), seq BIGINT NOT NULL) " +
 				"PRIMARY KEY(region, order_no) DISTRIBUTED BY HASH(region) BUCKETS 4",
