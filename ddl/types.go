@@ -39,6 +39,9 @@ type Mapped struct {
 	// Inexact says why the type is a choice rather than exact (the source
 	// did not state a length or precision); "" when exact.
 	Inexact string
+	// SourceNullable says the source field is optional (the Column itself
+	// is nullable whenever it is not a key column).
+	SourceNullable bool
 }
 
 // Map maps one Connect field to a StarRocks column. key says the column
@@ -53,7 +56,7 @@ func Map(f *Field, key bool) (Mapped, error) {
 	if err != nil {
 		return Mapped{}, fmt.Errorf("field %s: %w", f.Name, err)
 	}
-	m := Mapped{Column: schema.NewColumn(f.Name, typ, !key, key), Source: sourceType(f), Inexact: inexact}
+	m := Mapped{Column: schema.NewColumn(f.Name, typ, !key, key), Source: sourceType(f), Inexact: inexact, SourceNullable: f.Optional}
 	return m, nil
 }
 
