@@ -83,7 +83,7 @@ func Holds(dst schema.Column, src Mapped) (c Class, msg, widen string) {
 		if src.Inexact != "" || sk == schema.KindJSON || sk == schema.KindArray {
 			return ClassWarning, fmt.Sprintf("%s holds %d bytes; the source's length is not stated: a longer value becomes NULL", dst.Type, room), ""
 		}
-		msg = fmt.Sprintf("%s holds %d bytes; %s needs up to %d (%d bytes a character): a longer value becomes NULL", dst.Type, room, src.Source, need, BytesPerChar)
+		msg = fmt.Sprintf("%s holds %d bytes; the source's %s needs up to %d (%d bytes a character): a longer value becomes NULL", dst.Type, room, src.Source, need, BytesPerChar)
 		if !sk.IsText() {
 			msg = fmt.Sprintf("%s holds %d bytes; %s renders up to %d: a longer value becomes NULL", dst.Type, room, src.Source, need)
 		}

@@ -143,6 +143,11 @@ func Plan(db, table string, src *Source, existing *schema.Table, opts Options) *
 			p.Unknown = append(p.Unknown, "no DDL: a Primary Key table needs the record key's fields")
 		default:
 			p.DDL = CreateDDL(db, table, cols, keyNames(src), opts)
+			for _, c := range cols {
+				if c.Inexact != "" {
+					p.add(ClassWarning, c.Name, "%s: %s", c.Type, c.Inexact)
+				}
+			}
 		}
 		return p
 	}
