@@ -134,6 +134,9 @@ func Plan(db, table string, src *Source, existing *schema.Table, opts Options) *
 		p.Columns = cols
 		p.Differences = append(p.Differences, errs...)
 	}
+	if n := keyBytes(cols); n > PrimaryKeyLimit && !opts.Versioned && (existing == nil || existing.Model == schema.ModelPrimaryKeys) {
+		p.add(ClassWarning, "", "the key can take up to %d bytes: StarRocks refuses a load whose encoded key is longer than the BE's primary_key_limit_size (%d bytes by default)", n, PrimaryKeyLimit)
+	}
 	if existing == nil {
 		p.add(missingClass(opts), "", "table %s.%s does not exist: %s", db, table, missingHint(opts))
 		switch {
@@ -153,6 +156,35 @@ func Plan(db, table string, src *Source, existing *schema.Table, opts Options) *
 	}
 	compareTable(p, src, cols, existing, opts)
 	return p
+}
+
+// PrimaryKeyLimit is StarRocks' default primary_key_limit_size (be.conf):
+// a load with a longer encoded key fails (PrimaryKeyEncoder::encode_exceed_limit).
+const PrimaryKeyLimit = 128
+
+// keyBytes is the most bytes the key columns can take.
+func keyBytes(cols []Mapped) int {
+	n := 0
+	for _, c := range cols {
+		if !c.Key {
+			continue
+		}
+		switch c.Kind {
+		case schema.KindBoolean, schema.KindTinyInt:
+			n++
+		case schema.KindSmallInt:
+			n += 2
+		case schema.KindInt, schema.KindDate:
+			n += 4
+		case schema.KindBigInt, schema.KindDatetime:
+			n += 8
+		case schema.KindLargeInt:
+			n += 16
+		default:
+			n += textBytes(c)
+		}
+	}
+	return n
 }
 
 func missingClass(o Options) Class {

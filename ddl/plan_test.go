@@ -44,6 +44,15 @@ func find(p *TablePlan, col string) []Difference {
 	return out
 }
 
+func hasDifference(p *TablePlan, col string, c Class, text string) bool {
+	for _, d := range find(p, col) {
+		if d.Class == c && strings.Contains(d.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
 func classOf(t *testing.T, p *TablePlan, col string) Class {
 	t.Helper()
 	ds := find(p, col)
@@ -188,8 +197,11 @@ func TestPlanKeyAndModel(t *testing.T) {
 		c("line_no", "varchar(400)", false, true), c("station_name", "varchar(400)", false, false),
 		c("station_code", "varchar(80)", true, false), c("ext_code", "varchar(80)", true, false), c("reg_date", "varchar(32)", true, false)}}
 	p := Plan("subway", "t", src, table, Options{})
-	if classOf(t, p, "") != ClassError || !strings.Contains(find(p, "")[0].Message, "key differs") {
+	if !hasDifference(p, "", ClassError, "key differs") {
 		t.Errorf("want a key error, got %+v", find(p, ""))
+	}
+	if !hasDifference(p, "", ClassWarning, "primary_key_limit_size") {
+		t.Errorf("keys of up to 800 bytes: want a warning, got %+v", find(p, ""))
 	}
 	table.Columns[1].Key = true
 	if p = Plan("subway", "t", src, table, Options{}); p.HasErrors() || len(p.DDL) != 0 {
