@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/starsink/starsink/config"
 )
 
 // Field is one node of a Kafka Connect schema as JsonConverter writes it
@@ -59,29 +61,78 @@ func (f *Field) Member(name string) *Field {
 	return nil
 }
 
-// IsEnvelope reports whether f is a Debezium change envelope (before, after,
-// op and source members) rather than an unwrapped row.
+// IsEnvelope reports whether f is a Debezium change envelope rather than
+// an unwrapped row: by its schema name (<prefix>.<schema>.<table>.Envelope),
+// or, for a schema without a name, by its before/after, op and source
+// members.
 func (f *Field) IsEnvelope() bool {
-	return f.Type == "struct" && f.Member("after") != nil && f.Member("op") != nil && f.Member("source") != nil
-}
-
-// Row returns the row schema of a record's value schema: the envelope's
-// `after` (raw Debezium), else the value schema itself (unwrapped by
-// ExtractNewRecordState). Unwrap metadata fields (`__deleted`, `__op`,
-// add.fields' `__…`) are left in: Columns drops them.
-func (f *Field) Row() *Field {
-	if f.IsEnvelope() {
-		return f.Member("after")
+	if f.Type != "struct" {
+		return false
 	}
-	return f
+	if f.Semantic != "" {
+		return strings.HasSuffix(f.Semantic, ".Envelope")
+	}
+	return f.Member("after") != nil && f.Member("op") != nil && f.Member("source") != nil
 }
 
-// Columns returns the row's fields that become columns: every member but
-// the unwrap metadata (names starting "__"), which the decoder never loads.
-func (f *Field) Columns() []Field {
-	out := make([]Field, 0, len(f.Fields))
-	for _, c := range f.Fields {
-		if strings.HasPrefix(c.Name, "__") {
+// SourceOptions say how to read a record, as decoder.envelope and
+// decoder.fields_prefix do for the decoder.
+type SourceOptions struct {
+	// Envelope: "raw" (Debezium envelopes: the row is `after`), "unwrapped"
+	// (ExtractNewRecordState rows) or "auto"/"" (decided by the value
+	// schema's name, or by the envelope's members without schemas).
+	Envelope string
+	// FieldsPrefix is ExtractNewRecordState's add.fields.prefix ("" = "__").
+	FieldsPrefix string
+}
+
+// SourceOptionsFor takes the options from the decoder section.
+func SourceOptionsFor(d config.Decoder) SourceOptions {
+	return SourceOptions{Envelope: d.Envelope, FieldsPrefix: d.FieldsPrefix}
+}
+
+func (o SourceOptions) prefix() string {
+	if o.FieldsPrefix == "" {
+		return "__"
+	}
+	return o.FieldsPrefix
+}
+
+// isMeta reports whether a field of an unwrapped row is metadata the
+// decoder never loads rather than a column: __deleted, StarRocks' __op,
+// or a field ExtractNewRecordState's add.fields writes (the prefix, then
+// an envelope, transaction or source field name, or one qualified by its
+// struct). Any other field, "__"-named or not, is a column, as in the
+// decoder (debezium.Decoder.isMeta).
+func (o SourceOptions) isMeta(name string) bool {
+	if name == "__deleted" || name == "__op" {
+		return true
+	}
+	p := o.prefix()
+	if !strings.HasPrefix(name, p) {
+		return false
+	}
+	n := name[len(p):]
+	if strings.HasPrefix(n, "source_") || strings.HasPrefix(n, "transaction_") {
+		return true
+	}
+	switch n {
+	case "op", "ts_ms", "ts_us", "ts_ns",
+		"id", "total_order", "data_collection_order",
+		"version", "connector", "name", "snapshot", "db", "sequence", "schema", "table",
+		"txId", "lsn", "xmin",
+		"server_id", "gtid", "file", "pos", "row", "thread", "query":
+		return true
+	}
+	return false
+}
+
+// columns returns a row's fields that become columns: all of an
+// envelope's row, an unwrapped row's but its metadata.
+func (o SourceOptions) columns(fields []Field, envelope bool) []Field {
+	out := make([]Field, 0, len(fields))
+	for _, c := range fields {
+		if !envelope && o.isMeta(c.Name) {
 			continue
 		}
 		out = append(out, c)
@@ -115,7 +166,7 @@ type Source struct {
 // (schemas.enable=true) the types are known; without, only the names (the
 // key payload's members, the `after` or row members). A null value (a
 // tombstone) tells nothing: ErrNoValue.
-func ReadSource(rec Record) (*Source, error) {
+func ReadSource(rec Record, opts SourceOptions) (*Source, error) {
 	src := &Source{}
 	if len(strings.TrimSpace(string(rec.Value))) == 0 || strings.TrimSpace(string(rec.Value)) == "null" {
 		return nil, ErrNoValue
@@ -130,23 +181,35 @@ func ReadSource(rec Record) (*Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ddl: value: %w", err)
 		}
-		src.Typed, src.Envelope = true, f.IsEnvelope()
-		row := f.Row()
+		src.Typed = true
+		switch opts.Envelope {
+		case "raw":
+			src.Envelope = true
+		case "unwrapped":
+		default:
+			src.Envelope = f.IsEnvelope()
+		}
+		row := f
+		if src.Envelope {
+			if row = f.Member("after"); row == nil {
+				return nil, errors.New("ddl: value: a raw envelope's schema has no after member")
+			}
+		}
 		if row.Type != "struct" {
 			return nil, fmt.Errorf("ddl: value: row schema is a %s, not a struct", row.Type)
 		}
-		src.Columns = row.Columns()
+		src.Columns = opts.columns(row.Fields, src.Envelope)
 	default:
-		names, env, err := payloadNames(payload)
+		names, env, err := payloadNames(payload, opts.Envelope)
 		if err != nil {
 			return nil, fmt.Errorf("ddl: value: %w", err)
 		}
 		src.Envelope = env
-		for _, n := range names {
-			if !strings.HasPrefix(n, "__") {
-				src.Columns = append(src.Columns, Field{Name: n})
-			}
+		fields := make([]Field, len(names))
+		for i, n := range names {
+			fields[i] = Field{Name: n}
 		}
+		src.Columns = opts.columns(fields, env)
 	}
 	if len(strings.TrimSpace(string(rec.Key))) == 0 {
 		return src, nil
@@ -200,15 +263,15 @@ func split(b []byte) (schema, payload json.RawMessage, err error) {
 
 // payloadNames returns the row member names of a schemaless payload: the
 // envelope's `after` (or `before` for a delete), else the members.
-func payloadNames(payload []byte) (names []string, envelope bool, err error) {
+func payloadNames(payload []byte, mode string) (names []string, envelope bool, err error) {
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &top); err != nil {
-		return nil, false, fmt.Errorf("payload is not a JSON object: %w", err)
+	if err := json.Unmarshal(payload, &top); err != nil || top == nil {
+		return nil, false, fmt.Errorf("payload is not a JSON object")
 	}
 	_, hasOp := top["op"]
 	_, hasSource := top["source"]
 	row := payload
-	if hasOp && hasSource {
+	if mode == "raw" || mode != "unwrapped" && hasOp && hasSource {
 		envelope = true
 		row = top["after"]
 		if len(row) == 0 || string(row) == "null" {

@@ -56,7 +56,7 @@ func rank(k schema.Kind) int { return int(k - schema.KindTinyInt) }
 
 // Holds says whether the existing column dst holds every value of the
 // mapped source column src: ClassOK, ClassWarning (the source's limit is
-// unknown, or values round), or ClassError (values can be refused, NULLed or
+// unknown, or values round), or ClassError (values can be refused or
 // altered), with the reason. widen is the type a MODIFY COLUMN would give
 // dst so that it holds src, when StarRocks allows that schema change
 // (ColumnType.isSchemaChangeAllowed: a longer VARCHAR, CHAR to VARCHAR, a
@@ -81,11 +81,11 @@ func Holds(dst schema.Column, src Mapped) (c Class, msg, widen string) {
 			return ClassOK, have, ""
 		}
 		if src.Inexact != "" || sk == schema.KindJSON || sk == schema.KindArray {
-			return ClassWarning, fmt.Sprintf("%s holds %d bytes; the source's length is not stated: a longer value becomes NULL", dst.Type, room), ""
+			return ClassWarning, fmt.Sprintf("%s holds %d bytes; the source's length is not stated: a longer value is refused", dst.Type, room), ""
 		}
-		msg = fmt.Sprintf("%s holds %d bytes; the source's %s needs up to %d (%d bytes a character): a longer value becomes NULL", dst.Type, room, src.Source, need, BytesPerChar)
+		msg = fmt.Sprintf("%s holds %d bytes; the source's %s needs up to %d (%d bytes a character): a longer value is refused", dst.Type, room, src.Source, need, BytesPerChar)
 		if !sk.IsText() {
-			msg = fmt.Sprintf("%s holds %d bytes; %s renders up to %d: a longer value becomes NULL", dst.Type, room, src.Source, need)
+			msg = fmt.Sprintf("%s holds %d bytes; %s renders up to %d: a longer value is refused", dst.Type, room, src.Source, need)
 		}
 		if dk != schema.KindString { // VARCHAR → longer VARCHAR, CHAR → VARCHAR
 			widen, _ = varchar(need)
@@ -102,7 +102,7 @@ func Holds(dst schema.Column, src Mapped) (c Class, msg, widen string) {
 				why = append(why, fmt.Sprintf("less scale (%d < %d): the decoder refuses the extra digits", dst.Scale, src.Scale))
 			}
 			if dst.Precision-dst.Scale < src.Precision-src.Scale {
-				why = append(why, fmt.Sprintf("fewer integer digits (%d < %d): a larger value becomes NULL", dst.Precision-dst.Scale, src.Precision-src.Scale))
+				why = append(why, fmt.Sprintf("fewer integer digits (%d < %d): a larger value is refused", dst.Precision-dst.Scale, src.Precision-src.Scale))
 			}
 			if len(why) == 0 {
 				return ClassOK, have, ""
@@ -116,7 +116,7 @@ func Holds(dst schema.Column, src Mapped) (c Class, msg, widen string) {
 			if intDigits(sk) <= dst.Precision-dst.Scale {
 				return ClassOK, have, ""
 			}
-			return ClassError, fmt.Sprintf("%s has %d integer digits; %s needs %d: a larger value becomes NULL", dst.Type, dst.Precision-dst.Scale, src.Source, intDigits(sk)), ""
+			return ClassError, fmt.Sprintf("%s has %d integer digits; %s needs %d: a larger value is refused", dst.Type, dst.Precision-dst.Scale, src.Source, intDigits(sk)), ""
 		case sk == schema.KindFloat || sk == schema.KindDouble:
 			return ClassWarning, fmt.Sprintf("%s for %s: floating values are rounded to the scale", dst.Type, src.Source), ""
 		}
@@ -126,7 +126,7 @@ func Holds(dst schema.Column, src Mapped) (c Class, msg, widen string) {
 			if rank(dk) >= rank(sk) {
 				return ClassOK, have, ""
 			}
-			return ClassError, fmt.Sprintf("%s is narrower than %s: a larger value becomes NULL", dst.Type, src.Source), strings.ToUpper(sk.String())
+			return ClassError, fmt.Sprintf("%s is narrower than %s: a larger value is refused", dst.Type, src.Source), strings.ToUpper(sk.String())
 		case sk == schema.KindBoolean:
 			return ClassOK, have, ""
 		case sk == schema.KindDecimal:
@@ -136,7 +136,7 @@ func Holds(dst schema.Column, src Mapped) (c Class, msg, widen string) {
 			if src.Inexact == "" && src.Precision <= safeDigits(dk) {
 				return ClassOK, have, ""
 			}
-			return ClassError, fmt.Sprintf("%s holds %d digits; %s has %d: a larger value becomes NULL", dst.Type, safeDigits(dk), src.Source, src.Precision), ""
+			return ClassError, fmt.Sprintf("%s holds %d digits; %s has %d: a larger value is refused", dst.Type, safeDigits(dk), src.Source, src.Precision), ""
 		}
 	case dk == schema.KindFloat || dk == schema.KindDouble:
 		switch {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ type ManagerConfig struct {
 	// Mapping holds mapping.create_tables, mapping.evolve and
 	// mapping.table_properties.
 	Mapping config.Mapping
+	// Source says how records are read (decoder.envelope,
+	// decoder.fields_prefix: SourceOptionsFor).
+	Source SourceOptions
 	// Poll is how often a schema change is polled (default 1s); Timeout
 	// bounds the wait for one (default 10m).
 	Poll, Timeout time.Duration
@@ -148,7 +152,7 @@ func (m *Manager) EnsureTable(ctx context.Context, target mapping.Target, key, v
 	if !errors.Is(err, streamload.ErrTableNotFound) {
 		return false, fmt.Errorf("ddl: %s: %w", name, err)
 	}
-	src, err := ReadSource(Record{Key: key, Value: value})
+	src, err := ReadSource(Record{Key: key, Value: value}, m.cfg.Source)
 	if err != nil {
 		return false, &Error{Table: name, Kind: KindCreateTable, Err: err}
 	}
@@ -193,7 +197,7 @@ func (m *Manager) Evolve(ctx context.Context, target mapping.Target, table *sche
 		return nil, nil
 	}
 	name := target.Database + "." + target.Table
-	src, err := ReadSource(Record{Key: key, Value: value})
+	src, err := ReadSource(Record{Key: key, Value: value}, m.cfg.Source)
 	if err != nil {
 		return nil, &Error{Table: name, Kind: KindAddColumn, Err: err}
 	}
@@ -270,22 +274,33 @@ func (m *Manager) run(ctx context.Context, table string, c Change) error {
 	return nil
 }
 
-// AlterQuery is the statement that reads db.table's newest column schema
-// change.
+// AlterQuery is the statement that lists db.table's column schema
+// changes. It has no ORDER BY CreateTime DESC LIMIT 1: CreateTime counts
+// seconds, so two ALTERs in one second tie and LIMIT 1 could answer the
+// older job; the newest is the one with the greatest JobId (the FE's ids
+// only grow).
 func AlterQuery(db, table string) string {
-	return "SHOW ALTER TABLE COLUMN FROM " + Quote(db) + " WHERE TableName = '" + strings.ReplaceAll(table, "'", "''") +
-		"' ORDER BY CreateTime DESC LIMIT 1"
+	return "SHOW ALTER TABLE COLUMN FROM " + Quote(db) + " WHERE TableName = '" + strings.ReplaceAll(table, "'", "''") + "'"
 }
 
+// lastJob returns the table's newest schema change job (no JobId when it
+// has none).
 func (m *Manager) lastJob(ctx context.Context, db, table string) (map[string]string, error) {
 	rows, err := m.cfg.Exec.Query(ctx, AlterQuery(db, table))
 	if err != nil {
 		return nil, fmt.Errorf("read schema changes: %w", err)
 	}
-	if len(rows) == 0 {
-		return map[string]string{}, nil
+	newest, best := map[string]string{}, int64(-1)
+	for _, r := range rows {
+		id, err := strconv.ParseInt(strings.TrimSpace(r["JobId"]), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("read schema changes: JobId %q: %w", r["JobId"], err)
+		}
+		if id > best {
+			newest, best = r, id
+		}
 	}
-	return rows[0], nil
+	return newest, nil
 }
 
 // wait polls the table's newest schema change until it is FINISHED. A job

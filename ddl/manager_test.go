@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/emulator"
 	"github.com/starsink/starsink/mapping"
 	"github.com/starsink/starsink/schema"
 	"github.com/starsink/starsink/streamload"
@@ -157,11 +158,15 @@ func (f *fakeFE) Query(_ context.Context, stmt string) ([]map[string]string, err
 			f.left--
 		}
 	}
-	copyJob := map[string]string{}
-	for k, v := range j {
-		copyJob[k] = v
+	var out []map[string]string // every job, oldest first, as SHOW ALTER TABLE lists them
+	for _, job := range f.jobs {
+		c := map[string]string{}
+		for k, v := range job {
+			c[k] = v
+		}
+		out = append(out, c)
 	}
-	return []map[string]string{copyJob}, nil
+	return out, nil
 }
 
 func (f *fakeFE) Table(context.Context, string, string) (*schema.Table, error) {
@@ -301,3 +306,59 @@ func TestEvolveFastSchemaChange(t *testing.T) {
 type noJobs struct{ *fakeFE }
 
 func (n *noJobs) Query(context.Context, string) ([]map[string]string, error) { return nil, nil }
+
+// TestEvolveOnEmulator runs the evolve of TestEvolveAddsAndWidens on the
+// emulator, whose ALTERs are schema-change jobs that take a while.
+func TestEvolveOnEmulator(t *testing.T) {
+	s := newStack(t)
+	st := s.emu.Settings()
+	st.SchemaChangeDuration = emulator.Duration(200 * time.Millisecond)
+	if err := s.emu.SetSettings(st); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.emu.Exec(ctx, "USE subway; CREATE TABLE info (line_no VARCHAR(400) NOT NULL, station_name VARCHAR(100) NOT NULL, "+
+		"station_code VARCHAR(80), ext_code VARCHAR(80), reg_date VARCHAR(32)) PRIMARY KEY(line_no, station_name) DISTRIBUTED BY HASH(line_no, station_name)"); err != nil {
+		t.Fatal(err)
+	}
+	exec, err := OpenExecutor(s.emu.MySQLAddr(), "root", "", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Close()
+	mgr, err := NewManager(ManagerConfig{Exec: exec, Catalog: s.cat, Mapping: config.Mapping{Evolve: "add_columns"}, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := mapping.Target{Database: "subway", Table: "info"}
+	tbl, err := s.cat.Table(ctx, "subway", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := mgr.Evolve(ctx, target, tbl, []byte(evolvedKey), []byte(evolvedValue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 {
+		t.Fatalf("ran %+v, want a MODIFY and an ADD", changes)
+	}
+	s.cat.Refresh("subway", "info")
+	got, err := s.cat.Table(ctx, "subway", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := got.Index("ext_code"); i < 0 || got.Columns[i].Length != 200 {
+		t.Errorf("ext_code not widened: %+v", got.Columns)
+	}
+	if i := got.Index("opened"); i < 0 || got.Columns[i].Kind != schema.KindDate {
+		t.Errorf("opened not added: %+v", got.Columns)
+	}
+	jobs, err := s.emu.AlterJobs("subway", "info")
+	if err != nil || len(jobs) != 2 || jobs[0].State != "FINISHED" || jobs[1].State != "FINISHED" {
+		t.Errorf("schema change jobs: %+v, %v", jobs, err)
+	}
+	// The table now holds the source: nothing more to run.
+	if again, err := mgr.Evolve(ctx, target, got, []byte(evolvedKey), []byte(evolvedValue)); err != nil || len(again) != 0 {
+		t.Errorf("second evolve: %+v, %v", again, err)
+	}
+}

@@ -26,7 +26,7 @@ func readRecord(t *testing.T, key, value string) Record {
 
 func source(t *testing.T, key, value string) *Source {
 	t.Helper()
-	src, err := ReadSource(readRecord(t, key, value))
+	src, err := ReadSource(readRecord(t, key, value), SourceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestPlanVersioned(t *testing.T) {
 func TestPlanSchemaless(t *testing.T) {
 	rec := Record{Key: []byte(`{"line_no":"1호선","station_name":"서울역"}`),
 		Value: []byte(`{"before":null,"after":{"line_no":"1호선","station_name":"서울역","new_col":1},"source":{},"op":"c"}`)}
-	src, err := ReadSource(rec)
+	src, err := ReadSource(rec, SourceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestPlanSchemaless(t *testing.T) {
 	if p := Plan("subway", "x", src, nil, Options{}); len(p.DDL) != 0 || len(p.Unknown) < 2 {
 		t.Errorf("no DDL without schemas: %+v", p)
 	}
-	if _, err := ReadSource(Record{Key: rec.Key}); err != ErrNoValue {
+	if _, err := ReadSource(Record{Key: rec.Key}, SourceOptions{}); err != ErrNoValue {
 		t.Errorf("tombstone: %v, want ErrNoValue", err)
 	}
 }
@@ -267,7 +267,7 @@ func TestPlanSchemaless(t *testing.T) {
 // is the row, its __ fields are not columns.
 func TestPlanUnwrapped(t *testing.T) {
 	rec := Record{Value: []byte(`{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"},{"type":"string","optional":true,"field":"__deleted"}],"optional":false,"name":"x.Value"},"payload":{"id":1,"name":"a","__deleted":"false"}}`)}
-	src, err := ReadSource(rec)
+	src, err := ReadSource(rec, SourceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,5 +277,45 @@ func TestPlanUnwrapped(t *testing.T) {
 	p := Plan("d", "x", src, nil, Options{})
 	if len(p.DDL) != 0 || !p.HasErrors() {
 		t.Errorf("keyless record: no PRIMARY KEY DDL, an error: %+v", p)
+	}
+}
+
+// TestReadSourceMetadata: an unwrapped row's ExtractNewRecordState fields
+// are not columns, other "__" fields are, as in the decoder; decoder.envelope
+// and the schema's name decide envelope or row.
+func TestReadSourceMetadata(t *testing.T) {
+	value := `{"schema":{"type":"struct","name":"p.s.t.Value","fields":[{"type":"int32","field":"id"},{"type":"string","optional":true,"field":"__note"},` +
+		`{"type":"int64","optional":true,"field":"__lsn"},{"type":"int64","optional":true,"field":"__source_ts_ms"},{"type":"string","optional":true,"field":"__op"},` +
+		`{"type":"int64","optional":true,"field":"_x_lsn"}]},"payload":{"id":1}}`
+	names := func(src *Source) string {
+		var out []string
+		for _, c := range src.Columns {
+			out = append(out, c.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		opts SourceOptions
+		want string
+	}{
+		{SourceOptions{}, "id,__note,_x_lsn"},
+		{SourceOptions{FieldsPrefix: "_x_"}, "id,__note,__lsn,__source_ts_ms"},
+	} {
+		src, err := ReadSource(Record{Value: []byte(value)}, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(src); got != c.want || src.Envelope {
+			t.Errorf("%+v: columns %s, want %s (envelope %v)", c.opts, got, c.want, src.Envelope)
+		}
+	}
+	// A table whose columns are named after, op and source is a row when its
+	// schema says so.
+	row := `{"schema":{"type":"struct","name":"p.s.t.Value","fields":[{"type":"string","field":"after"},{"type":"string","field":"op"},{"type":"string","field":"source"}]},"payload":{}}`
+	if src, err := ReadSource(Record{Value: []byte(row)}, SourceOptions{}); err != nil || src.Envelope || names(src) != "after,op,source" {
+		t.Errorf("row named like an envelope: %+v, %v", src, err)
+	}
+	if _, err := ReadSource(Record{Value: []byte(row)}, SourceOptions{Envelope: "raw"}); err == nil {
+		t.Error("decoder.envelope raw on a row whose after is no struct: want an error")
 	}
 }

@@ -37,6 +37,8 @@ type Planner struct {
 	Catalog TableReader
 	Mapper  *mapping.Mapper
 	Mapping config.Mapping
+	// Source says how records are read (SourceOptionsFor(cfg.Decoder)).
+	Source SourceOptions
 	// Tail is how many records at the end of each partition are read to
 	// find the newest that carries a value (default 16: a delete is
 	// followed by its tombstone).
@@ -233,7 +235,7 @@ func (p *Planner) latest(ctx context.Context, topic string) (*Source, error) {
 	})
 	var firstErr error
 	for _, r := range recs {
-		src, err := ReadSource(Record{Key: r.Key, Value: r.Value})
+		src, err := ReadSource(Record{Key: r.Key, Value: r.Value}, p.Source)
 		if err == nil {
 			return src, nil
 		}

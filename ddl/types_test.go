@@ -121,7 +121,7 @@ func FuzzReadSource(f *testing.F) {
 	f.Add([]byte(`{"id":1}`), []byte(`{"before":null,"after":{"id":1,"a":"x"},"op":"c","source":{}}`))
 	f.Add([]byte(nil), []byte(`{"schema":{"type":"array","items":{"type":"int8"}},"payload":[1]}`))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
-		src, err := ReadSource(Record{Key: key, Value: value})
+		src, err := ReadSource(Record{Key: key, Value: value}, SourceOptions{})
 		if err != nil {
 			return
 		}

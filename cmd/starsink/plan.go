@@ -56,7 +56,7 @@ func runPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		return err
 	}
 	defer cat.Close()
-	p := &ddl.Planner{Dial: dial, Catalog: cat, Mapper: m, Mapping: cfg.Mapping}
+	p := &ddl.Planner{Dial: dial, Catalog: cat, Mapper: m, Mapping: cfg.Mapping, Source: ddl.SourceOptionsFor(cfg.Decoder)}
 	plans, err := p.PlanAll(ctx, cfg.Kafka)
 	if err != nil {
 		return err
