@@ -130,6 +130,12 @@ func (c *Config) Validate() error {
 		v.placeholders(key+".table", r.Table)
 	}
 	v.placeholders("mapping.template", m.Template)
+	v.oneOf("mapping.evolve", m.Evolve, "none", "add_columns")
+	for name, val := range m.TableProperties {
+		if name == "" || strings.ContainsAny(name, "\"\\") || strings.ContainsAny(val, "\"\\") {
+			v.addf("mapping.table_properties", "entry %q: names and values cannot hold quotes or backslashes", name)
+		}
+	}
 	for name, t := range m.Tables {
 		key := "mapping.tables." + name
 		v.oneOf(key+".format", t.Format, "", "json")
