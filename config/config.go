@@ -231,6 +231,10 @@ type HTTP struct {
 	Addr       string        `koanf:"addr"`        // ":8080"; "" disables
 	StuckAfter time.Duration `koanf:"stuck_after"` // /readyz fails when a partition has had no progress for this long while records wait
 	Pprof      bool          `koanf:"pprof"`       // serve net/http/pprof under /debug/pprof/
+	// Admin enables POST /tables/<t>/pause and /resume; AdminToken, when
+	// set, is the bearer token they require.
+	Admin      bool   `koanf:"admin"`
+	AdminToken Secret `koanf:"admin_token"`
 }
 
 // Log configures logging.
