@@ -1,6 +1,7 @@
 package offsets
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -44,5 +45,40 @@ func TestOfPicksATablesPartitions(t *testing.T) {
 				t.Errorf("got %s, want %s", s, tt.want)
 			}
 		})
+	}
+}
+
+func TestPlanKeepsTargetsWithinEachPartition(t *testing.T) {
+	parts := []Partition{
+		{Topic: "t", Partition: 0, Committed: 40, Start: 30, End: 100},
+		{Topic: "t", Partition: 1, Committed: -1, Start: 0, End: 5},
+	}
+	tests := []struct {
+		name string
+		to   To
+		want string // to/note per partition
+	}{
+		{"earliest", Earliest(), "[30/ 0/]"},
+		{"latest", Latest(), "[100/ 5/]"},
+		{"offset within both", AtOffset(4), "[30/4 is before the start 4/]"},
+		{"offset past one end", AtOffset(50), "[50/ 5/50 is past the end]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			moves, err := Plan(t.Context(), nil, parts, tt.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{}
+			for _, m := range moves {
+				got = append(got, fmt.Sprintf("%d/%s", m.To, m.Note))
+			}
+			if s := fmt.Sprint(got); s != tt.want {
+				t.Errorf("got %s, want %s", s, tt.want)
+			}
+		})
+	}
+	if _, err := Plan(t.Context(), nil, nil, Earliest()); !errors.Is(err, ErrNoPartitions) {
+		t.Errorf("no partitions: %v, want ErrNoPartitions", err)
 	}
 }
