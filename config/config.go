@@ -123,6 +123,16 @@ type Mapping struct {
 	Template string `koanf:"template"`
 	// Tables holds per-table options, keyed by "table" or "db.table".
 	Tables map[string]TableOptions `koanf:"tables"`
+	// CreateTables: a mapped table that does not exist is created from the
+	// record's Debezium schema before its first load (package ddl).
+	CreateTables bool `koanf:"create_tables"`
+	// Evolve: "none", or "add_columns": a source field the table lacks is
+	// added (ALTER TABLE ADD COLUMN) and a widened source type widened
+	// (MODIFY COLUMN) where StarRocks allows it; nothing is ever dropped.
+	Evolve string `koanf:"evolve"`
+	// TableProperties are the PROPERTIES of created tables
+	// (replication_num, storage_volume, …).
+	TableProperties map[string]string `koanf:"table_properties"`
 }
 
 // Rule maps topics matching Regex to Table (which may use $1… groups and
