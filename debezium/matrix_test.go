@@ -37,12 +37,7 @@ type matrixExpect struct {
 // pendingCaptures are the records the decoder cannot decode yet, by
 // <cell>/<record> with a "*" for any cell part, and why. A pending case
 // that passes fails the test, so the list shrinks as the decoder grows.
-var pendingCaptures = map[string]string{
-	"2.6-tombstone-schemas/passengers-delete":    "a null value on an unwrapped topic is a delete keyed by the Kafka key (decoder.envelope, in progress)",
-	"2.6-tombstone-schemaless/passengers-delete": "a null value on an unwrapped topic is a delete keyed by the Kafka key (decoder.envelope, in progress)",
-	"3.6-tombstone-schemas/passengers-delete":    "a null value on an unwrapped topic is a delete keyed by the Kafka key (decoder.envelope, in progress)",
-	"3.6-tombstone-schemaless/passengers-delete": "a null value on an unwrapped topic is a delete keyed by the Kafka key (decoder.envelope, in progress)",
-}
+var pendingCaptures = map[string]string{}
 
 func TestCapturedMatrix(t *testing.T) {
 	root := filepath.Join("testdata", "captured")
@@ -103,6 +98,14 @@ func matrixOptions(t *testing.T, c matrixCell) debezium.Options {
 				t.Fatalf("%s: %v", c.Cell, err)
 			}
 			opts.Framing = f
+		case "envelope":
+			env, err := debezium.ParseEnvelope(v)
+			if err != nil {
+				t.Fatalf("%s: %v", c.Cell, err)
+			}
+			opts.Envelope = env
+		case "fields_prefix":
+			opts.FieldsPrefix = v
 		case "schemaless_timestamp":
 			opts.SchemalessTimestamp = v
 		case "decimal_handling":

@@ -185,6 +185,13 @@ func (c cell) unproven() map[string]string {
 func (c cell) decoderConfig() string {
 	var b strings.Builder
 	b.WriteString("decoder:\n")
+	// docs/configuration.md: set it when known (a tombstone is a delete
+	// on unwrapped topics and a skip on raw ones)
+	if c.unwrapped() {
+		b.WriteString("  envelope: unwrapped\n")
+	} else {
+		b.WriteString("  envelope: raw\n")
+	}
 	if c.schemas {
 		b.WriteString("  framing: schema\n")
 	} else {
