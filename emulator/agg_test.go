@@ -30,6 +30,9 @@ func TestAggregateKeyTable(t *testing.T) {
 		t.Errorf("rows %s, want %s", b, want)
 	}
 
+	if sch, _ := s.Schema("db", "ag"); sch.Columns[1].Agg != "SUM" || sch.Columns[6].Agg != "REPLACE_IF_NOT_NULL" || sch.Columns[0].Agg != "" {
+		t.Errorf("Schema() aggregates %+v", sch.Columns)
+	}
 	db := mysqlDB(t, s)
 	// show answers a query as "Field:Extra:Key" per row, and its columns.
 	show := func(q string) (string, string) {

@@ -314,6 +314,7 @@ func (p *parser) column() (schema.Column, colExtra, error) {
 		case p.is("auto_increment"):
 		default:
 			c := schema.NewColumn(name, typ, nullable, false)
+			c.Agg = x.agg
 			if c.Kind == schema.KindUnknown {
 				return c, x, fmt.Errorf("column %s: unsupported type %s", name, typ)
 			}
