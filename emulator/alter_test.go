@@ -191,3 +191,24 @@ func TestCreateTableForms(t *testing.T) {
 		t.Errorf("view: %d %v", n, err)
 	}
 }
+
+// TestShowAlterSharedData: a shared-data cluster adds the Warehouse column
+// (SchemaChangeProcDir, RunMode.SHARED_DATA).
+func TestShowAlterSharedData(t *testing.T) {
+	st := DefaultSettings()
+	st.SharedData = true
+	s := start(t, Config{Settings: &st})
+	db := mysqlDB(t, s)
+	if _, err := db.Exec("ALTER TABLE p ADD COLUMN extra INT"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query("SHOW ALTER TABLE COLUMN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	if len(cols) != 14 || cols[13] != "Warehouse" {
+		t.Errorf("columns %v", cols)
+	}
+}

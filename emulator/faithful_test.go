@@ -488,3 +488,42 @@ func TestJSONReading(t *testing.T) {
 		t.Errorf("rows %s, want %s", b, want)
 	}
 }
+
+// TestEmptyLoad: a load that loads no row fails with "all partitions have
+// no load data" (fe.conf empty_load_as_error, true) and its label is
+// ABORTED; with the setting off it succeeds.
+func TestEmptyLoad(t *testing.T) {
+	s := start(t, Config{})
+	_, r := load(t, s, "p", `[]`, with(jsonHdr, "label", "e1"))
+	if r.Status != "Fail" || r.Message != "all partitions have no load data" || loadState(t, s, "e1") != "ABORTED" {
+		t.Errorf("empty: %+v", r)
+	}
+	_, r = load(t, s, "p", `[{"k":null}]`, with(jsonHdr, "label", "e2", "max_filter_ratio", "1"))
+	if r.Status != "Fail" || r.Message != "all partitions have no load data" || r.NumberFilteredRows != 1 {
+		t.Errorf("all filtered within the ratio: %+v", r)
+	}
+	st := s.Settings()
+	st.EmptyLoadAsError = false
+	s.SetSettings(st)
+	if _, r = load(t, s, "p", `[]`, with(jsonHdr, "label", "e3")); r.Status != "Success" {
+		t.Errorf("empty_load_as_error=false: %+v", r)
+	}
+}
+
+// TestLoadStateUnknownDatabase: GetStreamLoadState answers an unknown
+// database with a FAILED RestBaseResult and no state.
+func TestLoadStateUnknownDatabase(t *testing.T) {
+	s := start(t, Config{})
+	req, _ := http.NewRequest(http.MethodGet, s.FEURL()+"/api/nodb/get_load_state?label=x", nil)
+	req.SetBasicAuth("root", "pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]string
+	json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != 200 || m["status"] != "FAILED" || m["msg"] != "unknown database, database=nodb" || m["state"] != "" {
+		t.Errorf("%d %v", resp.StatusCode, m)
+	}
+}

@@ -175,6 +175,13 @@ func (s *Server) serveLoadState(w http.ResponseWriter, r *http.Request, db strin
 	label := r.URL.Query().Get("label")
 	state := "UNKNOWN"
 	s.mu.Lock()
+	if s.dbs[db] == nil {
+		s.mu.Unlock()
+		// GetStreamLoadState: a RestBaseResult without a state.
+		msg := "unknown database, database=" + db
+		writeJSON(w, http.StatusOK, map[string]string{"status": "FAILED", "code": "1", "msg": msg, "message": msg})
+		return
+	}
 	if d := s.dbs[db]; d != nil {
 		if j := d.labels[label]; j != nil {
 			j.mu.Lock()
@@ -421,6 +428,13 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 	}
 	if err != nil {
 		resp.Status, resp.Message = "Fail", err.Error()
+		s.filtered.Add(int64(len(reasons)))
+		return finish("ABORTED")
+	}
+	if len(ops) == 0 && set.EmptyLoadAsError {
+		// The FE aborts a transaction with no data
+		// (TxnStatusChangeReason.NO_PARTITIONS, empty_load_as_error).
+		resp.Status, resp.Message = "Fail", "all partitions have no load data"
 		s.filtered.Add(int64(len(reasons)))
 		return finish("ABORTED")
 	}
