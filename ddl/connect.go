@@ -7,6 +7,27 @@
 //
 // Nothing here is on the hot path: it runs once per table, and again when a
 // record's schema has a field its table lacks.
+//
+// How the worker calls it (one Manager per worker, built from
+// OpenExecutor, the worker's streamload.Catalog, cfg.Mapping,
+// SourceOptionsFor(cfg.Decoder) and the worker's Registerer):
+//
+//   - A table's first sight, when Catalog.Table answers
+//     streamload.ErrTableNotFound: EnsureTable(ctx, target, rec.Key,
+//     rec.Value) with the first record of the topic that has a value; on
+//     created, read the schema again and go on; on false (create_tables
+//     off) keep today's error. A *Error stops the worker like a missing
+//     table does.
+//   - A record with a field its table lacks, once the schema read again
+//     (starrocks.schema_refresh_interval) still lacks it, and a record the
+//     decoder refuses with debezium.ErrRange (a widened source type):
+//     Evolve(ctx, target, table, rec.Key, rec.Value). When it returns
+//     changes, read the schema again and decode the record again (the
+//     worker's schema-change path: flush the open batch, new decoder);
+//     when it returns none, the record's fate is unchanged.
+//
+// Both block their caller while StarRocks applies the change (at most
+// ManagerConfig.Timeout); loads of other tables are not affected.
 package ddl
 
 import (

@@ -434,7 +434,7 @@ func compareTable(p *TablePlan, src *Source, cols []Mapped, t *schema.Table, opt
 		p.add(c, m.Name, "%s", msg)
 		if widen != "" {
 			if dst.Key {
-				p.add(ClassWarning, m.Name, "a key column: starsink does not alter it; widen it by hand")
+				p.add(ClassWarning, m.Name, "a key column: starsink never alters key columns (StarRocks restricts their schema changes): widening it means recreating the table")
 			} else {
 				p.DDL = append(p.DDL, ModifyColumnDDL(db, table, dst, widen))
 			}
