@@ -67,6 +67,22 @@ func TestAggregateKeyTable(t *testing.T) {
 		{"DESC ag", "Field,Type,Null,Key,Default,Extra",
 			"k::true total::false amount::false hi::false lo::false last::false keep::false"},
 	}
+	// information_schema.columns has no aggregate function: the BE
+	// scanner writes EXTRA empty.
+	var extras []string
+	rs, err := db.Query("SELECT EXTRA FROM information_schema.columns WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 'ag'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var e string
+		rs.Scan(&e)
+		extras = append(extras, e)
+	}
+	rs.Close()
+	if strings.Join(extras, "") != "" || len(extras) != 7 {
+		t.Errorf("information_schema EXTRA %q, want 7 empty", extras)
+	}
 	for _, tt := range tests {
 		cols, rows := show(tt.query)
 		if cols != tt.cols || rows != tt.rows {
