@@ -527,3 +527,43 @@ func TestLoadStateUnknownDatabase(t *testing.T) {
 		t.Errorf("%d %v", resp.StatusCode, m)
 	}
 }
+
+// TestOpColumn: __op is a TINYINT slot (Load.initColumns): a constant
+// 'delete'/'upsert' becomes 1/0, another string constant fails the plan;
+// in the data 1 deletes, a value that is not a number is NULL (an upsert)
+// unless strict, where the row is filtered.
+func TestOpColumn(t *testing.T) {
+	s := start(t, Config{})
+	load(t, s, "p", `[{"k":"a"},{"k":"b"},{"k":"c"}]`, with(jsonHdr, "label", "seed"))
+	tests := []struct {
+		name, body string
+		hdr        []string
+		status     string
+		msg        string
+		left       string
+	}{
+		{"constant delete", `[{"k":"a"}]`, []string{"columns", "k,__op='delete'"}, "Success", "OK", "b,c"},
+		{"constant upsert", `[{"k":"a"}]`, []string{"columns", "k,__op='UPSERT'"}, "Success", "OK", "a,b,c"},
+		{"other constant", `[{"k":"a"}]`, []string{"columns", "k,__op='remove'"}, "Fail", "load op type string not supported: remove", "a,b,c"},
+		{"numeric string deletes", `[{"k":"a","__op":"1"}]`, nil, "Success", "OK", "b,c"},
+		{"a word is NULL, an upsert", `[{"k":"a","__op":"delete"}]`, nil, "Success", "OK", "a,b,c"},
+		{"a word filtered when strict", `[{"k":"a","__op":"delete"}]`, []string{"strict_mode", "true"}, "Fail", "too many filtered rows", "a,b,c"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r := load(t, s, "p", tt.body, with(with(jsonHdr, tt.hdr...), "label", fmt.Sprintf("op%d", i)))
+			if r.Status != tt.status || r.Message != tt.msg {
+				t.Fatalf("%+v, want %s %q", r, tt.status, tt.msg)
+			}
+			var keys []string
+			for _, k := range []string{"a", "b", "c"} {
+				if _, ok := rows(t, s, "p")[k]; ok {
+					keys = append(keys, k)
+				}
+			}
+			if got := strings.Join(keys, ","); got != tt.left {
+				t.Errorf("rows %s, want %s", got, tt.left)
+			}
+		})
+	}
+}
