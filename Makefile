@@ -44,7 +44,7 @@ bench:
 
 ## fuzz: every fuzz target (decoders, scanner, config and connector parsing, mapping, labels, answers, the emulator's parsers) for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
-FUZZPKGS := ./debezium/ ./config/ ./mapping/ ./streamload/ ./emulator/
+FUZZPKGS := ./debezium/ ./config/ ./mapping/ ./streamload/ ./emulator/ ./status/
 fuzz:
 	@for p in $(FUZZPKGS); do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done

@@ -181,9 +181,11 @@ func Show(ctx context.Context, adm *kadm.Client, group string, topics []string, 
 }
 
 // Of keeps the partitions of table: its name as db.table, or a bare name
-// that matches the table part.
-func Of(parts []Partition, table string) []Partition {
+// that matches the table part of exactly one db.table (an error names the
+// candidates otherwise).
+func Of(parts []Partition, table string) ([]Partition, error) {
 	var out []Partition
+	tables := map[string]bool{}
 	for _, p := range parts {
 		if p.Table == "" {
 			continue
@@ -191,7 +193,16 @@ func Of(parts []Partition, table string) []Partition {
 		_, bare, _ := strings.Cut(p.Table, ".")
 		if p.Table == table || !strings.Contains(table, ".") && bare == table {
 			out = append(out, p)
+			tables[p.Table] = true
 		}
 	}
-	return out
+	if len(tables) > 1 {
+		names := make([]string, 0, len(tables))
+		for t := range tables {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("table %s is ambiguous: %s; name it as db.table", table, strings.Join(names, ", "))
+	}
+	return out, nil
 }

@@ -100,3 +100,19 @@ func TestAllReplace(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseType(f *testing.F) {
+	for _, s := range []string{"decimal(13,2)", "decimal(13, 2)", "unknown", "array<int(11)>", "varchar(65533)",
+		"bigint(20) unsigned", "decimal64(10,2)", "tinyint(1)", "char(", "decimal(,)", "varchar(-1)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, p, sc, l := ParseType(s)
+		if int(k) >= len(kindNames) {
+			t.Fatalf("ParseType(%q): kind %d out of range", s, k)
+		}
+		if k != KindDecimal && (p != 0 || sc != 0) || !k.IsText() && l != 0 {
+			t.Fatalf("ParseType(%q) = %v,%d,%d,%d: precision, scale or length on the wrong kind", s, k, p, sc, l)
+		}
+	})
+}

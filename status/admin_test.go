@@ -124,3 +124,21 @@ func TestAdminPausedGaugeFollowsPauseAndResume(t *testing.T) {
 		t.Fatalf("after resume: %v, want 0", v)
 	}
 }
+
+// FuzzAuthorized checks that only the configured token passes, whatever
+// the header holds.
+func FuzzAuthorized(f *testing.F) {
+	for _, h := range []string{"", "Bearer s3cret", "Bearer  s3cret ", "bearer s3cret", "Basic s3cret", "Bearer s3cre", "Bearer s3cretx", "Bearer"} {
+		f.Add(h)
+	}
+	a := NewAdmin(nil, true, "s3cret", nil)
+	f.Fuzz(func(t *testing.T, h string) {
+		r := httptest.NewRequest(http.MethodPost, "/tables/t/pause", nil)
+		r.Header.Set("Authorization", h)
+		got := a.authorized(r)
+		tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if want := bearer && strings.TrimSpace(tok) == "s3cret"; got != want {
+			t.Fatalf("authorized(%q) = %v, want %v", h, got, want)
+		}
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -29,7 +31,13 @@ type Handler struct {
 	Freshness *Freshness
 	// Timeout bounds the Kafka requests of one /status (default 3 s).
 	Timeout time.Duration
-	Log     *zap.Logger
+	// CacheFor is how long one answer from Kafka serves every /status
+	// (default 2 s, the page's refresh; negative: never cached).
+	CacheFor time.Duration
+	Log      *zap.Logger
+
+	mu     sync.Mutex
+	cached *kafkaView
 }
 
 // Register mounts the handler's routes on mux.
@@ -101,14 +109,19 @@ func (h *Handler) Snapshot(ctx context.Context) Member {
 	return m
 }
 
+// kafkaView is one answer from Kafka, kept for Handler.CacheFor.
+type kafkaView struct {
+	at     time.Time
+	topics string // the sorted topics asked about, joined
+	group  offsets.Group
+	parts  map[string]map[int32]offsets.Partition
+	err    error
+}
+
 // fromKafka adds the group's description and the offsets of the member's
-// partitions.
+// partitions. Answers are shared for CacheFor, so that open pages and
+// scrapers cost Kafka a few requests per interval, not per viewer.
 func (h *Handler) fromKafka(ctx context.Context, m *Member) error {
-	g, err := offsets.Describe(ctx, h.Admin, m.Group)
-	if err != nil {
-		return err
-	}
-	m.GroupState, m.Members = g.State, g.Members
 	var topics []string
 	seen := map[string]bool{}
 	for _, t := range m.Tables {
@@ -119,24 +132,40 @@ func (h *Handler) fromKafka(ctx context.Context, m *Member) error {
 			}
 		}
 	}
-	if len(topics) == 0 {
-		return nil
+	sort.Strings(topics)
+	key := strings.Join(topics, "\x00")
+
+	h.mu.Lock()
+	defer h.mu.Unlock() // one request to Kafka at a time; the others wait and share it
+	v := h.cached
+	cacheFor := h.CacheFor
+	if cacheFor == 0 {
+		cacheFor = 2 * time.Second
 	}
-	parts, err := offsets.Show(ctx, h.Admin, m.Group, topics, nil)
-	if err != nil {
-		return err
-	}
-	byTP := make(map[string]map[int32]offsets.Partition, len(topics))
-	for _, p := range parts {
-		if byTP[p.Topic] == nil {
-			byTP[p.Topic] = map[int32]offsets.Partition{}
+	if v == nil || v.topics != key || time.Since(v.at) >= cacheFor {
+		v = &kafkaView{at: time.Now(), topics: key}
+		v.group, v.err = offsets.Describe(ctx, h.Admin, m.Group)
+		if v.err == nil && len(topics) > 0 {
+			var parts []offsets.Partition
+			parts, v.err = offsets.Show(ctx, h.Admin, m.Group, topics, nil)
+			v.parts = make(map[string]map[int32]offsets.Partition, len(topics))
+			for _, p := range parts {
+				if v.parts[p.Topic] == nil {
+					v.parts[p.Topic] = map[int32]offsets.Partition{}
+				}
+				v.parts[p.Topic][p.Partition] = p
+			}
 		}
-		byTP[p.Topic][p.Partition] = p
+		h.cached = v
 	}
+	if v.err != nil {
+		return v.err
+	}
+	m.GroupState, m.Members = v.group.State, append([]GroupMember(nil), v.group.Members...)
 	for i := range m.Tables {
 		for j := range m.Tables[i].Partitions {
 			p := &m.Tables[i].Partitions[j]
-			if k, ok := byTP[p.Topic][p.Partition]; ok {
+			if k, ok := v.parts[p.Topic][p.Partition]; ok {
 				p.End = k.End
 				// With nothing committed yet, the worker's own lag
 				// (from its fetches) is the best figure there is.

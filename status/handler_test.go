@@ -225,3 +225,42 @@ func TestStatusPageIsSelfContained(t *testing.T) {
 		t.Errorf("GET /nothing: %d, want 404 (the page is / only)", rec.Code)
 	}
 }
+
+func TestStatusSharesOneKafkaAnswerForCacheFor(t *testing.T) {
+	adm, id := groupCluster(t)
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		cacheFor time.Duration
+	}{
+		{"cached", time.Hour},
+		{"not cached", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &fakeSource{m: view(id)}
+			h := &Handler{Source: src, Admin: adm, CacheFor: tt.cacheFor}
+			snap := func() {
+				t.Helper()
+				if m := h.Snapshot(ctx); m.GroupError != "" {
+					t.Fatal(m.GroupError)
+				}
+			}
+			snap()
+			kept := h.cached
+			snap()
+			if reused := h.cached == kept; reused != (tt.cacheFor > 0) {
+				t.Errorf("answer reused: %v, want %v", reused, tt.cacheFor > 0)
+			}
+			// Other topics are another question, whatever CacheFor says.
+			src.mu.Lock()
+			src.m.Tables[0].Partitions = nil
+			src.mu.Unlock()
+			kept = h.cached
+			snap()
+			if h.cached == kept {
+				t.Error("an answer about other topics was reused")
+			}
+		})
+	}
+}

@@ -10,7 +10,7 @@ import (
 
 // TestMetricNames pins this package's metric names: a rename must update
 // the docs, the Grafana dashboard and the alert rules that read them, and
-// this list. Every listed metric is gathered once the helpers that own
+// this list. Every listed metric is gathered once the types that own
 // them have seen one table.
 func TestMetricNames(t *testing.T) {
 	want := []string{

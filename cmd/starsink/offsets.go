@@ -127,7 +127,9 @@ func runOffsets(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return err
 	}
 	if *table != "" {
-		parts = offsets.Of(parts, *table)
+		if parts, err = offsets.Of(parts, *table); err != nil {
+			return err
+		}
 		if len(parts) == 0 {
 			return fmt.Errorf("table %s: no partition of a consumed topic maps to it (%d topic(s) looked at)", *table, len(topics))
 		}
