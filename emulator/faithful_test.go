@@ -567,3 +567,13 @@ func TestOpColumn(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownTable: the FE redirects without looking the table up; the
+// BE's begin_txn meets the FE's refusal (loadTxnBeginImpl), answered Fail.
+func TestUnknownTable(t *testing.T) {
+	s := start(t, Config{})
+	_, r := load(t, s, "nope", `[]`, with(jsonHdr, "label", "u1"))
+	if r.Status != "Fail" || r.Message != `unknown table "db.nope"` {
+		t.Errorf("%+v", r)
+	}
+}
