@@ -212,3 +212,24 @@ func TestShowAlterSharedData(t *testing.T) {
 		t.Errorf("columns %v", cols)
 	}
 }
+
+// TestLatestRowView: a view as the versioned mode creates it (IF NOT
+// EXISTS, a qualified name, a window function) is created and queried
+// through the MySQL port.
+func TestLatestRowView(t *testing.T) {
+	s := start(t, Config{})
+	db := mysqlDB(t, s)
+	for _, q := range []string{
+		"CREATE TABLE `db`.`iv` (`k` INT NOT NULL, `v` INT NULL, `_version` BIGINT NOT NULL, `_deleted` BOOLEAN NOT NULL) DUPLICATE KEY (`k`) DISTRIBUTED BY HASH (`k`)",
+		"CREATE VIEW IF NOT EXISTS `db`.`i_latest` AS\nSELECT `k`, `v` FROM (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY `k` ORDER BY `_version` DESC) AS `__rn`\n  FROM `db`.`iv`) `latest`\nWHERE `__rn` = 1 AND NOT `_deleted`",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load(t, s, "iv", `[{"k":1,"v":1,"_version":1,"_deleted":false},{"k":1,"v":2,"_version":2,"_deleted":false},{"k":2,"v":3,"_version":1,"_deleted":true}]`, with(jsonHdr, "label", "v1"))
+	var n, v int
+	if err := db.QueryRow("SELECT COUNT(*), MAX(v) FROM i_latest").Scan(&n, &v); err != nil || n != 1 || v != 2 {
+		t.Fatalf("%d %d %v", n, v, err)
+	}
+}

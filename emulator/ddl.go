@@ -18,7 +18,6 @@ type stmt struct {
 	extras      []colExtra // per column of table
 	clauses     []alterClause
 	viewSQL     string // CREATE VIEW: the SELECT
-	createSQL   string
 }
 
 // indexWordAS finds the first AS keyword outside quotes and parentheses
@@ -251,7 +250,6 @@ func parseDDL(sql string) (*stmt, error) {
 			return nil, fmt.Errorf("CREATE VIEW %s: AS SELECT … expected", s.name)
 		}
 		s.viewSQL = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql[i+2:]), ";"))
-		s.createSQL = strings.TrimSpace(sql)
 	case p.is("drop", "view"):
 		s.kind = "drop view"
 		s.ifExists = p.is("if", "exists")
