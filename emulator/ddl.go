@@ -440,7 +440,25 @@ func (p *parser) createTable(s *stmt) error {
 		case p.is("buckets"):
 			p.next()
 			continue
-		case p.is("partition", "by"), p.is("order", "by"), p.is("properties"):
+		case p.is("partition", "by"):
+			// RANGE(c) (PARTITION …), LIST, date_trunc('day', c), or a
+			// bare column list: skipped up to the next clause.
+			for {
+				switch w := strings.ToLower(p.peek()); {
+				case w == "(":
+					if err := p.skipParens(); err != nil {
+						return err
+					}
+					continue
+				case w == "" || w == "distributed" || w == "order" || w == "properties" || w == "comment":
+				default:
+					p.next()
+					continue
+				}
+				break
+			}
+			continue
+		case p.is("order", "by"), p.is("properties"):
 			if err := p.skipParens(); err != nil {
 				return err
 			}
