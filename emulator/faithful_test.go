@@ -577,3 +577,25 @@ func TestUnknownTable(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// TestErrorLogHoldsFiftyRows: the error log holds the first 50 rejected
+// rows; NumberFilteredRows counts all.
+func TestErrorLogHoldsFiftyRows(t *testing.T) {
+	s := start(t, Config{})
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < 60; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"k":null,"n":%d}`, i)
+	}
+	b.WriteString("]")
+	_, r := load(t, s, "p", b.String(), with(jsonHdr, "label", "many"))
+	if r.NumberFilteredRows != 60 {
+		t.Fatalf("%+v", r)
+	}
+	if n := strings.Count(errorLog(t, r.ErrorURL), "\n"); n != 50 {
+		t.Errorf("error log has %d lines, want 50", n)
+	}
+}

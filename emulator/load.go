@@ -461,9 +461,19 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 	return finish("VISIBLE")
 }
 
+// maxErrorRows is how many rejected rows a load's error log holds.
+const maxErrorRows = 50
+
 // storeErrorLog keeps the reasons of filtered rows and returns their
 // ErrorURL (fragment_mgr.cpp to_load_error_http_path).
+//
+// Only the first 50 rejected rows are written, as the scanners stop
+// reporting after 50 (csv_scanner.cpp, FileScanner::materialize);
+// NumberFilteredRows still counts them all.
 func (s *Server) storeErrorLog(label string, id int64, reasons []string) string {
+	if len(reasons) > maxErrorRows {
+		reasons = reasons[:maxErrorRows]
+	}
 	file := fmt.Sprintf("error_log_%s_%d", strings.ReplaceAll(label, "/", "_"), id)
 	s.errLogs.Store(file, strings.Join(reasons, "\n")+"\n")
 	return s.BEURL() + "/api/_load_error_log?file=" + file
