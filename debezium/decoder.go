@@ -153,8 +153,9 @@ type Event struct {
 	// Version orders the changes of one key however they reached Kafka
 	// (docs/architecture.md, "The version of a change"): the source
 	// position of a streamed change, below every streamed change for a
-	// snapshot row. 0 with VersionErr set when the message carries no
-	// position to take it from; callers that need it refuse the record.
+	// snapshot row. 0 with VersionErr (a *VersionError wrapping
+	// ErrNoVersion, naming the field) when the message carries no position
+	// to take it from; callers that need it refuse the record, naming it.
 	Version    int64
 	VersionErr error
 }
@@ -317,6 +318,9 @@ type Decoder struct {
 	zeros, labels []string
 	filled        []bool
 	deleting      bool
+	// errNoMetaPosition is the VersionErr of an unwrapped row without
+	// position fields, named with the decoder's add.fields prefix.
+	errNoMetaPosition *VersionError
 	// sawRaw is set once this decoder has decoded a raw envelope: with
 	// EnvelopeAuto, a tombstone is then the one Debezium writes after a
 	// delete (skipped), not an unwrapped delete.
@@ -334,6 +338,7 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 	if d.prefix == "" {
 		d.prefix = DefaultFieldsPrefix
 	}
+	d.errNoMetaPosition = &VersionError{Field: d.prefix + "lsn", Reason: noPosition}
 	d.ph = opts.Placeholder
 	if d.ph == "" {
 		d.ph = DefaultPlaceholder
@@ -391,7 +396,7 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 		if d.tombstoneDeletes() {
 			// ExtractNewRecordState's delete.tombstone.handling.mode=tombstone
 			// (3.x's default): the delete itself, keyed by the Kafka key.
-			ev.Op, ev.VersionErr = OpDelete, d.fail(rec, "", errNoPosition("a tombstone"))
+			ev.Op, ev.VersionErr = OpDelete, errTombstone
 			return d.deleteFromKey(rec, dst, ev)
 		}
 		ev.Reason = ReasonTombstone
@@ -472,7 +477,7 @@ func (d *Decoder) nullPayload(rec *Record, dst []byte, si *schemaInfo) ([]byte, 
 	if d.opts.Envelope == EnvelopeRaw || d.opts.Envelope == EnvelopeAuto && si.envelope {
 		return dst, Event{Reason: ReasonNullPayload}, nil
 	}
-	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: d.fail(rec, "payload", errNoPosition("a null payload"))})
+	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: errNullPayload})
 }
 
 // rawOps are the op values of Debezium's envelopes.
@@ -767,7 +772,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 		ev.Op, part = OpDelete, "before"
 	case "t":
 		ev.Op = OpTruncate
-		d.setVersion(rec, &ev, &env.src, "source.")
+		d.setVersion(&ev, &env.src, true, ev.LSN)
 		return dst, ev, nil
 	case "m":
 		ev.Reason = ReasonMessage
@@ -775,7 +780,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	default:
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
 	}
-	d.setVersion(rec, &ev, &env.src, "source.")
+	d.setVersion(&ev, &env.src, true, ev.LSN)
 	row, p := after, si.after
 	if part == "before" {
 		row, p = before, si.before
@@ -978,7 +983,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 			ev.Op = OpDelete
 		case "t":
 			ev.Op = OpTruncate
-			d.setVersion(rec, &ev, &m.pos, d.prefix)
+			d.setVersion(&ev, &m.pos, false, ev.LSN)
 			return dst, ev, nil
 		default:
 			return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w %q", ErrUnknownOp, op.Str))
@@ -994,7 +999,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	default:
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
-	d.setVersion(rec, &ev, &m.pos, d.prefix)
+	d.setVersion(&ev, &m.pos, false, ev.LSN)
 	var err error
 	start := len(dst)
 	if ev.Op == OpDelete {
@@ -1111,10 +1116,4 @@ func typeName(r gjson.Result) string {
 		return "a boolean"
 	}
 	return "unknown"
-}
-
-// errNoPosition is the VersionErr of a change whose message carries no
-// source position.
-func errNoPosition(what string) error {
-	return fmt.Errorf("%w: %s has none (with ExtractNewRecordState use delete.tombstone.handling.mode=rewrite and add.fields=op,lsn,source.ts_ms so that deletes carry one; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds Debezium envelopes)", ErrNoVersion, what)
 }
