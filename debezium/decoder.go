@@ -318,6 +318,10 @@ type Decoder struct {
 	zeros, labels []string
 	filled        []bool
 	deleting      bool
+	// fitted is set by value when what it rendered fits the column by
+	// construction (a date it formatted, a decimal whose digits it
+	// counted), so that render skips the check of fits.
+	fitted bool
 	// errNoMetaPosition is the VersionErr of an unwrapped row without
 	// position fields, named with the decoder's add.fields prefix.
 	errNoMetaPosition *VersionError
@@ -600,25 +604,43 @@ type position struct {
 	file, pos, row                      string // MySQL
 }
 
-// set notes a source member (the first of each name, as gjson's Get).
+// set notes a source member (the first of each name, as gjson's Get). It
+// runs for every member of every source block: it tells the names apart by
+// length first, then by one comparison.
 func (p *position) set(k, v string) {
-	switch k {
-	case "connector":
-		setFirst(&p.connector, v)
-	case "ts_ms":
-		setFirst(&p.tsMs, v)
-	case "snapshot":
-		setFirst(&p.snapshot, v)
-	case "sequence":
-		setFirst(&p.sequence, v)
-	case "lsn":
-		setFirst(&p.lsn, v)
-	case "file":
-		setFirst(&p.file, v)
-	case "pos":
-		setFirst(&p.pos, v)
-	case "row":
-		setFirst(&p.row, v)
+	var dst *string
+	switch len(k) {
+	case 3:
+		switch k {
+		case "lsn":
+			dst = &p.lsn
+		case "pos":
+			dst = &p.pos
+		case "row":
+			dst = &p.row
+		}
+	case 4:
+		if k == "file" {
+			dst = &p.file
+		}
+	case 5:
+		if k == "ts_ms" {
+			dst = &p.tsMs
+		}
+	case 8:
+		switch k {
+		case "snapshot":
+			dst = &p.snapshot
+		case "sequence":
+			dst = &p.sequence
+		}
+	case 9:
+		if k == "connector" {
+			dst = &p.connector
+		}
+	}
+	if dst != nil && *dst == "" {
+		*dst = v
 	}
 }
 

@@ -254,8 +254,9 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 				continue
 			}
 		}
+		d.fitted = false
 		dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col)
-		if err == nil && col != nil {
+		if err == nil && col != nil && !d.fitted {
 			err = fits(dst[mark:], col)
 		}
 		if err != nil {
