@@ -322,6 +322,9 @@ type Decoder struct {
 	// construction (a date it formatted, a decimal whose digits it
 	// counted), so that render skips the check of fits.
 	fitted bool
+	// keysSeen counts the key columns render wrote for the current row;
+	// nKeys is the table's number of key columns.
+	keysSeen, nKeys int
 	// errNoMetaPosition is the VersionErr of an unwrapped row without
 	// position fields, named with the decoder's add.fields prefix.
 	errNoMetaPosition *VersionError
@@ -370,6 +373,9 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 		for i := range table.Columns {
 			c := &table.Columns[i]
 			d.keyCols[i] = c.Key
+			if c.Key {
+				d.nKeys++
+			}
 			d.labels[i] = string(append(appendEscaped([]byte{'"'}, c.Name), '"', ':'))
 			if !slices.Contains(opts.Omit, c.Name) { // the caller writes those
 				d.zeros[i] = zeroValue(c)
@@ -393,7 +399,7 @@ func str(b []byte) string {
 // Decode decodes rec and, for OpUpsert and OpDelete, appends the row to dst
 // as one JSON object. On error dst is returned unchanged.
 func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
-	d.unavail, d.unknown, d.deleting = d.unavail[:0], "", false
+	d.unavail, d.unknown, d.deleting, d.keysSeen = d.unavail[:0], "", false, 0
 	defer d.forget()
 	ev := Event{}
 	if rec.Value == nil {
@@ -827,6 +833,9 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	if err != nil {
 		return dst, ev, err
 	}
+	if k := d.missingKey(fields); k != "" {
+		return dst[:start], ev, d.fail(rec, part+"."+k, fmt.Errorf("%w: the %s image has no key column %s", ErrMissingRow, part, k))
+	}
 	if d.deleting {
 		dst = d.fillDelete(dst)
 	}
@@ -1031,6 +1040,9 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	if err != nil {
 		return dst, ev, err
 	}
+	if k := d.missingKey(env.fields); k != "" {
+		return dst[:start], ev, d.fail(rec, k, fmt.Errorf("%w: the row has no key column %s (if the topic holds Debezium envelopes, set decoder.envelope=raw)", ErrMissingRow, k))
+	}
 	if d.deleting {
 		dst = d.fillDelete(dst)
 	}
@@ -1074,9 +1086,13 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 	}
 	var err error
 	d.beginDelete()
+	start := len(dst)
 	dst, err = d.render(rec, dst, "key", d.keyFields, kp)
 	if err != nil {
 		return dst, ev, err
+	}
+	if k := d.missingKey(d.keyFields); k != "" {
+		return dst[:start], ev, d.fail(rec, "key."+k, fmt.Errorf("%w: the Kafka key has no key column %s", ErrMissingRow, k))
 	}
 	if d.deleting {
 		dst = d.fillDelete(dst)
