@@ -37,12 +37,15 @@ func Default() Config {
 			LabelPrefix:           "starsink",
 			ConnectTimeout:        10 * time.Second,
 			LoadTimeout:           600 * time.Second,
-			MaxRetries:            5,
+			RetryFor:              10 * time.Minute,
 			RetryBackoff:          200 * time.Millisecond,
 			MaxRetryBackoff:       10 * time.Second,
 			Format:                "json",
 			SchemaTTL:             5 * time.Minute,
 			SchemaRefreshInterval: 30 * time.Second,
+		},
+		Mapping: Mapping{
+			Evolve: "none",
 		},
 		Decoder: Decoder{
 			Framing:         "auto",
