@@ -136,6 +136,11 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		if s, err = d.guess(v, col); err != nil {
 			return dst, err
 		}
+		if s == semDecimal && col != nil {
+			// a schemaless Decimal's scale is the column's: the bytes are
+			// the unscaled value (decimal.handling.mode=precise)
+			scale = col.Scale
+		}
 	}
 	switch s {
 	case semInt, semMicroDuration:
