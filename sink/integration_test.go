@@ -739,3 +739,73 @@ func TestIntegrationSchemaChange(t *testing.T) {
 		t.Errorf("%d rows with a note and %d without, want 300 and 100", withNote, without)
 	}
 }
+
+// blockingSchemas answers every table read with err, or, when err is nil,
+// blocks until the read's context ends (a catalog that hangs).
+type blockingSchemas struct {
+	started chan struct{}
+	err     error
+}
+
+func (b blockingSchemas) Table(ctx context.Context, _, _ string) (*schema.Table, error) {
+	select {
+	case b.started <- struct{}{}:
+	default:
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestIntegrationSchemaReadFailureNotDeadLettered: SIGTERM during a new
+// table's first schema read, or the catalog failing it, is not the
+// records' fault: with errors.tolerance=all nothing is dead-lettered and
+// nothing committed; a shutdown stays clean, a catalog error stops the
+// worker.
+func TestIntegrationSchemaReadFailureNotDeadLettered(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		err     error
+		wantErr bool
+	}{
+		{name: "shutdown during the read"},
+		{name: "catalog error", err: errors.New("catalog: connection refused"), wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 1, "starsink.dlq")
+			h.cfg.Errors.Tolerance = "all"
+			h.cfg.Errors.DLQTopic = "starsink.dlq"
+			h.change("c", 1, 1, 1)
+			h.change("c", 2, 2, 2)
+			bs := blockingSchemas{started: make(chan struct{}, 1), err: tt.err}
+			w, err := New(h.cfg, Deps{Schemas: bs}, zaptest.NewLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx) }()
+			<-bs.started
+			if tt.err == nil {
+				cancel()
+			}
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Run did not return")
+			}
+			if (err != nil) != tt.wantErr {
+				t.Errorf("Run = %v, want error %v", err, tt.wantErr)
+			}
+			if n := w.Stats().DeadLettered; n != 0 {
+				t.Errorf("%d records dead-lettered", n)
+			}
+			if got := h.committed(h.cfg.Kafka.GroupID); got != 0 {
+				t.Errorf("committed %d, want nothing", got)
+			}
+		})
+	}
+}

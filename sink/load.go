@@ -1,24 +1,31 @@
 package sink
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/streamload"
 )
 
 // run loads the table's batches one after another, for the worker's life.
+// The batch at the head of the queue is the one loading (t.running); it
+// leaves the queue when its load is over, and the table is idle when the
+// queue is empty (t.idle is closed then).
 func (t *tableState) run() {
 	for {
 		t.qmu.Lock()
 		var b *Batch
+		var ctx context.Context
 		if len(t.queue) > 0 {
 			b = t.queue[0]
+			ctx, t.cancelRun = context.WithCancel(t.w.loadCtx)
+			t.running = b
 		}
 		t.qmu.Unlock()
 		if b == nil {
@@ -29,75 +36,138 @@ func (t *tableState) run() {
 				return
 			}
 		}
-		t.load(b)
+		t.load(ctx, b)
 		t.qmu.Lock()
+		t.cancelRun()
+		t.running, t.cancelRun = nil, nil
+		t.queue[0] = nil
 		t.queue = t.queue[1:]
+		if len(t.queue) == 0 {
+			close(t.idle)
+		}
 		t.qmu.Unlock()
-		t.w.buffered.Add(-b.bytes)
-		putBatch(b)
+		t.release(b)
 		t.last.Store(time.Now().UnixNano())
-		t.w.outstanding.Done()
 	}
 }
 
-// load loads one batch and marks its offsets when it is in StarRocks.
-func (t *tableState) load(b *Batch) {
+// load loads one batch and marks its offsets when it is in StarRocks. ctx
+// is cancelled when the batch is fenced (revoke, lost assignment, shutdown
+// past its grace period): the load is then settled (see settle) before
+// anything else happens on the table.
+func (t *tableState) load(ctx context.Context, b *Batch) {
 	w := t.w
 	if t.failed.Load() {
-		return // an earlier batch failed for good: nothing after it may be marked
+		return // an earlier batch did not load: nothing after it may be marked
+	}
+	// Checked right before the load: a batch of a partition given up (or
+	// owned again under a new assignment, whose records are fetched anew)
+	// is never loaded.
+	if all, _ := w.own.holds(b); !all {
+		t.discard(b, "partition no longer owned")
+		return
 	}
 	var err error
 	start := time.Now()
 	if b.Rows > 0 {
-		w.sem <- struct{}{}
-		err = w.loader.Load(w.loadCtx, b)
-		<-w.sem
+		select {
+		case w.sem <- struct{}{}:
+			err = w.loader.Load(ctx, b)
+			<-w.sem
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 		w.m.loadDuration.WithLabelValues(t.name).Observe(time.Since(start).Seconds())
 	}
 	fields := []zap.Field{zap.String("table", t.name), zap.String("label", b.Label), zap.Int("rows", b.Rows),
 		zap.Int("deletes", b.Deletes), zap.Int("bytes", b.body.Len()), zap.Duration("duration", time.Since(start)),
 		zap.String("flush", b.reason), zap.Bool("partial", b.Partial), zap.Any("partitions", b.Ranges)}
-	if err != nil {
-		if w.loadCtx.Err() != nil {
-			return // hard stop: the records stay uncommitted
+	if err != nil && ctx.Err() != nil {
+		// Fenced: the request was cancelled, but StarRocks may have
+		// received it whole and may still commit it. Nothing else happens
+		// on this table until the label's fate is known.
+		t.qmu.Lock()
+		by := t.settleBy
+		t.qmu.Unlock()
+		if by.IsZero() {
+			by = time.Now().Add(w.cfg.Kafka.RebalanceTimeout)
 		}
-		w.m.batches.WithLabelValues(t.name, "failed").Inc()
-		if w.dlq == nil {
+		landed, serr := t.settle(b, by)
+		switch {
+		case serr != nil:
 			t.failed.Store(true)
-			w.log.Error("batch failed", append(fields, zap.Error(err))...)
-			w.fail(fmt.Errorf("load %s (label %s, %s): %w", t.name, b.Label, describeRanges(b.Ranges), err))
+			w.log.Error("cancelled load not settled", append(fields, zap.Error(serr))...)
+			w.fail(fmt.Errorf("sink: cancelled load of %s (label %s, %s) not settled: %w: stopping, so that it cannot land after another member loaded newer rows",
+				t.name, b.Label, describeRanges(b.Ranges), serr))
+			return
+		case !landed:
+			w.log.Warn("cancelled load did not land", fields...)
+			if _, any := w.own.holds(b); any {
+				// Its partitions are still ours (shutdown): nothing after
+				// it may be marked.
+				t.failed.Store(true)
+			}
+			w.m.batches.WithLabelValues(t.name, "cancelled").Inc()
 			return
 		}
-		for i := range b.kept {
-			r := b.record(i)
-			if derr := w.dlq.send(r, "load", err); derr != nil {
-				t.failed.Store(true)
-				w.fail(fmt.Errorf("load %s (label %s): %w; dead-letter topic failed too: %v", t.name, b.Label, err, derr))
-				return
-			}
-			w.deadLettered.Add(1)
-			w.m.deadLettered.WithLabelValues(r.Topic, "load").Inc()
-		}
-		w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()
-		w.log.Warn("batch dead-lettered", append(fields, zap.Error(err))...)
-	} else if b.Rows > 0 {
-		w.m.batches.WithLabelValues(t.name, "loaded").Inc()
-		w.m.rowsLoaded.WithLabelValues(t.name).Add(float64(b.Rows - b.Deletes))
-		w.m.rowsDeleted.WithLabelValues(t.name).Add(float64(b.Deletes))
-		w.m.loadBytes.WithLabelValues(t.name).Add(float64(b.body.Len()))
-		w.rowsLoaded.Add(int64(b.Rows - b.Deletes))
-		w.rowsDeleted.Add(int64(b.Deletes))
-		w.batches.Add(1)
-		w.log.Info("batch loaded", fields...)
+		w.log.Info("cancelled load had landed", fields...)
+		err = nil
 	}
-	offsets := make(map[string]map[int32]kgo.EpochOffset, 1)
-	for _, rg := range b.Ranges {
-		if offsets[rg.Topic] == nil {
-			offsets[rg.Topic] = map[int32]kgo.EpochOffset{}
-		}
-		offsets[rg.Topic][rg.Partition] = kgo.EpochOffset{Epoch: -1, Offset: rg.Last + 1}
+	if err != nil {
+		t.refused(ctx, b, err, fields)
+		return
 	}
-	w.cl.MarkCommitOffsets(offsets)
+	t.loaded(b, fields)
+	w.markBatch(b)
+}
+
+// loaded counts a batch that is in StarRocks.
+func (t *tableState) loaded(b *Batch, fields []zap.Field) {
+	w := t.w
+	if b.Rows == 0 {
+		return
+	}
+	w.m.batches.WithLabelValues(t.name, "loaded").Inc()
+	w.m.rowsLoaded.WithLabelValues(t.name).Add(float64(b.Rows - b.Deletes))
+	w.m.rowsDeleted.WithLabelValues(t.name).Add(float64(b.Deletes))
+	w.m.loadBytes.WithLabelValues(t.name).Add(float64(b.body.Len()))
+	w.rowsLoaded.Add(int64(b.Rows - b.Deletes))
+	w.rowsDeleted.Add(int64(b.Deletes))
+	w.batches.Add(1)
+	if b.Filtered > 0 {
+		// max_filter_ratio > 0 let StarRocks drop rows it refused: never
+		// silently.
+		w.m.rowsFiltered.WithLabelValues(t.name).Add(float64(b.Filtered))
+		w.log.Warn("batch loaded with rows filtered out by StarRocks (max_filter_ratio > 0): those rows are not stored", append(fields, zap.Int64("filtered", b.Filtered))...)
+		return
+	}
+	w.log.Info("batch loaded", fields...)
+}
+
+// refused handles a load that failed for good. Only StarRocks refusing
+// the rows as data (a *streamload.LoadError that is not retryable) may
+// dead-letter records, and only with errors.tolerance=all; StarRocks
+// unavailable (retryable errors that outlasted the retries, or anything
+// else) stops the worker without committing, as Kafka Connect does.
+func (t *tableState) refused(ctx context.Context, b *Batch, err error, fields []zap.Field) {
+	w := t.w
+	w.m.batches.WithLabelValues(t.name, "failed").Inc()
+	var le *streamload.LoadError
+	if w.dlq == nil || !errors.As(err, &le) || le.Retryable {
+		t.failed.Store(true)
+		w.log.Error("batch failed", append(fields, zap.Error(err))...)
+		w.fail(fmt.Errorf("load %s (label %s, %s): %w", t.name, b.Label, describeRanges(b.Ranges), err))
+		return
+	}
+	if derr := t.isolate(ctx, b, err); derr != nil {
+		t.failed.Store(true)
+		w.log.Error("batch failed", append(fields, zap.Error(derr))...)
+		w.fail(derr)
+		return
+	}
+	w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()
+	w.log.Warn("batch refused as data: refused records dead-lettered, the others loaded", append(fields, zap.Error(err))...)
+	w.markBatch(b)
 }
 
 func describeRanges(rs []streamload.OffsetRange) string {
@@ -125,6 +195,6 @@ func putBatch(b *Batch) {
 		arena = nil
 	}
 	clear(b.kept)
-	*b = Batch{body: b.body, Columns: b.Columns[:0], Ranges: b.Ranges[:0], kept: b.kept[:0], arena: arena}
+	*b = Batch{body: b.body, Columns: b.Columns[:0], Ranges: b.Ranges[:0], gens: b.gens[:0], kept: b.kept[:0], arena: arena}
 	batchPool.Put(b)
 }

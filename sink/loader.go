@@ -30,6 +30,11 @@ type Batch struct {
 	Partial bool
 	Options TableOptions
 	Ranges  []streamload.OffsetRange // every record the batch answers for, loaded or skipped
+	// Filtered is set by the Loader: rows StarRocks filtered out (only
+	// possible with max_filter_ratio > 0); they are not stored.
+	Filtered int64
+
+	gens []uint64 // the assignment generation of each range's partition (owner)
 
 	// kept holds what the dead-letter topic needs of each record (only when
 	// one is configured), its keys and values copied into arena so the
@@ -59,11 +64,13 @@ type keptRecord struct {
 	timestamp  time.Time
 	headers    []kgo.RecordHeader
 	key, value [2]int // arena[k[0]:k[1]]; k[0] < 0: nil
+	row        [2]int // the record's row: body bytes [row[0], row[1])
 }
 
 // keep copies what the dead-letter topic needs of r into the batch: key and
-// value into the arena, headers into b.held's count.
-func (b *Batch) keep(r *kgo.Record) {
+// value into the arena, headers into b.held's count; its row is the body's
+// bytes [start, end).
+func (b *Batch) keep(r *kgo.Record, start, end int) {
 	span := func(v []byte) [2]int {
 		if v == nil {
 			return [2]int{-1, -1}
@@ -72,7 +79,7 @@ func (b *Batch) keep(r *kgo.Record) {
 		b.arena = append(b.arena, v...)
 		return [2]int{start, len(b.arena)}
 	}
-	k := keptRecord{topic: r.Topic, partition: r.Partition, offset: r.Offset, timestamp: r.Timestamp, key: span(r.Key), value: span(r.Value)}
+	k := keptRecord{topic: r.Topic, partition: r.Partition, offset: r.Offset, timestamp: r.Timestamp, key: span(r.Key), value: span(r.Value), row: [2]int{start, end}}
 	for _, h := range r.Headers {
 		k.headers = append(k.headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
 		b.held += int64(len(h.Key) + len(h.Value))
@@ -137,6 +144,17 @@ type StreamLoader struct {
 	Timeout     time.Duration
 }
 
+// LoadStater is an optional capability of a Loader: the state of a label
+// (get_load_state), to settle a load that was cancelled.
+type LoadStater interface {
+	LoadState(ctx context.Context, db, label string) (string, error)
+}
+
+// LoadState implements LoadStater.
+func (l *StreamLoader) LoadState(ctx context.Context, db, label string) (string, error) {
+	return l.Client.LoadState(ctx, db, label)
+}
+
 // Load implements Loader.
 func (l *StreamLoader) Load(ctx context.Context, b *Batch) error {
 	req := &streamload.Request{
@@ -154,6 +172,9 @@ func (l *StreamLoader) Load(ctx context.Context, b *Batch) error {
 			req.Headers[k] = v
 		}
 	}
-	_, err := l.Client.Load(ctx, req)
+	resp, err := l.Client.Load(ctx, req)
+	if resp != nil {
+		b.Filtered = resp.NumberFilteredRows
+	}
 	return err
 }

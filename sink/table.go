@@ -51,12 +51,18 @@ type tableState struct {
 	curKey  string // column set of cur ("" = full rows)
 	scratch []byte
 
-	qmu    sync.Mutex
-	queue  []*Batch
-	idleAt time.Time // when a batch of this table was last flushed by flushIdle
-	notify chan struct{}
-	failed atomic.Bool  // a batch failed for good: later batches must not mark
-	last   atomic.Int64 // unix nanos of the last finished batch
+	qmu   sync.Mutex
+	queue []*Batch // queue[0] is loading when running is set
+	// idle is closed when the queue empties, and made anew when a batch is
+	// queued into an empty queue (waitIdle).
+	idle      chan struct{}
+	running   *Batch
+	cancelRun context.CancelFunc // cancels running's load (fence)
+	settleBy  time.Time          // a fenced load is settled by then
+	idleAt    time.Time          // when a batch of this table was last flushed by flushIdle
+	notify    chan struct{}
+	failed    atomic.Bool  // a batch failed for good: later batches must not mark
+	last      atomic.Int64 // unix nanos of the last finished batch
 }
 
 func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableState, error) {
@@ -275,13 +281,14 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 	if b.Rows > 0 {
 		b.body.writeByte(',')
 	}
+	start := b.body.Len()
 	b.body.write(row)
 	b.Rows++
 	if ev.Op == debezium.OpDelete && !t.versioned { // a versioned delete is an appended row
 		b.Deletes++
 	}
 	if t.w.dlq != nil {
-		b.keep(r)
+		b.keep(r, start, b.body.Len())
 	}
 	t.charge(b)
 	switch {
@@ -359,6 +366,7 @@ func (t *tableState) batch(r *kgo.Record) *Batch {
 		}
 	}
 	b.Ranges = append(b.Ranges, streamload.OffsetRange{Topic: r.Topic, Partition: r.Partition, First: r.Offset, Last: r.Offset})
+	b.gens = append(b.gens, t.w.own.gen(r.Topic, r.Partition))
 	return b
 }
 
@@ -371,8 +379,10 @@ func (t *tableState) flush(reason string) {
 	b.reason = reason
 	b.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, b.Table, b.Ranges)
 	t.w.m.flushes.WithLabelValues(t.name, reason).Inc()
-	t.w.outstanding.Add(1)
 	t.qmu.Lock()
+	if len(t.queue) == 0 {
+		t.idle = make(chan struct{})
+	}
 	t.queue = append(t.queue, b)
 	t.qmu.Unlock()
 	select {

@@ -72,13 +72,17 @@ type Worker struct {
 	parts      map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
 	sem         chan struct{} // bounds tables loading at once
-	outstanding sync.WaitGroup
 	loadCtx     context.Context
 	cancelLoads context.CancelFunc
-	buffered    atomic.Int64
-	fatal       chan error
-	dlq         *dlq
-	closers     []func()
+	own         *owner // partitions owned (nil: all, without a consumer group)
+	// mark and commit are the client's MarkCommitOffsets and
+	// CommitMarkedOffsets (see commit.go).
+	mark     func(map[string]map[int32]kgo.EpochOffset)
+	commit   func(context.Context) error
+	buffered atomic.Int64
+	fatal    chan error
+	dlq      *dlq
+	closers  []func()
 
 	lanes     []lane    // decode lanes (decoder.workers); lane i uses each table's decs[i]
 	recs      []decoded // one poll's records, reused
@@ -158,6 +162,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(cfg.Commit.Interval),
+		kgo.OnPartitionsAssigned(w.onAssigned),
 		kgo.OnPartitionsRevoked(w.onRevoked),
 		kgo.OnPartitionsLost(w.onLost),
 		kgo.WithLogger(kzap.New(log.Named("kafka"), kzap.Level(kgo.LogLevelWarn))),
@@ -165,9 +170,11 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		kgo.WithHooks(newRefusalWatch(cfg.Kafka, w.fail, log)),
 	)
 	opts = append(opts, deps.KafkaOpts...)
+	w.own = newOwner() // before the client: it may join the group at once
 	if w.cl, err = kgo.NewClient(opts...); err != nil {
 		return nil, fmt.Errorf("sink: kafka client: %w", err)
 	}
+	w.mark, w.commit = w.cl.MarkCommitOffsets, w.cl.CommitMarkedOffsets
 	if cfg.Errors.Tolerance == "all" {
 		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID, w.records.Load)
 	}
@@ -274,7 +281,9 @@ loop:
 		w.mu.Unlock()
 		w.cl.AllowRebalance()
 		if perr != nil {
-			runErr = perr
+			if ctx.Err() == nil || !errors.Is(perr, context.Canceled) && !errors.Is(perr, context.DeadlineExceeded) {
+				runErr = perr
+			}
 			break
 		}
 	}
@@ -282,16 +291,19 @@ loop:
 }
 
 // shutdown flushes what is buffered, waits for loads within the grace
-// period, commits what is marked and leaves the group.
+// period, fences what still runs (cancelled and settled: see owner.go),
+// commits what is marked and leaves the group.
 func (w *Worker) shutdown(runErr error) error {
+	start := time.Now()
 	grace := w.cfg.Shutdown.GracePeriod
 	w.mu.Lock()
 	w.flushAll("shutdown")
+	tables := w.tablesOf(nil)
 	w.mu.Unlock()
-	clean := w.drain(grace)
+	clean := w.waitIdle(tables, start.Add(grace))
 	if !clean {
-		w.log.Error("shutdown: loads still running after the grace period; their records stay uncommitted", zap.Duration("grace_period", grace))
-		w.cancelLoads()
+		w.log.Error("shutdown: loads still running after the grace period: cancelling and settling them; what did not land stays uncommitted", zap.Duration("grace_period", grace))
+		w.fence(tables, nil, time.Now().Add(w.cfg.Kafka.RebalanceTimeout))
 	}
 	select {
 	case err := <-w.fatal:
@@ -301,18 +313,16 @@ func (w *Worker) shutdown(runErr error) error {
 	default:
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := w.cl.CommitMarkedOffsets(cctx); err != nil {
-		w.m.commits.WithLabelValues("error").Inc()
+	if err := w.commitMarked(cctx); err != nil {
 		w.log.Error("final commit failed", zap.Error(err))
 		if runErr == nil {
 			runErr = fmt.Errorf("sink: final commit: %w", err)
 		}
-	} else {
-		w.m.commits.WithLabelValues("ok").Inc()
-		w.committed.Add(1)
 	}
 	cancel()
-	w.cl.Close() // leaves the group
+	if w.cl != nil {
+		w.cl.Close() // leaves the group
+	}
 	w.cancelLoads()
 	st := w.Stats()
 	w.log.Info("worker stopped", zap.Int64("records", st.Records), zap.Int64("rows_loaded", st.RowsLoaded),
@@ -368,12 +378,16 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 func (w *Worker) add(d *decoded) error {
 	r := d.r
 	if d.t == nil {
+		err := fmt.Errorf("topic %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, d.err)
 		var um *mapping.UnmappedError
-		stage := "mapping"
 		if !errors.As(d.err, &um) {
-			stage = "schema"
+			// The table's schema could not be read (the catalog is
+			// unreachable, the table is missing, or the worker is stopping):
+			// not the record's fault, so never dead-lettered; the worker
+			// stops without committing it (a shutdown stays clean).
+			return &stopError{err}
 		}
-		return w.reject(r, nil, stage, fmt.Errorf("topic %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, d.err))
+		return w.reject(r, nil, "mapping", err)
 	}
 	t := d.t
 	if d.err != nil {
@@ -407,6 +421,13 @@ func (w *Worker) add(d *decoded) error {
 	}
 	return t.addRow(r, row, ev)
 }
+
+// stopError is an error that stops the worker whatever errors.tolerance
+// says: it is not the record's fault.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
 
 // reject dead-letters a record (errors.tolerance=all) or returns the error
 // that stops the worker. t, when known, keeps the record's place in its
