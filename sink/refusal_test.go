@@ -3,6 +3,9 @@ package sink
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -104,5 +107,40 @@ func TestUnavailableStopsWithoutDeadLettering(t *testing.T) {
 	}
 	if m := rig.marked(); len(m) != 0 {
 		t.Errorf("marked %v", m)
+	}
+}
+
+// filteringLoader loads like its fakeSR and reports one row filtered.
+type filteringLoader struct{ *fakeSR }
+
+func (f filteringLoader) Load(ctx context.Context, b *Batch) error {
+	err := f.fakeSR.Load(ctx, b)
+	b.Filtered = 1
+	return err
+}
+
+func timeAfter(seconds int) time.Time { return time.Now().Add(time.Duration(seconds) * time.Second) }
+
+// TestStreamLoaderStrictMode: every load carries strict_mode: true, so a
+// value StarRocks cannot convert is refused, never stored as NULL.
+func TestStreamLoaderStrictMode(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("strict_mode")
+		io.Copy(io.Discard, r.Body)
+		rw.Write([]byte(`{"Status":"Success","NumberTotalRows":1,"NumberLoadedRows":1}`))
+	}))
+	defer srv.Close()
+	c, err := streamload.New(streamload.Config{FEURLs: []string{srv.URL}, User: "u"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Batch{DB: "d", Table: "t", Label: "l", Columns: []string{"a"}}
+	b.body.write([]byte(`[{"a":1}]`))
+	if err := (&StreamLoader{Client: c}).Load(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if got != "true" {
+		t.Errorf("strict_mode header %q, want true", got)
 	}
 }

@@ -568,6 +568,18 @@ func (w *Worker) budget() {
 	n := w.buffered.Load()
 	w.m.buffered.Set(float64(n))
 	limit := w.cfg.Batch.BufferMemory
+	if n >= limit {
+		// The budget counts the memory batches hold (chunk capacity), while
+		// batch.max_bytes counts body length: open batches can fill the
+		// budget with none due to flush, and fetching would stay paused
+		// with nothing loading until batch.max_age. Flushing them starts
+		// the loads that free the memory.
+		for _, t := range w.tables {
+			if t.cur != nil {
+				t.flush("budget")
+			}
+		}
+	}
 	switch {
 	case !w.paused && n >= limit:
 		topics := w.cl.GetConsumeTopics()
