@@ -112,9 +112,17 @@ func TestValidate(t *testing.T) {
 		{"versioned", func(c *Config) {
 			c.Mapping.Tables = map[string]TableOptions{
 				"v": {Mode: "versioned", MergeCondition: "_version", VersionColumn: "x", DeletedColumn: "x"},
-				"u": {VersionColumn: "lsn"},
+				"u": {DeletedColumn: "gone"},
+				"g": {VersionColumn: "ver", MergeCondition: "other"},
+				"a": {Aggregate: "yes"},
 			}
-		}, []string{"mapping.tables.v.merge_condition: not with mode versioned", "mapping.tables.v.deleted_column: must differ", "mapping.tables.u.version_column: version_column and deleted_column need mode versioned"}},
+			c.Mapping.VersionColumn = "1x"
+		}, []string{"mapping.tables.v.merge_condition: not with mode versioned", "mapping.tables.v.deleted_column: must differ", "mapping.tables.u.deleted_column: deleted_column needs mode versioned",
+			"mapping.tables.g.merge_condition: differs from version_column", "mapping.tables.a.aggregate:", "mapping.version_column: must be a column name"}},
+		{"version guard", func(c *Config) {
+			c.Mapping.VersionColumn = "_version"
+			c.Mapping.Tables = map[string]TableOptions{"g": {VersionColumn: "ver", MergeCondition: "ver"}, "h": {Aggregate: "allow"}}
+		}, nil},
 		{"database from mappings", func(c *Config) {
 			c.StarRocks.Database = ""
 			c.Mapping.Topic2Table = map[string]string{"a": "db.a"}

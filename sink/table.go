@@ -32,6 +32,9 @@ type tableState struct {
 	pk            bool
 	// versioned: changes are appended with a version and a deleted flag;
 	// verSuffix is `"<version column>":` and delSuffix `,"<deleted column>":`.
+	// guard (Primary Key tables) is the version guard's column: rows carry
+	// the version (verSuffix, no delSuffix) and loads merge_condition on it.
+	guard                string
 	versioned            bool
 	verSuffix, delSuffix []byte
 	decs                 []*debezium.Decoder // one per decode lane
@@ -72,6 +75,21 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableS
 	if t.versioned && t.pk {
 		return nil, fmt.Errorf("table %s: mapping.tables.%s.mode=versioned is for tables that cannot update in place; %s is a Primary Key table: use the default upsert mode", t.name, def.Name, t.name)
 	}
+	if def.Model == schema.ModelAggKeys && !strings.EqualFold(o.Aggregate, "allow") {
+		// A change stream loaded into SUM, MAX or MIN columns adds or
+		// compares images instead of replacing them: the table would not
+		// equal the source, and nothing would say so.
+		return nil, fmt.Errorf("table %s is an Aggregate Key table: its value columns aggregate every change instead of keeping the last image, so it cannot equal the source; load into a Primary Key table, or set mapping.tables.%s.aggregate=allow to load anyway", t.name, def.Name)
+	}
+	if t.pk {
+		t.guard = o.VersionColumn
+		if t.guard == "" {
+			t.guard = w.cfg.Mapping.VersionColumn
+		}
+		if t.guard != "" {
+			t.opts.MergeCondition = t.guard
+		}
+	}
 	if err := t.useSchema(def); err != nil {
 		return nil, err
 	}
@@ -90,8 +108,19 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableS
 func (t *tableState) useSchema(def *schema.Table) error {
 	dopts := t.w.decOpts
 	dopts.OpColumn = t.pk
+	if t.guard != "" {
+		if err := guardColumn(def, t.guard); err != nil {
+			return fmt.Errorf("table %s: version guard: %w", t.name, err)
+		}
+		dopts.Omit = []string{t.guard}
+		verName, _ := json.Marshal(t.guard)
+		t.verSuffix, t.delSuffix = append(verName, ':'), nil
+	}
 	if t.versioned {
 		ver, del := t.o.VersionColumns()
+		if t.o.VersionColumn == "" && t.w.cfg.Mapping.VersionColumn != "" {
+			ver = t.w.cfg.Mapping.VersionColumn
+		}
 		if err := versionColumns(def, ver, del); err != nil {
 			return fmt.Errorf("table %s: mode versioned: %w", t.name, err)
 		}
@@ -190,6 +219,23 @@ func keyColumns(t *schema.Table) []string {
 	return ks
 }
 
+// guardColumn checks that a Primary Key table has the version guard's
+// column, an integer wide enough for a PostgreSQL LSN, not in the key.
+func guardColumn(def *schema.Table, name string) error {
+	i := def.Index(name)
+	if i < 0 {
+		return fmt.Errorf("no column %s: add `%s BIGINT NOT NULL DEFAULT \"0\"` (the change's version: 0 for snapshot rows, the source LSN otherwise), or turn the guard off (mapping.version_column, mapping.tables.%s.version_column)", name, name, def.Name)
+	}
+	c := def.Columns[i]
+	switch {
+	case c.Key:
+		return fmt.Errorf("column %s is in the key: the guard's column must be a value column", name)
+	case c.Kind != schema.KindBigInt && c.Kind != schema.KindLargeInt:
+		return fmt.Errorf("column %s is %s: want BIGINT or LARGEINT", name, c.Type)
+	}
+	return nil
+}
+
 // versionColumns checks that a versioned table has its version column (an
 // integer wide enough for a PostgreSQL LSN) and its deleted flag.
 func versionColumns(def *schema.Table, ver, del string) error {
@@ -219,8 +265,12 @@ func (t *tableState) version(r *kgo.Record, ev *debezium.Event) (int64, error) {
 	case ev.LSN > 0:
 		return ev.LSN, nil
 	}
-	return 0, fmt.Errorf("topic %s partition %d offset %d: field source.lsn: the versioned mode of %s needs the change's LSN (raw Debezium envelopes carry it; with ExtractNewRecordState add it with add.fields=op,lsn)",
-		r.Topic, r.Partition, r.Offset, t.name)
+	what := "the versioned mode"
+	if t.guard != "" {
+		what = "the version guard (" + t.guard + ")"
+	}
+	return 0, fmt.Errorf("topic %s partition %d offset %d: field source.lsn: %s of %s needs the change's LSN (raw Debezium envelopes carry it; with ExtractNewRecordState add it with add.fields=op,lsn)",
+		r.Topic, r.Partition, r.Offset, what, t.name)
 }
 
 // addRow appends the row decoded from r (if its event has one) to the
@@ -255,7 +305,7 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 		}
 		key = fmt.Sprint(ev.Unavailable)
 	}
-	if t.versioned {
+	if t.versioned || t.guard != "" {
 		v, err := t.version(r, &ev)
 		if err != nil {
 			return t.w.reject(r, t, "transform", err)
@@ -309,6 +359,9 @@ func (t *tableState) appendVersion(row []byte, v int64, deleted bool) []byte {
 	}
 	row = append(row, t.verSuffix...)
 	row = strconv.AppendInt(row, v, 10)
+	if t.delSuffix == nil { // the version guard: no deleted flag
+		return append(row, '}')
+	}
 	row = append(row, t.delSuffix...)
 	if deleted {
 		row = append(row, "true}"...)
