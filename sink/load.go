@@ -195,6 +195,11 @@ func putBatch(b *Batch) {
 		arena = nil
 	}
 	clear(b.kept)
-	*b = Batch{body: b.body, Columns: b.Columns[:0], Ranges: b.Ranges[:0], gens: b.gens[:0], kept: b.kept[:0], arena: arena}
+	deleted := b.deleted
+	if len(deleted) > 4096 {
+		deleted = nil // a large set is not kept idle in the pool
+	}
+	clear(deleted)
+	*b = Batch{body: b.body, Columns: b.Columns[:0], Ranges: b.Ranges[:0], gens: b.gens[:0], kept: b.kept[:0], arena: arena, deleted: deleted}
 	batchPool.Put(b)
 }

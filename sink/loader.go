@@ -35,6 +35,9 @@ type Batch struct {
 	Filtered int64
 
 	gens []uint64 // the assignment generation of each range's partition (owner)
+	// deleted holds the hashes of the Kafka keys of the batch's deletes
+	// (Primary Key tables): an upsert of one of them starts a new batch.
+	deleted map[uint64]struct{}
 
 	// kept holds what the dead-letter topic needs of each record (only when
 	// one is configured), its keys and values copied into arena so the
