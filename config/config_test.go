@@ -35,7 +35,8 @@ func TestDefaults(t *testing.T) {
 		"batch.max_concurrent_loads":  "4",
 		"commit.interval":             "1s",
 		"commit.revoke_timeout":       "30s",
-		"starrocks.max_retries":       "5",
+		"starrocks.retry_for":         "10m0s",
+		"starrocks.max_retries":       "0",
 		"starrocks.retry_backoff":     "200ms",
 		"starrocks.max_retry_backoff": "10s",
 		"starrocks.load_timeout":      "10m0s",
@@ -109,6 +110,9 @@ func TestValidate(t *testing.T) {
 		{"decoder units", func(c *Config) { c.Decoder.SchemalessTimestamp = "s"; c.Decoder.DecimalHandling = "double" },
 			[]string{"decoder.schemaless_timestamp:", "decoder.decimal_handling:"}},
 		{"decoder workers", func(c *Config) { c.Decoder.Workers = -1 }, []string{"decoder.workers: must be between 0"}},
+		{"decoder envelope and dates", func(c *Config) {
+			c.Decoder.Envelope, c.Decoder.OutOfRangeDates, c.Decoder.FieldsPrefix = "wrapped", "round", ""
+		}, []string{"decoder.envelope:", "decoder.out_of_range_dates:", "decoder.fields_prefix: required"}},
 		{"versioned", func(c *Config) {
 			c.Mapping.Tables = map[string]TableOptions{
 				"v": {Mode: "versioned", MergeCondition: "_version", VersionColumn: "x", DeletedColumn: "x"},

@@ -275,13 +275,18 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 				cfg.StarRocks.ConnectTimeout = d
 			}
 		case "sink.maxretries":
+			// starsink retries for a time (starrocks.retry_for); a count
+			// is kept as an extra cap.
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			switch {
 			case err != nil || n < -1:
 				bad(key, fmt.Errorf("want an integer >= -1, got %q", v))
 			case n == -1:
-				cfg.StarRocks.MaxRetries = 1000
-				unsupported(key, "unlimited retries are not offered; starrocks.max_retries is set to 1000 (with backoff up to starrocks.max_retry_backoff)")
+				cfg.StarRocks.MaxRetries = 0 // no cap: starrocks.retry_for bounds the retries
+				unsupported(key, "retrying forever is not offered: transient StarRocks failures are retried with the same label for starrocks.retry_for (10m by default: raise it for longer outages), then the worker stops")
+			case n == 0:
+				cfg.StarRocks.MaxRetries = 0
+				unsupported(key, "never retrying is not offered: transient StarRocks failures are retried with the same label for starrocks.retry_for (max_retries 0 = no cap)")
 			default:
 				cfg.StarRocks.MaxRetries = n
 			}
@@ -298,7 +303,7 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 				unsupported(key, "message contents are never logged; dead-lettered records keep them")
 			}
 		case "errors.retry.timeout", "errors.retry.delay.max.ms":
-			unsupported(key, "conversion errors are not retried (they repeat); Stream Load retries are starrocks.max_retries")
+			unsupported(key, "conversion errors are not retried (they repeat); Stream Load retries are bounded by starrocks.retry_for")
 		case "value.converter":
 			if v != jsonConverter {
 				unsupported(key, fmt.Sprintf("starsink reads Debezium JSON only (%s), not %s", jsonConverter, v))

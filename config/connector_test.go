@@ -95,7 +95,7 @@ func TestFromConnectorProperties(t *testing.T) {
 		{"max_bytes", c.Batch.MaxBytes, 128 * MiB},
 		{"buffer_memory raised", c.Batch.BufferMemory, 512 * MiB},
 		{"max_age", c.Batch.MaxAge, 300 * time.Second},
-		{"retries -1", c.StarRocks.MaxRetries, 1000},
+		{"retries -1: no cap", c.StarRocks.MaxRetries, 0},
 		{"timeout", c.StarRocks.LoadTimeout, 120 * time.Second},
 		{"compression", c.StarRocks.Compression, "lz4_frame"},
 		{"headers", c.StarRocks.Properties, map[string]string{"partial_update": "true"}},

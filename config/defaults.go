@@ -37,7 +37,7 @@ func Default() Config {
 			LabelPrefix:           "starsink",
 			ConnectTimeout:        10 * time.Second,
 			LoadTimeout:           600 * time.Second,
-			MaxRetries:            5,
+			RetryFor:              10 * time.Minute,
 			RetryBackoff:          200 * time.Millisecond,
 			MaxRetryBackoff:       10 * time.Second,
 			Format:                "json",
@@ -46,6 +46,9 @@ func Default() Config {
 		},
 		Decoder: Decoder{
 			Framing:         "auto",
+			Envelope:        "auto",
+			FieldsPrefix:    "__",
+			OutOfRangeDates: "fail",
 			TimeZone:        "UTC",
 			Placeholder:     "__debezium_unavailable_value",
 			DecimalHandling: "precise",

@@ -94,8 +94,9 @@ func (c *Config) Validate() error {
 	}
 	v.positiveDuration("starrocks.connect_timeout", s.ConnectTimeout)
 	v.positiveDuration("starrocks.load_timeout", s.LoadTimeout)
+	v.positiveDuration("starrocks.retry_for", s.RetryFor)
 	if s.MaxRetries < 0 {
-		v.add("starrocks.max_retries", "must be >= 0")
+		v.add("starrocks.max_retries", "must be >= 0 (0: no cap, starrocks.retry_for alone bounds the retries)")
 	}
 	v.positiveDuration("starrocks.retry_backoff", s.RetryBackoff)
 	if s.MaxRetryBackoff < s.RetryBackoff {
@@ -160,6 +161,11 @@ func (c *Config) Validate() error {
 
 	d := &c.Decoder
 	v.oneOf("decoder.framing", d.Framing, "auto", "schema", "schemaless")
+	v.oneOf("decoder.envelope", d.Envelope, "auto", "raw", "unwrapped")
+	v.oneOf("decoder.out_of_range_dates", d.OutOfRangeDates, "fail", "clamp")
+	if d.FieldsPrefix == "" {
+		v.add("decoder.fields_prefix", "required (ExtractNewRecordState's add.fields.prefix, \"__\" by default)")
+	}
 	v.oneOf("decoder.decimal_handling", d.DecimalHandling, "precise", "string")
 	v.oneOf("decoder.schemaless_timestamp", d.SchemalessTimestamp, "", "ms", "us", "ns")
 	if d.Workers < 0 || d.Workers > 256 {

@@ -20,7 +20,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add([]byte(nil), b, uint8(0))
 	}
-	f.Add([]byte(`{"id":1}`), []byte(`{"before":null,"after":null,"source":{},"op":"d"}`), uint8(1))
+	f.Add([]byte(`{"id":1}`), []byte(`{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`), uint8(1))
 	f.Add([]byte(nil), []byte(env("c", `{"c":{"scale":-3,"value":"gA=="}}`)), uint8(2))
 	f.Add([]byte(nil), []byte(`{"id":1,"__op":1,"__deleted":"true"}`), uint8(3))
 	tables := []func() (d *Decoder){

@@ -156,7 +156,7 @@ func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
 // column returns the target column index of a message field, or colSkip,
 // colNoTable or colMissing.
 func (d *Decoder) column(name string) int {
-	if len(name) >= 2 && name[0] == '_' && name[1] == '_' {
+	if d.isMeta(name) {
 		return colSkip // unwrap metadata
 	}
 	if d.table == nil {
@@ -243,8 +243,13 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 		}
 		first = false
 		dst = append(dst, f.label...)
+		mark := len(dst)
 		var err error
-		if dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col); err != nil {
+		dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col)
+		if err == nil && col != nil {
+			err = fits(dst[mark:], col)
+		}
+		if err != nil {
 			fieldName := name
 			if where != "" {
 				fieldName = where + "." + name

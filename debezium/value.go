@@ -461,6 +461,12 @@ func (d *Decoder) decimalDigits(dst []byte, neg bool, digits []byte, scale int, 
 		cut := len(digits) - (scale - target)
 		for j := max(cut, 0); j < len(digits); j++ {
 			if digits[j] != '0' {
+				if col != nil {
+					if col.Kind == schema.KindDecimal {
+						return dst, roundErr(col, []byte(fmtDecimal(neg, digits, scale)))
+					}
+					return dst, rangeErr(col, []byte(fmtDecimal(neg, digits, scale)), "a fraction into an integer column")
+				}
 				return dst, errType("%s has more than %d fraction digits", fmtDecimal(neg, digits, scale), target)
 			}
 		}

@@ -162,8 +162,8 @@ func TestPrimaryKeyOrderAndLabels(t *testing.T) {
 func TestFilteringAndErrorURL(t *testing.T) {
 	s := start(t, Config{})
 	body := `[{"k":"a","v":"1"},{"k":"b","v":"123456"},{"k":null,"v":"1"},{"k":"c","note":"toolong"}]`
-	_, r := load(t, s, "p", body, with(jsonHdr, "label", "f1"))
-	if r.Status != "Fail" || r.NumberFilteredRows != 3 || r.ErrorURL == "" {
+	_, r := load(t, s, "p", body, with(jsonHdr, "label", "f1", "strict_mode", "true"))
+	if r.Status != "Fail" || r.Message != "too many filtered rows" || r.NumberFilteredRows != 3 || r.ErrorURL == "" {
 		t.Fatalf("want a failed job with 3 filtered rows: %+v", r)
 	}
 	resp, err := http.Get(r.ErrorURL)
@@ -172,12 +172,16 @@ func TestFilteringAndErrorURL(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"does not fit DECIMAL(5,1)", "NOT NULL", "longer than"} {
+	for _, want := range []string{
+		"Error: Value '123456' is out of range. The type of 'v' is DECIMAL(5,1). Row: {\"k\":\"b\",\"v\":\"123456\"}\n",
+		"Error: NULL value in non-nullable column 'k'. Row: {\"k\":null,\"v\":\"1\"}\n",
+		"Error: Invalid argument: Value length is beyond the capacity. column=note, capacity=4. Row: {\"k\":\"c\",\"note\":\"toolong\"}\n",
+	} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("error log lacks %q:\n%s", want, b)
 		}
 	}
-	_, r = load(t, s, "p", body, with(jsonHdr, "label", "f2", "max_filter_ratio", "0.8"))
+	_, r = load(t, s, "p", body, with(jsonHdr, "label", "f2", "max_filter_ratio", "0.8", "strict_mode", "true"))
 	if r.Status != "Success" || r.NumberLoadedRows != 1 {
 		t.Errorf("max_filter_ratio 0.8: %+v", r)
 	}
@@ -350,33 +354,6 @@ func TestDDLForms(t *testing.T) {
 // TestStrictMode: without strict_mode a value that does not convert loads
 // NULL into a nullable column; with strict_mode=true the row is filtered.
 // Length and decimal overflows are filtered either way.
-func TestStrictMode(t *testing.T) {
-	s := start(t, Config{})
-	tests := []struct {
-		name, body, strict string
-		status             string
-		filtered           int64
-		want               map[string]string // rows of p afterwards, by key
-	}{
-		{"lenient: bad int loads NULL", `[{"k":"a","n":"abc"}]`, "false", "Success", 0, map[string]string{"a": `[null,null,null]`}},
-		{"strict: bad int filtered", `[{"k":"b","n":"abc"}]`, "true", "Fail", 1, nil},
-		{"lenient: too long still filtered", `[{"k":"c","note":"toolong"}]`, "false", "Fail", 1, nil},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, r := load(t, s, "p", tt.body, with(jsonHdr, "label", fmt.Sprintf("strict%d", i), "strict_mode", tt.strict))
-			if r.Status != tt.status || r.NumberFilteredRows != tt.filtered {
-				t.Fatalf("status %s filtered %d, want %s %d: %+v", r.Status, r.NumberFilteredRows, tt.status, tt.filtered, r)
-			}
-			for k, v := range tt.want {
-				if got := rows(t, s, "p")[k]; got != v {
-					t.Errorf("row %s = %s, want %s", k, got, v)
-				}
-			}
-		})
-	}
-}
-
 // TestCompression loads the same rows as gzip, lz4 frame and zstd bodies
 // (the compression header, or Content-Encoding), and refuses an unknown
 // codec.

@@ -51,7 +51,7 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request) {
 		}
 		s.txnID++
 		j = &job{id: s.txnID, label: label, db: db, table: tbl, state: "PREPARE"}
-		d.labels[label] = j
+		d.register(j)
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"Status": "OK", "Message": "", "Label": label, "TxnId": j.id, "BeginTxnTimeMs": 0})
 		return
@@ -87,9 +87,15 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		t.mu.RLock()
-		def := t.def
+		view := t.view()
 		t.mu.RUnlock()
-		ops, reasons, total, err := parseRows(&def, body, opts, 0)
+		plan, err := planLoad(&view, opts)
+		var ops []op
+		var reasons []string
+		var total int64
+		if err == nil {
+			ops, reasons, total, err = parseRows(&view, plan, body, opts, 0)
+		}
 		if err == nil && len(reasons) > 0 && float64(len(reasons))/float64(total) > opts.maxFilterRatio {
 			err = fmt.Errorf("too many filtered rows")
 		}
@@ -99,7 +105,7 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		j.staged = append(j.staged, ops...)
-		j.opts = opts
+		j.opts, j.plan = opts, plan
 		writeJSON(w, http.StatusOK, loadResponse{TxnID: j.id, Label: label, Status: "OK", Message: "",
 			NumberTotalRows: total, NumberLoadedRows: int64(len(ops)), NumberFilteredRows: int64(len(reasons)), LoadBytes: int64(len(body))})
 	case "prepare":
@@ -120,7 +126,7 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		start := time.Now()
-		if err := s.apply(s.lookup(db, j.table), j.staged, j.opts); err != nil {
+		if err := s.apply(s.lookup(db, j.table), j.staged, j.opts, j.plan, s.Settings()); err != nil {
 			j.state = "ABORTED"
 			fail("FAILED", err.Error())
 			return

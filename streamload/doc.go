@@ -23,21 +23,26 @@
 //     FINISHED, VISIBLE and COMMITTED mean an earlier attempt loaded the batch
 //     (a lost response): success. PREPARE, PREPARED and RUNNING mean it is
 //     still loading: the client waits and looks again, up to
-//     [Config.LabelWait]. ABORTED, CANCELLED and UNKNOWN mean no attempt
+//     [Config.LabelWait] and within [Config.RetryFor] (after a broken upload
+//     StarRocks holds the label RUNNING until it rolls the transaction back). ABORTED, CANCELLED and UNKNOWN mean no attempt
 //     loaded the batch: the client sends it again with the same label,
 //     because StarRocks only counts a label as used while its transaction is
 //     not aborted (the Stream Load docs let a failed job's label be reused).
 //     This keeps the label deterministic, so a crash between two attempts
 //     still cannot load a batch twice.
 //   - Fail: a [LoadError]. Its Retryable verdict comes from the message:
-//     transient conditions (too many versions, too many running
-//     transactions, backend unavailable, memory limits, timeouts) are
-//     retried; data-quality and schema errors are not. The rejected rows
-//     served at ErrorURL are fetched (bounded) into the message.
+//     StarRocks' own "retry" answers (a BE shutting down, a commit whose
+//     status is unknown) and transient conditions (too many versions, too
+//     large a compaction score, too many running transactions, no backend
+//     alive, memory limits, timeouts) are retried; data-quality, size,
+//     schema and privilege errors are not. The rejected rows served at
+//     ErrorURL are fetched (bounded) into the message.
 //
 // Transport errors and HTTP 5xx are retried with the same label, with capped
-// exponential backoff and jitter, at most [Config.MaxRetries] times.
-// HTTP 401 and 403 are permanent and never name the password.
+// exponential backoff and jitter, for at most [Config.RetryFor] (and
+// [Config.MaxRetries] retries when set). Past that budget the error stays
+// Retryable: StarRocks was unavailable, it did not refuse the data (see
+// [LoadError]). HTTP 401 and 403 are permanent and never name the password.
 //
 // Bodies are never copied: each attempt reads the caller's slice through a
 // new bytes.Reader. A compressed load is compressed once per Load into a

@@ -72,7 +72,7 @@ func (r *Request) validate() error {
 	case r.DB == "" || r.Table == "":
 		return fmt.Errorf("streamload: request needs DB and Table (got %q.%q)", r.DB, r.Table)
 	case !ValidLabel(r.Label):
-		return fmt.Errorf("streamload: label %q: must match [-_A-Za-z0-9:]{1,%d}", r.Label, MaxLabelLen)
+		return fmt.Errorf("streamload: label %q: must match [-_A-Za-z0-9]{1,%d}", r.Label, MaxLabelLen)
 	case r.Body != nil && r.BodyParts != nil:
 		return fmt.Errorf("streamload: request has both Body and BodyParts")
 	}
