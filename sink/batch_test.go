@@ -40,6 +40,7 @@ func batchWorker(t testing.TB) *Worker {
 	cfg := config.Default()
 	cfg.Batch.MaxRows = 100
 	cfg.Batch.MaxBytes = 1 << 20
+	cfg.Decoder.Envelope = "raw"
 	opts, err := DecoderOptions(cfg.Decoder)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestDecoderOptionsFromConfig(t *testing.T) {
 		schema.NewColumn("ts", "datetime", true, false),
 		schema.NewColumn("amount", "decimal(13,2)", true, false),
 	}}
-	value := []byte(`{"before":null,"after":{"ts":1717581912345678,"amount":"22.50"},"source":{},"op":"c"}`)
+	value := []byte(`{"before":null,"after":{"ts":1717581912345678,"amount":"22.50"},"source":{"connector":"postgresql","ts_ms":1},"op":"c"}`)
 	tests := []struct {
 		name    string
 		decoder config.Decoder
@@ -322,7 +323,7 @@ func TestSchemaChangeRedecodes(t *testing.T) {
 	w.schemas = stubSchemas{altered, &reads}
 	value := func(station, extra string) []byte {
 		return []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1","station_name":"` + station +
-			`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"` + extra + `},"source":{"lsn":1},"op":"c"}`)
+			`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"` + extra + `},"source":{"connector":"postgresql","ts_ms":1,"lsn":1},"op":"c"}`)
 	}
 	recs := []decoded{
 		{r: &kgo.Record{Topic: batchTopic, Offset: 0, Value: value("a", "")}, t: ts},

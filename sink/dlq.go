@@ -160,7 +160,13 @@ func (t *tableState) part(b *Batch, lo, hi int) *Batch {
 			}
 		}
 		if !found {
-			p.Ranges = append(p.Ranges, streamload.OffsetRange{Topic: k.topic, Partition: k.partition, First: k.offset, Last: k.offset})
+			var id [16]byte
+			for _, rg := range b.Ranges {
+				if rg.Topic == k.topic && rg.Partition == k.partition {
+					id = rg.TopicID
+				}
+			}
+			p.Ranges = append(p.Ranges, streamload.OffsetRange{Topic: k.topic, TopicID: id, Partition: k.partition, First: k.offset, Last: k.offset})
 		}
 	}
 	p.body.writeByte(']')

@@ -51,7 +51,7 @@ func passIn(op string, k int, v, lsn int64) []byte {
 	if op == "d" {
 		before, after = row, "null"
 	}
-	return []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":{"lsn":%d},"op":"%s"}`, before, after, lsn, op))
+	return []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":{"connector":"postgresql","ts_ms":1,"lsn":%d},"op":"%s"}`, before, after, lsn, op))
 }
 
 // TestVersionGuardNewestImageWins: two members load overlapping replays
@@ -77,6 +77,7 @@ func TestVersionGuardNewestImageWins(t *testing.T) {
 			for m, span := range [2][2]int{{0, hi}, {lo, changes}} {
 				w := batchWorker(t)
 				w.cfg.Mapping.VersionColumn = "_version"
+				w.schemas = emuSchemas{emu}
 				ts, err := newTableState(w, def, config.TableOptions{})
 				if err != nil {
 					t.Fatal(err)

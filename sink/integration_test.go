@@ -88,6 +88,7 @@ func newHarnessWith(t *testing.T, ecfg emulator.Config, partitions int32, extraT
 	cfg.StarRocks.MaxRetryBackoff = 20 * time.Millisecond
 	cfg.StarRocks.MaxRetries = 20
 	cfg.Mapping.Template = "{table}"
+	cfg.Decoder.Envelope = "raw" // the harness produces raw envelopes; a malformed one is poison
 	cfg.Batch.MaxAge = 20 * time.Millisecond
 	cfg.Batch.MaxRows = 500
 	cfg.HTTP.Addr = ""
@@ -126,7 +127,7 @@ func (h *harness) change(op string, i int, in, out int64) {
 	h.lsn += 8
 	lsn := h.lsn
 	h.mu.Unlock()
-	envl := map[string]any{"before": nil, "after": row, "source": map[string]any{"lsn": lsn}, "op": op}
+	envl := map[string]any{"before": nil, "after": row, "source": map[string]any{"connector": "postgresql", "ts_ms": 1, "lsn": lsn}, "op": op}
 	if op == "d" {
 		envl["before"], envl["after"] = row, nil
 	}
@@ -454,18 +455,16 @@ func TestIntegrationDLQ(t *testing.T) {
 	}
 }
 
-// TestIntegrationDLQLoadFailure: a batch StarRocks refuses for good (a value
-// too long for its column, filtered under max_filter_ratio 0) goes to the
-// dead-letter topic record by record, with the original key, value and
+// TestIntegrationDLQLoadFailure: a record StarRocks refuses as data (NULL
+// in a NOT NULL column, which the decoder cannot know: IS_NULLABLE is not
+// trusted) goes to the dead-letter topic with the original key, value and
 // headers, and its offsets are committed.
 func TestIntegrationDLQLoadFailure(t *testing.T) {
 	h := newHarness(t, 1, "starsink.dlq")
 	h.cfg.Errors.Tolerance = "all"
 	h.cfg.Errors.DLQTopic = "starsink.dlq"
 	_, stop := h.worker(h.cfg)
-	long := strings.Repeat("역", 101) // 303 bytes into varchar(100)
-	val := []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1호선","station_name":"` + long +
-		`","pass_in":"AA==","pass_out":"AA==","reg_date":"20240604"},"source":{"lsn":1},"op":"c"}`)
+	val := []byte(`{"before":null,"after":{"use_date":null,"line_no":"1호선","station_name":"역","pass_in":"AA==","pass_out":"AA==","reg_date":"20240604"},"source":{"connector":"postgresql","ts_ms":1,"lsn":1},"op":"c"}`)
 	key := []byte(`{"use_date":"20240601"}`)
 	rec := &kgo.Record{Topic: testTopic, Key: key, Value: val, Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}}
 	if err := h.prod.ProduceSync(context.Background(), rec).FirstErr(); err != nil {

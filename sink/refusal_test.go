@@ -20,7 +20,7 @@ import (
 // station is a change of one row, keyed by its station.
 func station(name string) []byte {
 	return []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1","station_name":"` + name +
-		`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"},"source":{"lsn":1},"op":"c"}`)
+		`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"},"source":{"connector":"postgresql","ts_ms":1,"lsn":1},"op":"c"}`)
 }
 
 // dlqRig is a fenceRig with a dead-letter topic whose records are kept.

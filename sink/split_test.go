@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -17,7 +18,7 @@ func change(op string, k int) (key, value []byte) {
 	if op == "d" {
 		before, after = row, "null"
 	}
-	return []byte(fmt.Sprintf(`{"station_name":"s%d"}`, k)), []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":{"lsn":%d},"op":"%s"}`, before, after, k+1, op))
+	return []byte(fmt.Sprintf(`{"station_name":"s%d"}`, k)), []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":{"connector":"postgresql","ts_ms":1,"lsn":%d},"op":"%s"}`, before, after, k+1, op))
 }
 
 // TestNoUpsertAfterDeleteOfSameKeyInOneLoad: on a Primary Key table no
@@ -99,5 +100,36 @@ func BenchmarkDeleteSplit(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 			b.ReportMetric(float64(n*b.N)/float64(batches), "records/batch")
 		})
+	}
+}
+
+// TestLabelsCarryTopicID: the topic ID of a fetch goes into the ranges of
+// its batches, so a re-created topic (or a migrated cluster), whose
+// offsets hold other rows, gets labels of its own.
+func TestLabelsCarryTopicID(t *testing.T) {
+	labels := map[string]bool{}
+	for _, id := range [][16]byte{{1}, {2}} {
+		w := batchWorker(t)
+		ts, err := newTableState(w, batchTable(schema.ModelPrimaryKeys), config.TableOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.topics, w.tables, w.parts = map[string]*tableState{batchTopic: ts}, map[string]*tableState{ts.name: ts}, map[string]map[int32]struct{}{}
+		key, val := change("c", 1)
+		fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: batchTopic, TopicID: id, Partitions: []kgo.FetchPartition{
+			{Partition: 0, Records: []*kgo.Record{{Topic: batchTopic, Offset: 0, Key: key, Value: val}}},
+		}}}}}
+		if err := w.process(context.Background(), fetches); err != nil {
+			t.Fatal(err)
+		}
+		ts.flush("test")
+		b := ts.queue[0]
+		if b.Ranges[0].TopicID != id {
+			t.Fatalf("range topic ID %x, want %x", b.Ranges[0].TopicID, id)
+		}
+		labels[b.Label] = true
+	}
+	if len(labels) != 2 {
+		t.Errorf("labels %v: the same offsets of two incarnations of a topic share a label", labels)
 	}
 }

@@ -258,12 +258,21 @@ func versionColumns(def *schema.Table, ver, del string) error {
 }
 
 // version returns the version a change is stored with in the versioned
-// mode: 0 for snapshot reads, which rank below every streamed change of
-// their key, and the source LSN for streamed changes (per key it grows,
-// since row locks serialise writers). docs/architecture.md has the
+// mode and by the version guard: the decoder's Event.Version when it has
+// one; otherwise 0 for snapshot reads, which rank below every streamed
+// change of their key, and the source LSN for streamed changes (per key it
+// grows, since row locks serialise writers). docs/architecture.md has the
 // argument and its limits.
 func (t *tableState) version(r *kgo.Record, ev *debezium.Event) (int64, error) {
 	switch {
+	case ev.VersionErr != nil:
+		what := "the versioned mode"
+		if t.guard != "" {
+			what = "the version guard (" + t.guard + ")"
+		}
+		return 0, fmt.Errorf("topic %s partition %d offset %d: %s of %s: %w", r.Topic, r.Partition, r.Offset, what, t.name, ev.VersionErr)
+	case ev.Version != 0:
+		return ev.Version, nil // the decoder's version of the change
 	case ev.Snapshot:
 		return 0, nil
 	case ev.LSN > 0:
@@ -442,7 +451,7 @@ func (t *tableState) batch(r *kgo.Record) *Batch {
 			return b
 		}
 	}
-	b.Ranges = append(b.Ranges, streamload.OffsetRange{Topic: r.Topic, Partition: r.Partition, First: r.Offset, Last: r.Offset})
+	b.Ranges = append(b.Ranges, streamload.OffsetRange{Topic: r.Topic, TopicID: t.w.topicIDs[r.Topic], Partition: r.Partition, First: r.Offset, Last: r.Offset})
 	b.gens = append(b.gens, t.w.own.gen(r.Topic, r.Partition))
 	return b
 }

@@ -69,6 +69,7 @@ type Worker struct {
 	// new tables, by "db.table".
 	prefetched map[string]*schema.Table
 	paused     bool
+	topicIDs   map[string][16]byte // Kafka topic IDs from the fetches (labels)
 	parts      map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
 	sem         chan struct{} // bounds tables loading at once
@@ -208,7 +209,11 @@ func DecoderOptions(c config.Decoder) (debezium.Options, error) {
 			return debezium.Options{}, fmt.Errorf("decoder.time_zone: %w", err)
 		}
 	}
-	return debezium.Options{Framing: fr, TimeZone: loc, Placeholder: c.Placeholder,
+	env, err := debezium.ParseEnvelope(c.Envelope)
+	if err != nil {
+		return debezium.Options{}, fmt.Errorf("decoder.envelope: %w", err)
+	}
+	return debezium.Options{Framing: fr, Envelope: env, FieldsPrefix: c.FieldsPrefix, TimeZone: loc, Placeholder: c.Placeholder,
 		DecimalHandling: c.DecimalHandling, SchemalessTimestamp: c.SchemalessTimestamp}, nil
 }
 
@@ -346,6 +351,20 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 		w.release()
 	}()
 	w.prefetchSchemas(ctx, fetches)
+	for _, f := range fetches {
+		for _, ft := range f.Topics {
+			// The topic's ID goes into the labels of its batches: offsets
+			// are unique only within one incarnation of a topic (deleted
+			// and re-created, or a migrated cluster, gives them to other
+			// rows). Zero: the broker sent none (Kafka before 3.1).
+			if ft.TopicID != ([16]byte{}) && w.topicIDs[ft.Topic] != ft.TopicID {
+				if w.topicIDs == nil {
+					w.topicIDs = map[string][16]byte{}
+				}
+				w.topicIDs[ft.Topic] = ft.TopicID
+			}
+		}
+	}
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
 			return
