@@ -69,7 +69,7 @@ type Worker struct {
 	// new tables, by "db.table".
 	prefetched map[string]*schema.Table
 	paused     bool
-	topicIDs   map[string][16]byte // Kafka topic IDs from the fetches (labels)
+	topicIDs   map[string][16]byte           // Kafka topic IDs from the fetches (labels)
 	parts      map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
 	sem         chan struct{} // bounds tables loading at once
