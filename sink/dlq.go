@@ -123,12 +123,11 @@ func (t *tableState) bisect(ctx context.Context, b *Batch, lo, hi int, cause err
 		err := w.loader.Load(ctx, sub)
 		rows := sub.Rows
 		putBatch(sub)
-		var le *streamload.LoadError
 		switch {
 		case err == nil:
 			w.rowsLoaded.Add(int64(rows))
 			w.m.rowsLoaded.WithLabelValues(t.name).Add(float64(rows))
-		case errors.As(err, &le) && !le.Retryable && ctx.Err() == nil:
+		case dataRefusal(err) && ctx.Err() == nil:
 			if err := t.bisect(ctx, b, h[0], h[1], err); err != nil {
 				return err
 			}

@@ -121,6 +121,18 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 	w.markBatch(b)
 }
 
+// dataRefusal reports whether err is StarRocks refusing rows as data: a
+// *streamload.LoadError that is not retryable and whose job wrote the
+// refused rows to an error log (ErrorURL: "too many filtered rows", a NULL
+// in a NOT NULL column, a value that does not convert under strict_mode).
+// A refusal without one (an unknown column in the header, a privilege, a
+// merge_condition on a missing column) is about the load, not its rows:
+// bisecting it would dead-letter every good row.
+func dataRefusal(err error) bool {
+	var le *streamload.LoadError
+	return errors.As(err, &le) && !le.Retryable && le.ErrorURL != ""
+}
+
 // loaded counts a batch that is in StarRocks.
 func (t *tableState) loaded(b *Batch, fields []zap.Field) {
 	w := t.w
@@ -145,15 +157,15 @@ func (t *tableState) loaded(b *Batch, fields []zap.Field) {
 }
 
 // refused handles a load that failed for good. Only StarRocks refusing
-// the rows as data (a *streamload.LoadError that is not retryable) may
-// dead-letter records, and only with errors.tolerance=all; StarRocks
-// unavailable (retryable errors that outlasted the retries, or anything
-// else) stops the worker without committing, as Kafka Connect does.
+// the rows as data (dataRefusal) may dead-letter records, and only with
+// errors.tolerance=all; StarRocks unavailable (retryable errors that
+// outlasted the retries) or refusing the load itself (a column, a
+// privilege, a setting) stops the worker without committing, as Kafka
+// Connect does.
 func (t *tableState) refused(ctx context.Context, b *Batch, err error, fields []zap.Field) {
 	w := t.w
 	w.m.batches.WithLabelValues(t.name, "failed").Inc()
-	var le *streamload.LoadError
-	if w.dlq == nil || !errors.As(err, &le) || le.Retryable {
+	if w.dlq == nil || !dataRefusal(err) {
 		t.failed.Store(true)
 		w.log.Error("batch failed", append(fields, zap.Error(err))...)
 		w.fail(fmt.Errorf("load %s (label %s, %s): %w", t.name, b.Label, describeRanges(b.Ranges), err))

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -201,18 +201,8 @@ func (w *Worker) tablesOf(parts map[string][]int32) []*tableState {
 			}
 		}
 	}
-	slices.SortFunc(ts, func(a, b *tableState) int { return cmpString(a.name, b.name) })
+	slices.SortFunc(ts, func(a, b *tableState) int { return strings.Compare(a.name, b.name) })
 	return ts
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // forget drops the lag gauges and pause counts of partitions given up.
@@ -354,15 +344,4 @@ func (t *tableState) settle(b *Batch, deadline time.Time) (bool, error) {
 		}
 		pause = min(2*pause, time.Second)
 	}
-}
-
-// partsOf lists the partitions of ranges, for logs.
-func partsOf(m map[string][]int32) []string {
-	var out []string
-	for _, topic := range slices.Sorted(maps.Keys(m)) {
-		for _, p := range m[topic] {
-			out = append(out, topic+"["+strconv.Itoa(int(p))+"]")
-		}
-	}
-	return out
 }

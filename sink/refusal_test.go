@@ -52,7 +52,7 @@ func TestDataRefusalDeadLettersOnlyRefusedRecords(t *testing.T) {
 	rig, dead := dlqRig(t, 10)
 	rig.sr.refuse = func(body string) error {
 		if strings.Contains(body, `"bad`) {
-			return &streamload.LoadError{Status: "Fail", Message: "too many filtered rows"}
+			return &streamload.LoadError{Status: "Fail", Message: "too many filtered rows", ErrorURL: "http://be/api/_load_error_log?file=x"}
 		}
 		return nil
 	}
@@ -85,14 +85,22 @@ func TestDataRefusalDeadLettersOnlyRefusedRecords(t *testing.T) {
 }
 
 // TestUnavailableStopsWithoutDeadLettering: with errors.tolerance=all, a
-// retryable failure that outlasted the retries (StarRocks unavailable) is
-// not the records' fault: nothing is dead-lettered or marked, and the
-// worker stops.
+// retryable failure that outlasted the retries (StarRocks unavailable),
+// or a refusal of the load itself (no error log of refused rows), is not
+// the records' fault: nothing is dead-lettered or marked, and the worker
+// stops.
 func TestUnavailableStopsWithoutDeadLettering(t *testing.T) {
-	rig, dead := dlqRig(t, 100)
-	rig.sr.refuse = func(string) error {
-		return &streamload.LoadError{Status: "transport", Message: "connection refused", Retryable: true}
+	for _, refusal := range []*streamload.LoadError{
+		{Status: "transport", Message: "connection refused", Retryable: true},
+		{Status: "Fail", Message: "Access denied; you need (at least one of) the INSERT privilege(s)"},
+	} {
+		t.Run(refusal.Message, func(t *testing.T) { unavailable(t, refusal) })
 	}
+}
+
+func unavailable(t *testing.T, refusal error) {
+	rig, dead := dlqRig(t, 100)
+	rig.sr.refuse = func(string) error { return refusal }
 	for i := range 5 {
 		rig.add(t, batchTopic, 0, int64(i), station(fmt.Sprint("s", i)))
 	}
