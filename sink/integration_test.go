@@ -22,6 +22,7 @@ import (
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/emulator"
 	"github.com/starsink/starsink/schema"
+	"github.com/starsink/starsink/streamload"
 )
 
 const (
@@ -806,5 +807,111 @@ func TestIntegrationSchemaReadFailureNotDeadLettered(t *testing.T) {
 				t.Errorf("committed %d, want nothing", got)
 			}
 		})
+	}
+}
+
+// heldLoader holds every load of the first batch it sees until its context
+// ends; StarRocks then receives the body whole and commits it (the worst
+// case for a cancelled load), and after the hold every load goes through.
+type heldLoader struct {
+	inner   Loader
+	held    chan struct{} // closed when the first load is being held
+	mu      sync.Mutex
+	holding bool
+	done    bool
+	late    int // loads that landed after release
+	release chan struct{}
+}
+
+func (l *heldLoader) Load(ctx context.Context, b *Batch) error {
+	l.mu.Lock()
+	first := !l.holding
+	l.holding = true
+	l.mu.Unlock()
+	if first {
+		close(l.held)
+		select {
+		case <-ctx.Done():
+			// The body was sent whole: StarRocks commits it anyway.
+			if err := l.inner.Load(context.Background(), b); err != nil {
+				return err
+			}
+			return ctx.Err()
+		case <-l.release:
+			l.mu.Lock()
+			l.late++
+			l.mu.Unlock()
+		}
+	}
+	return l.inner.Load(ctx, b)
+}
+
+func (l *heldLoader) LoadState(ctx context.Context, db, label string) (string, error) {
+	return l.inner.(LoadStater).LoadState(ctx, db, label)
+}
+
+// TestIntegrationRevokeFencesLoad: a member's load is still running when
+// commit.revoke_timeout ends after a second member joined. It is cancelled
+// and settled before the revoke returns, so it cannot land after the new
+// owner loaded a newer image of the same key: the table ends with the
+// newest image, and the old member never commits for the partition.
+func TestIntegrationRevokeFencesLoad(t *testing.T) {
+	h := newHarness(t, 1)
+	h.cfg.Commit.RevokeTimeout = 200 * time.Millisecond
+	c, err := streamload.New(streamload.Config{FEURLs: h.cfg.StarRocks.LoadURLs, User: "root"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	held := &heldLoader{inner: &StreamLoader{Client: c}, held: make(chan struct{}), release: make(chan struct{})}
+	cfgA := *h.cfg
+	cfgA.Kafka.ClientID = "a"
+	// An eager balancer revokes every partition of a when b joins.
+	eager := []kgo.Opt{kgo.Balancers(kgo.RoundRobinBalancer())}
+	a, err := New(&cfgA, Deps{Schemas: emuSchemas{h.emu}, Loader: held, KafkaOpts: eager}, zaptest.NewLogger(t).Named("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	doneA := make(chan error, 1)
+	go func() { doneA <- a.Run(ctx) }()
+	h.change("c", 1, 1, 1)
+	<-held.held
+	cfgB := *h.cfg
+	cfgB.Kafka.ClientID = "b"
+	b, err := New(&cfgB, Deps{Schemas: emuSchemas{h.emu}, KafkaOpts: eager}, zaptest.NewLogger(t).Named("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxB, cancelB := context.WithCancel(context.Background())
+	doneB := make(chan error, 1)
+	go func() { doneB <- b.Run(ctxB) }()
+	stopB := func() error { cancelB(); return <-doneB }
+	// Whichever member owns the partition after the rebalance loads the
+	// first change again (its label already landed); then a newer image.
+	deadline := time.Now().Add(30 * time.Second)
+	for h.committed(h.cfg.Kafka.GroupID) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.change("u", 1, 2, 2)
+	if err := h.converged(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	close(held.release)
+	cancel()
+	if err := <-doneA; err != nil {
+		t.Errorf("member a: %v", err)
+	}
+	if err := stopB(); err != nil {
+		t.Errorf("member b: %v", err)
+	}
+	if err := h.compare(); err != nil {
+		t.Errorf("after member a stopped: %v", err)
+	}
+	held.mu.Lock()
+	late := held.late
+	held.mu.Unlock()
+	if late != 0 {
+		t.Errorf("%d held loads went on after the revoke", late)
 	}
 }

@@ -119,6 +119,13 @@ func (w *Worker) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 // running, and commits, so the next owner starts where this one stopped
 // and no load of this member for those partitions lands after it.
 func (w *Worker) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	if w.closing.Load() {
+		// Leaving the group at the end of shutdown, which already waited,
+		// fenced and committed: nothing may load or mark any more.
+		w.own.drop(revoked)
+		w.forget(revoked)
+		return
+	}
 	start := time.Now()
 	w.mu.Lock()
 	tables := w.tablesOf(revoked)

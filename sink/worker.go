@@ -75,7 +75,8 @@ type Worker struct {
 	sem         chan struct{} // bounds tables loading at once
 	loadCtx     context.Context
 	cancelLoads context.CancelFunc
-	own         *owner // partitions owned (nil: all, without a consumer group)
+	own         *owner      // partitions owned (nil: all, without a consumer group)
+	closing     atomic.Bool // shutdown is leaving the group (see onRevoked)
 	// mark and commit are the client's MarkCommitOffsets and
 	// CommitMarkedOffsets (see commit.go).
 	mark     func(map[string]map[int32]kgo.EpochOffset)
@@ -325,6 +326,7 @@ func (w *Worker) shutdown(runErr error) error {
 		}
 	}
 	cancel()
+	w.closing.Store(true)
 	if w.cl != nil {
 		w.cl.Close() // leaves the group
 	}
