@@ -129,6 +129,16 @@ type Mapping struct {
 	// merge_condition on it, so an older image never overwrites a newer
 	// one. In the versioned mode it is the default version column.
 	VersionColumn string `koanf:"version_column"`
+	// CreateTables: a mapped table that does not exist is created from the
+	// record's Debezium schema before its first load (package ddl).
+	CreateTables bool `koanf:"create_tables"`
+	// Evolve: "none", or "add_columns": a source field the table lacks is
+	// added (ALTER TABLE ADD COLUMN) and a widened source type widened
+	// (MODIFY COLUMN) where StarRocks allows it; nothing is ever dropped.
+	Evolve string `koanf:"evolve"`
+	// TableProperties are the PROPERTIES of created tables
+	// (replication_num, storage_volume, …).
+	TableProperties map[string]string `koanf:"table_properties"`
 }
 
 // Rule maps topics matching Regex to Table (which may use $1… groups and
@@ -228,6 +238,10 @@ type HTTP struct {
 	Addr       string        `koanf:"addr"`        // ":8080"; "" disables
 	StuckAfter time.Duration `koanf:"stuck_after"` // /readyz fails when a partition has had no progress for this long while records wait
 	Pprof      bool          `koanf:"pprof"`       // serve net/http/pprof under /debug/pprof/
+	// Admin enables POST /tables/<t>/pause and /resume; AdminToken, when
+	// set, is the bearer token they require.
+	Admin      bool   `koanf:"admin"`
+	AdminToken Secret `koanf:"admin_token"`
 }
 
 // Log configures logging.

@@ -44,6 +44,9 @@ func Default() Config {
 			SchemaTTL:             5 * time.Minute,
 			SchemaRefreshInterval: 30 * time.Second,
 		},
+		Mapping: Mapping{
+			Evolve: "none",
+		},
 		Decoder: Decoder{
 			Framing:         "auto",
 			Envelope:        "auto",

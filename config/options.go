@@ -57,15 +57,18 @@ var Options = []Option{
 	{Key: "starrocks.max_retry_backoff", Doc: "Longest retry delay."},
 	{Key: "starrocks.compression", Java: "sink.properties.compression", Doc: "Body compression: \"\" (none), gzip, lz4_frame or zstd."},
 	{Key: "starrocks.format", Java: "sink.properties.format", Doc: "Body format: json, the only one (the decoder renders JSON rows; a connector's csv is listed as unsupported)."},
-	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value.", EnvEntries: true},
+	{Key: "starrocks.properties", Java: "sink.properties.*", Doc: "Extra Stream Load headers for every table, name=value; the headers starsink sets itself (label, columns, format, strict_mode, max_filter_ratio, …) are refused (see Stream Load headers).", EnvEntries: true},
 	{Key: "starrocks.schema_ttl", Doc: "How long a table schema read over MySQL is cached."},
 	{Key: "starrocks.schema_refresh_interval", Doc: "A record with a field its table has no column for makes starsink read the table's schema again, at most this often per table, so that a column added with ALTER TABLE ADD COLUMN is loaded from then on (0 = never). A field that still has no column is logged once per table and not loaded, as StarRocks ignores unknown keys."},
 
 	{Key: "mapping.topic2table", Java: "starrocks.topic2table.map", Doc: "Exact topic → table map; also the Java string form \"topic:table,topic:table\". A table may be written db.table."},
 	{Key: "mapping.rules", Doc: "Regex rules tried in order after the exact map: {regex, table, database}; table may use $1 groups and {prefix}/{schema}/{table}/{topic}.", FileOnly: true},
 	{Key: "mapping.template", Doc: "Table name for any other topic over its segments <prefix>.<schema>.<table>: e.g. \"{table}\" or \"{schema}_{table}\". \"\" = unmatched topics are an error."},
-	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers, deletes (apply|skip|fail), truncates (fail|skip), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column (Primary Key tables: the version guard, overriding mapping.version_column; versioned mode: default _version), deleted_column (versioned mode; default _deleted), aggregate (allow: load into an Aggregate Key table whose value columns are not all REPLACE). See docs/architecture.md.", FileOnly: true},
-	{Key: "mapping.version_column", Doc: "Version guard for every Primary Key table: a BIGINT column the table must have, filled with the change's version (0 for snapshot reads, the source LSN otherwise); loads carry merge_condition on it, so an older image never overwrites a newer one (a replay, a second topic, a late load of a member that lost its partitions). Deletes are not conditional in StarRocks (docs/architecture.md). \"\" = off; recommended: _version. Also the versioned mode's default version column."},
+	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers (extra Stream Load headers, as starrocks.properties), deletes (apply|skip|fail), truncates (fail|skip), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column (Primary Key tables: the version guard, overriding mapping.version_column; versioned mode: default _version), deleted_column (versioned mode; default _deleted), aggregate (allow: load into an Aggregate Key table whose value columns are not all REPLACE). See docs/architecture.md.", FileOnly: true},
+	{Key: "mapping.version_column", Doc: "Version guard for every Primary Key table: a BIGINT column the table must have, filled with the change's version (its source position; below every streamed change for a snapshot row); loads carry merge_condition on it, so an older image never overwrites a newer one (a replay, a second topic, a late load of a member that lost its partitions). Deletes are not conditional in StarRocks (docs/architecture.md). \"\" = off; recommended: _version. Also the versioned mode's default version column."},
+	{Key: "mapping.create_tables", Doc: "Create a mapped table that does not exist from its topic's Debezium schema (key fields → PRIMARY KEY, types as in the type table below; versioned tables as Duplicate Key tables with their version and deleted columns and the latest-row view) before its first load. Needs schemas in the records. `starsink plan` shows the DDL."},
+	{Key: "mapping.evolve", Doc: "none, or add_columns: a source field the table lacks is added (ALTER TABLE ADD COLUMN, mapped type) and a widened source type (varchar(50) → varchar(200), a larger precision) widened with MODIFY COLUMN where StarRocks allows it, waiting for the schema change to finish. A column dropped in the source is never dropped (logged once)."},
+	{Key: "mapping.table_properties", Doc: "PROPERTIES of the tables create_tables creates, name=value (replication_num, storage_volume, …). Buckets are left to StarRocks' automatic bucketing.", EnvEntries: true},
 
 	{Key: "decoder.framing", Java: "value.converter.schemas.enable", Doc: "Message framing: auto, schema (with the JSON converter's schema envelope) or schemaless."},
 	{Key: "decoder.envelope", Doc: "What the topics' values are: raw (Debezium's envelope: before, after, source, op), unwrapped (rows from ExtractNewRecordState, metadata in __ fields) or auto. auto decides by the value schema's name (….Envelope is raw) or, without schemas, takes a value for an envelope only when op is c/u/d/r/t/m, source is an object with Debezium's connector and ts_ms and before/after are objects or null. Set it explicitly when known: a tombstone is a delete on unwrapped topics and a skip on raw ones, and auto can only tell once it has seen the topic's events."},
@@ -78,7 +81,7 @@ var Options = []Option{
 	{Key: "decoder.workers", Doc: "Goroutines that decode one poll's records side by side (each takes a contiguous share; rows are batched in their original order afterwards). 0: GOMAXPROCS (the soft CPU limit of a container). 1: decode in the poll loop."},
 
 	{Key: "batch.max_rows", Doc: "Flush a table's batch at this many rows."},
-	{Key: "batch.max_bytes", Java: "bufferflush.maxbytes", Doc: "Flush a table's batch at this many bytes.", Size: true},
+	{Key: "batch.max_bytes", Java: "bufferflush.maxbytes", Doc: "Flush a table's batch at this many bytes; at most 100MiB, StarRocks' limit on a JSON body (streaming_load_max_batch_size_mb).", Size: true},
 	{Key: "batch.max_age", Java: "bufferflush.intervalms", Doc: "Flush a table's batch this long after its first row (the Java connector's default is 300000 ms; ours is lower for latency)."},
 	{Key: "batch.idle_flush", Doc: "When a poll finds no new record for 100 ms (every assigned partition caught up), flush the open batches without waiting for max_age: the end of a burst or a backlog loads at once. A table is flushed this way at most once per max_age, so a trickle at most doubles its load rate."},
 	{Key: "batch.max_concurrent_loads", Java: "tasks.max (roughly)", Doc: "Tables loading at the same time."},
@@ -87,17 +90,20 @@ var Options = []Option{
 	{Key: "commit.interval", Java: "offset.flush.interval.ms", Doc: "How often marked offsets are committed."},
 	{Key: "commit.revoke_timeout", Doc: "Bound on flush and commit when partitions are revoked."},
 
-	{Key: "errors.tolerance", Java: "errors.tolerance", Doc: "none: stop on a bad record without committing it; all: send it to the dead-letter topic."},
+	{Key: "errors.tolerance", Java: "errors.tolerance", Doc: "none: stop on a record that cannot be decoded or that StarRocks refuses as data, without committing it; all: send such records to the dead-letter topic. StarRocks being unavailable is never dead-lettered: it is retried for starrocks.retry_for, then the worker stops (see Errors and the dead-letter topic)."},
 	{Key: "errors.dlq_topic", Java: "errors.deadletterqueue.topic.name", Doc: "Dead-letter topic. Required when errors.tolerance=all."},
-	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered."},
-	{Key: "errors.dlq_window", Doc: "Window of records over which dlq_max_failures counts."},
+	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered; records are counted, not batches (a refused batch counts each of its records)."},
+	{Key: "errors.dlq_window", Doc: "Window of consumed records over which dlq_max_failures counts."},
 
 	{Key: "http.addr", Doc: "Address of /metrics, /healthz and /readyz (\"\" disables)."},
 	{Key: "http.stuck_after", Doc: "/readyz fails when a partition with waiting records made no progress for this long."},
 	{Key: "http.pprof", Doc: "Serve Go's profiler under /debug/pprof/ on http.addr (CPU, heap, goroutines). Off by default: expose it only where the metrics port is private."},
 
+	{Key: "http.admin", Doc: "Serve POST /tables/<table>/pause and /resume on http.addr (docs/operations.md). Off by default: anyone who reaches the port could stop a table."},
+	{Key: "http.admin_token", Doc: "Bearer token pause and resume require (Authorization: Bearer <token>) when set (secret: prefer the environment). Strongly advised wherever http.addr is reachable by more than operators."},
+
 	{Key: "log.level", Doc: "debug, info, warn or error."},
-	{Key: "log.format", Doc: "json or console."},
+	{Key: "log.format", Doc: "json (one JSON object per line, for collectors) or console (one readable line per event for a terminal, coloured when stderr is one)."},
 
 	{Key: "shutdown.grace_period", Doc: "Time to flush, commit and leave the group after SIGTERM."},
 }

@@ -22,8 +22,21 @@
 // by the Kafka key when before is absent; t → OpTruncate; m → skip); values
 // unwrapped by ExtractNewRecordState (__deleted, __op c/u/d/r) and by
 // StarRocks' AddOpFieldForDebeziumRecord (__op 0/1, none on snapshot rows);
-// tombstones and null payloads, heartbeats and transaction metadata (skipped
-// with a reason).
+// heartbeats and transaction metadata (skipped with a reason). Whether a
+// value is an envelope or an unwrapped row is decided by Options.Envelope
+// (decoder.envelope), or by the value schema's name, never by a row's field
+// names alone (see EnvelopeAuto). Tombstones and null payloads of unwrapped
+// topics are deletes by the Kafka key; a raw topic's tombstone, which
+// follows the delete event, is skipped.
+//
+// Every rendered value is checked against its column (fit.go): a value
+// StarRocks would store as NULL (a string longer than its VARCHAR in bytes,
+// a number beyond its type, a date outside 0000-01-01 .. 9999-12-31) is
+// refused with ErrRange; dates beyond the range (PostgreSQL's ±infinity, BC
+// dates) are loaded as the range's ends only with Options.OutOfRangeDates.
+// A delete row gives every non-key column its before image lacks a zero
+// value, since StarRocks filters NULL in NOT NULL columns of delete rows.
+// Event.Version orders a key's changes (version.go).
 //
 // Without schemas, a value's meaning comes from the target column's type:
 //
@@ -42,18 +55,22 @@
 // The unchanged-TOAST placeholder (Options.Placeholder, in each of the
 // type-specific forms Debezium writes) is never rendered: the column is left
 // out of the row and reported in Event.Unavailable so the caller can load a
-// partial update.
+// partial update. A new row holding it (op c or r) is refused with
+// ErrUnavailable: there is no stored row to complete.
 //
-// Fields whose names start with "__" (__deleted, __op, __source_ts_ms, …)
-// are unwrap metadata and never rendered as columns. Message fields with no
-// column in the target table are ignored, as StarRocks ignores unknown keys
-// in JSON loads.
+// The metadata fields ExtractNewRecordState writes (__deleted, and
+// add.fields with Options.FieldsPrefix: __op, __lsn, __source_ts_ms, …) are
+// never rendered as columns; any other field is a column value. Message
+// fields with no column in the target table are not loaded, as StarRocks
+// ignores unknown keys in JSON loads, and the first is reported in
+// Event.Unknown.
 package debezium
 
 import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -226,6 +243,10 @@ type Options struct {
 	// schemaless string values in DECIMAL columns: "precise" (default,
 	// base64) or "string".
 	DecimalHandling string
+	// OutOfRangeDates says what happens to dates and timestamps StarRocks
+	// cannot hold (decoder.out_of_range_dates): DatesFail (default) or
+	// DatesClamp.
+	OutOfRangeDates OutOfRangeDates
 	// SchemalessTimestamp is the unit of integer timestamps in schemaless
 	// values: "ms", "us" or "ns". Empty: such values are an error.
 	SchemalessTimestamp string
@@ -245,6 +266,9 @@ var (
 	// range, a date outside 0000-01-01 .. 9999-12-31), which StarRocks
 	// would load as NULL.
 	ErrRange = errors.New("value out of the column's range")
+	// ErrUnavailable: a new row (op c or r, or the create of a primary-key
+	// change) holds the unchanged-TOAST placeholder; see unavailableNewRow.
+	ErrUnavailable = errors.New("unchanged-TOAST placeholder in a new row")
 )
 
 // DecodeError says which record and which field could not be decoded.
@@ -288,6 +312,11 @@ type Decoder struct {
 	keyFields []member       // a Kafka key's members (deletes keyed by it)
 	keyCols   []bool         // per table column: part of the key
 	prefix    string         // add.fields.prefix
+	// A delete row's fill-in (fillDelete): per table column its zero
+	// value ("" : never filled) and its label, and whether this row has it.
+	zeros, labels []string
+	filled        []bool
+	deleting      bool
 	// sawRaw is set once this decoder has decoded a raw envelope: with
 	// EnvelopeAuto, a tombstone is then the one Debezium writes after a
 	// delete (skipped), not an unwrapped delete.
@@ -326,9 +355,16 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 		`{"` + d.ph + `":"` + d.ph + `"}`,
 	}
 	if table != nil {
-		d.keyCols = make([]bool, len(table.Columns))
-		for i, c := range table.Columns {
+		n := len(table.Columns)
+		d.keyCols, d.filled = make([]bool, n), make([]bool, n)
+		d.zeros, d.labels = make([]string, n), make([]string, n)
+		for i := range table.Columns {
+			c := &table.Columns[i]
 			d.keyCols[i] = c.Key
+			d.labels[i] = string(append(appendEscaped([]byte{'"'}, c.Name), '"', ':'))
+			if !slices.Contains(opts.Omit, c.Name) { // the caller writes those
+				d.zeros[i] = zeroValue(c)
+			}
 		}
 	}
 	return d
@@ -348,14 +384,14 @@ func str(b []byte) string {
 // Decode decodes rec and, for OpUpsert and OpDelete, appends the row to dst
 // as one JSON object. On error dst is returned unchanged.
 func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
-	d.unavail, d.unknown = d.unavail[:0], ""
+	d.unavail, d.unknown, d.deleting = d.unavail[:0], "", false
 	defer d.forget()
 	ev := Event{}
 	if rec.Value == nil {
 		if d.tombstoneDeletes() {
 			// ExtractNewRecordState's delete.tombstone.handling.mode=tombstone
 			// (3.x's default): the delete itself, keyed by the Kafka key.
-			ev.Op, ev.VersionErr = OpDelete, errNoPosition("a tombstone")
+			ev.Op, ev.VersionErr = OpDelete, d.fail(rec, "", errNoPosition("a tombstone"))
 			return d.deleteFromKey(rec, dst, ev)
 		}
 		ev.Reason = ReasonTombstone
@@ -436,7 +472,7 @@ func (d *Decoder) nullPayload(rec *Record, dst []byte, si *schemaInfo) ([]byte, 
 	if d.opts.Envelope == EnvelopeRaw || d.opts.Envelope == EnvelopeAuto && si.envelope {
 		return dst, Event{Reason: ReasonNullPayload}, nil
 	}
-	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: errNoPosition("a null payload")})
+	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: d.fail(rec, "payload", errNoPosition("a null payload"))})
 }
 
 // rawOps are the op values of Debezium's envelopes.
@@ -731,6 +767,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 		ev.Op, part = OpDelete, "before"
 	case "t":
 		ev.Op = OpTruncate
+		d.setVersion(rec, &ev, &env.src, "source.")
 		return dst, ev, nil
 	case "m":
 		ev.Reason = ReasonMessage
@@ -738,6 +775,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	default:
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
 	}
+	d.setVersion(rec, &ev, &env.src, "source.")
 	row, p := after, si.after
 	if part == "before" {
 		row, p = before, si.before
@@ -754,12 +792,79 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	if part == "before" {
 		fields = env.beforeFields
 	}
+	start := len(dst)
+	if ev.Op == OpDelete {
+		d.beginDelete()
+	}
 	dst, err = d.render(rec, dst, part, fields, p)
 	if err != nil {
 		return dst, ev, err
 	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
+	}
+	if len(d.unavail) > 0 && (opv.Str == "c" || opv.Str == "r" || hasHeader(rec, headerOldKey)) {
+		return dst[:start], ev, d.unavailableNewRow(rec, part, opv.Str)
+	}
 	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
+}
+
+// headerOldKey is the header Debezium puts on the create event of a
+// primary-key change (RelationalChangeRecordEmitter.PK_UPDATE_OLDKEY_FIELD).
+const headerOldKey = "__debezium.oldkey"
+
+func hasHeader(rec *Record, key string) bool {
+	for i := range rec.Headers {
+		if rec.Headers[i].Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// unavailableNewRow is the refusal of a new row holding the unchanged-TOAST
+// placeholder. Debezium emits one for the new key of an UPDATE that
+// changed a primary key of a row with unchanged TOAST columns, on a table
+// with REPLICA IDENTITY DEFAULT: the change becomes a delete of the old key
+// (header __debezium.newkey) and a create of the new key (header
+// __debezium.oldkey) whose TOAST columns hold the placeholder, because the
+// WAL's new tuple does not repeat an unchanged TOAST value and its old
+// tuple holds only the key. Loading the create as a partial update would
+// insert a row whose TOAST columns are NULL or their defaults: there is no
+// row under the new key to keep them from.
+//
+// Carrying the values over from the old row is not possible in general:
+// no message holds them (with REPLICA IDENTITY DEFAULT the delete's before
+// image has only the key columns), so they would have to be read back from
+// StarRocks, from the row under the old key, before its delete is applied;
+// but the delete and the create carry different keys, may sit in different
+// partitions, decoded by different goroutines and loaded in different
+// batches in either order, and the stored row may itself lag the source.
+// With REPLICA IDENTITY FULL the problem does not arise: the old tuple
+// holds every column (PostgreSQL writes TOASTed values into it in full),
+// and Debezium 2.6 (PostgresChangeRecordEmitter.columnValues, through
+// cachedOldToastedValues) puts the old values in place of the unchanged
+// ones, so the create carries the real values.
+func (d *Decoder) unavailableNewRow(rec *Record, part, op string) error {
+	col := d.unavail[0]
+	name := strconv.Itoa(col)
+	if d.table != nil && col < len(d.table.Columns) {
+		name = d.table.Columns[col].Name
+	}
+	what := "the row"
+	if op != "" {
+		what = "op " + op
+	}
+	if hasHeader(rec, headerOldKey) {
+		what += " with header " + headerOldKey + " (the new key of a primary-key change)"
+	}
+	field := name
+	if part != "" {
+		field = part + "." + name
+	}
+	return d.fail(rec, field, fmt.Errorf("%w: %s holds Debezium's unavailable-value placeholder in %d column(s), %s first: the source did not send their values (unchanged TOAST values of a row whose key changed), and a new row cannot be completed from the one it replaces. Set REPLICA IDENTITY FULL on the source table (ALTER TABLE … REPLICA IDENTITY FULL), then reload the row",
+		ErrUnavailable, what, len(d.unavail), name))
 }
 
 // parsed returns the value of a span frame noted ("" : missing).
@@ -873,6 +978,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 			ev.Op = OpDelete
 		case "t":
 			ev.Op = OpTruncate
+			d.setVersion(rec, &ev, &m.pos, d.prefix)
 			return dst, ev, nil
 		default:
 			return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w %q", ErrUnknownOp, op.Str))
@@ -888,10 +994,23 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	default:
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
+	d.setVersion(rec, &ev, &m.pos, d.prefix)
 	var err error
+	start := len(dst)
+	if ev.Op == OpDelete {
+		d.beginDelete()
+	}
 	dst, err = d.render(rec, dst, "", env.fields, si.row)
 	if err != nil {
 		return dst, ev, err
+	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
+	}
+	if len(d.unavail) > 0 && ev.Op == OpUpsert && (op.Str == "c" || op.Str == "r" || hasHeader(rec, headerOldKey)) {
+		// AddOpField's __op 0 does not tell a create from an update: the
+		// header does, for the creates that matter.
+		return dst[:start], ev, d.unavailableNewRow(rec, "", op.Str)
 	}
 	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
@@ -927,9 +1046,13 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 		return dst, ev, d.fail(rec, "key", ErrSyntax) // validated above: not reached
 	}
 	var err error
+	d.beginDelete()
 	dst, err = d.render(rec, dst, "key", d.keyFields, kp)
 	if err != nil {
 		return dst, ev, err
+	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
 	}
 	ev.Unknown = d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
@@ -993,5 +1116,5 @@ func typeName(r gjson.Result) string {
 // errNoPosition is the VersionErr of a change whose message carries no
 // source position.
 func errNoPosition(what string) error {
-	return fmt.Errorf("%s carries no source position to version the change by (a raw Debezium envelope does; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds envelopes)", what)
+	return fmt.Errorf("%w: %s has none (with ExtractNewRecordState use delete.tombstone.handling.mode=rewrite and add.fields=op,lsn,source.ts_ms so that deletes carry one; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds Debezium envelopes)", ErrNoVersion, what)
 }

@@ -38,16 +38,16 @@ func TestTombstones(t *testing.T) {
 		wantReason string
 		wantRow    string
 	}{
-		{"unwrapped tombstone", EnvelopeUnwrapped, "", keyPlain, "nil", OpDelete, "", `{"id":7,"__op":1}`},
-		{"unwrapped tombstone with key schema", EnvelopeUnwrapped, "", keyFramed, "nil", OpDelete, "", `{"id":7,"__op":1}`},
-		{"unwrapped null payload", EnvelopeUnwrapped, "", keyFramed, `{"schema":{"type":"struct","name":"p.s.t.Value","optional":true},"payload":null}`, OpDelete, "", `{"id":7,"__op":1}`},
-		{"unwrapped json null", EnvelopeUnwrapped, "", keyPlain, `null`, OpDelete, "", `{"id":7,"__op":1}`},
+		{"unwrapped tombstone", EnvelopeUnwrapped, "", keyPlain, "nil", OpDelete, "", `{"id":7,"v":"","__op":1}`},
+		{"unwrapped tombstone with key schema", EnvelopeUnwrapped, "", keyFramed, "nil", OpDelete, "", `{"id":7,"v":"","__op":1}`},
+		{"unwrapped null payload", EnvelopeUnwrapped, "", keyFramed, `{"schema":{"type":"struct","name":"p.s.t.Value","optional":true},"payload":null}`, OpDelete, "", `{"id":7,"v":"","__op":1}`},
+		{"unwrapped json null", EnvelopeUnwrapped, "", keyPlain, `null`, OpDelete, "", `{"id":7,"v":"","__op":1}`},
 		{"raw tombstone", EnvelopeRaw, "", keyPlain, "nil", OpSkip, ReasonTombstone, ""},
 		{"raw null payload", EnvelopeRaw, "", keyPlain, `null`, OpSkip, ReasonNullPayload, ""},
 		{"auto tombstone after a raw delete", EnvelopeAuto, rawDelete, keyPlain, "nil", OpSkip, ReasonTombstone, ""},
-		{"auto tombstone before any envelope", EnvelopeAuto, "", keyPlain, "nil", OpDelete, "", `{"id":7,"__op":1}`},
-		{"auto tombstone after unwrapped rows", EnvelopeAuto, `{"id":7,"v":"a","__op":"c"}`, keyPlain, "nil", OpDelete, "", `{"id":7,"__op":1}`},
-		{"auto null payload of a row schema", EnvelopeAuto, "", keyPlain, `{"schema":{"type":"struct","name":"p.s.t.Value"},"payload":null}`, OpDelete, "", `{"id":7,"__op":1}`},
+		{"auto tombstone before any envelope", EnvelopeAuto, "", keyPlain, "nil", OpDelete, "", `{"id":7,"v":"","__op":1}`},
+		{"auto tombstone after unwrapped rows", EnvelopeAuto, `{"id":7,"v":"a","__op":"c"}`, keyPlain, "nil", OpDelete, "", `{"id":7,"v":"","__op":1}`},
+		{"auto null payload of a row schema", EnvelopeAuto, "", keyPlain, `{"schema":{"type":"struct","name":"p.s.t.Value"},"payload":null}`, OpDelete, "", `{"id":7,"v":"","__op":1}`},
 		{"auto null payload of an envelope schema", EnvelopeAuto, "", keyPlain, `{"schema":{"type":"struct","name":"p.s.t.Envelope"},"payload":null}`, OpSkip, ReasonNullPayload, ""},
 	}
 	for _, tt := range tests {
@@ -109,7 +109,7 @@ func TestEnvelopeChoice(t *testing.T) {
 		{"auto with schema, op c", EnvelopeAuto, `{"schema":` + rowSchema + `,"payload":{"id":1,"op":"c","source":"web"}}`, OpUpsert, `{"id":1,"op":"c","source":"web"}`},
 		{"auto schemaless, source a string", EnvelopeAuto, `{"id":1,"op":"d","source":"web"}`, OpUpsert, `{"id":1,"op":"d","source":"web"}`},
 		{"auto schemaless, source without connector", EnvelopeAuto, `{"id":1,"op":"d","source":{"ts_ms":1}}`, OpUpsert, `{"id":1,"op":"d","source":"{\"ts_ms\":1}"}`},
-		{"auto schemaless, raw envelope", EnvelopeAuto, `{"before":{"id":1},"after":null,"source":` + src + `,"op":"d"}`, OpDelete, `{"id":1}`},
+		{"auto schemaless, raw envelope", EnvelopeAuto, `{"before":{"id":1},"after":null,"source":` + src + `,"op":"d"}`, OpDelete, `{"id":1,"op":"","source":""}`},
 		{"auto schemaless, op not Debezium's", EnvelopeAuto, `{"before":null,"after":{"id":1},"source":` + src + `,"op":"x","id":1}`, OpUpsert, `{"source":"{\"connector\":\"postgresql\",\"ts_ms\":1}","op":"x","id":1}`},
 		{"explicit raw", EnvelopeRaw, `{"after":{"id":1,"op":"z"},"op":"c"}`, OpUpsert, `{"id":1,"op":"z"}`},
 	}

@@ -123,9 +123,17 @@ type job struct {
 	// retention counts from it).
 	finished time.Time
 	staged   []op // transaction rows waiting for commit
-	opts     loadOptions
-	plan     *loadPlan
-	resp     *loadResponse
+	reasons  []string
+	total    int64 // rows the txn's loads read
+	bytes    int64 // body bytes of the txn's loads
+	// deadline, idle and active time a transaction-interface txn out;
+	// reason is why it was aborted.
+	deadline, active time.Time
+	idle             time.Duration
+	reason           string
+	opts             loadOptions
+	plan             *loadPlan
+	resp             *loadResponse
 }
 
 // Start starts a server; Close stops it.

@@ -119,8 +119,8 @@ func TestAuthAndExpect(t *testing.T) {
 		want   int
 		body   string
 	}{
-		{"no credentials", "", "100-continue", 401, "Unauthorized"},
-		{"wrong password", "root:bad", "100-continue", 401, "Unauthorized"},
+		{"no credentials", "", "100-continue", 401, `"status": "FAILED"`},
+		{"wrong password", "root:bad", "100-continue", 401, `"msg": "Access denied for user 'root'@'127.0.0.1'"`},
 		{"no 100-continue", "root:pw", "", 200, "There is no 100-continue header"},
 	} {
 		req, _ := http.NewRequest(http.MethodPut, s.FEURL()+"/api/db/p/_stream_load", strings.NewReader("[]"))
@@ -173,8 +173,8 @@ func TestFilteringAndErrorURL(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		"Error: Value '123456' is out of range. The type of 'v' is DECIMAL(5,1). Row: {\"k\":\"b\",\"v\":\"123456\"}\n",
-		"Error: NULL value in non-nullable column 'k'. Row: {\"k\":null,\"v\":\"1\"}\n",
+		"Error: Value ''123456'' is out of range. The type of 'v' is DECIMAL32(5, 1). Row: ['b', '123456', NULL, NULL, 0]\n",
+		"Error: NULL value in non-nullable column 'k'. Row: [NULL, 1.0, NULL, NULL]\n",
 		"Error: Invalid argument: Value length is beyond the capacity. column=note, capacity=4. Row: {\"k\":\"c\",\"note\":\"toolong\"}\n",
 	} {
 		if !bytes.Contains(b, []byte(want)) {
@@ -202,9 +202,15 @@ func TestPartialUpdateMergeConditionAndModels(t *testing.T) {
 	if n, _ := s.Count("db", "d"); n != 2 {
 		t.Errorf("duplicate key table has %d rows, want 2 (append)", n)
 	}
+	// __op is a slot of Primary Key tables only (Load.initColumns): on
+	// others the name is ignored and the row inserted.
 	_, r := load(t, s, "d", `[{"k":"a","__op":1}]`, with(jsonHdr, "label", "d2", "columns", "k,__op"))
-	if r.Status != "Fail" || !strings.Contains(r.Message, "Primary Key") {
-		t.Errorf("__op=1 on a duplicate key table: %+v", r)
+	if n, _ := s.Count("db", "d"); r.Status != "Success" || n != 3 {
+		t.Errorf("__op=1 on a duplicate key table: %+v, %d rows", r, n)
+	}
+	_, r = load(t, s, "d", `[{"k":"a"}]`, with(jsonHdr, "label", "d3", "partial_update", "true", "columns", "k"))
+	if r.Status != "Fail" || r.Message != "Only primary key table support partial update" {
+		t.Errorf("partial update of a duplicate key table: %+v", r)
 	}
 }
 
@@ -271,7 +277,7 @@ func TestTransactionsAndLoadState(t *testing.T) {
 	if st, n := state("t1"), rows(t, s, "p"); st != "VISIBLE" || len(n) != 1 {
 		t.Errorf("after commit: %s %v", st, n)
 	}
-	if m := call("commit", "t1", ""); m["Message"] != "Transaction already commited" {
+	if m := call("commit", "t1", ""); m["Message"] != "Transaction 1 has already committed, label is t1" {
 		t.Errorf("second commit: %v", m)
 	}
 	call("begin", "t2", "")

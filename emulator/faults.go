@@ -10,9 +10,9 @@ import (
 type FaultKind string
 
 const (
-	// FaultShuttingDown: a stopping BE (StreamLoadExecutor
-	// execute_plan_fragment, process_exit_in_progress), after the
-	// transaction began: the label is rolled back (ABORTED).
+	// FaultShuttingDown: a stopping BE (StreamLoadAction::_on_header,
+	// process_exit_in_progress), checked before the transaction begins:
+	// no label is registered.
 	FaultShuttingDown FaultKind = "shutting_down"
 	// FaultNoBackend: the FE finds no live BE (LoadAction), HTTP 200
 	// FAILED, no redirect, no label.

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -79,14 +80,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(b)
 }
 
-// auth checks Basic credentials; StarRocks answers 401 without them.
-func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
+// authOK checks Basic credentials.
+func (s *Server) authOK(r *http.Request) (string, bool) {
 	u, p, ok := r.BasicAuth()
-	if ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1 && subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1 {
+	return u, ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1 && subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1
+}
+
+// auth checks Basic credentials on the FE: RestBaseAction.handleRequest
+// answers an AccessDeniedException with 401, `WWW-Authenticate: Basic
+// realm=""` and a RestBaseResult body.
+func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
+	u, ok := s.authOK(r)
+	if ok {
 		return true
 	}
-	w.Header().Set("WWW-Authenticate", `Basic realm="StarRocks"`)
-	http.Error(w, "Unauthorized: Access denied for user '"+u+"'", http.StatusUnauthorized)
+	host, _, _ := strings.Cut(r.RemoteAddr, ":")
+	msg := fmt.Sprintf("Access denied for user '%s'@'%s'", u, host)
+	w.Header().Set("WWW-Authenticate", `Basic realm=""`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "FAILED", "code": "1", "msg": msg, "message": msg})
 	return false
 }
 
@@ -103,11 +114,18 @@ func splitPath(p string) (db, table, action string) {
 }
 
 func (s *Server) serveFE(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
+		if !s.auth(w, r) {
+			return
+		}
+		s.serveControl(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/transaction/") {
 		if !s.auth(w, r) {
 			return
 		}
-		s.serveTxn(w, r)
+		s.serveTxnFE(w, r)
 		return
 	}
 	db, tbl, action := splitPath(r.URL.Path)
@@ -160,6 +178,7 @@ func (s *Server) serveLoadState(w http.ResponseWriter, r *http.Request, db strin
 	if d := s.dbs[db]; d != nil {
 		if j := d.labels[label]; j != nil {
 			j.mu.Lock()
+			j.expire(time.Now())
 			state = j.state
 			j.mu.Unlock()
 		}
@@ -182,7 +201,7 @@ func (s *Server) serveBE(w http.ResponseWriter, r *http.Request) {
 		if !s.auth(w, r) {
 			return
 		}
-		s.serveTxn(w, r)
+		s.serveTxn(w, r, false)
 		return
 	}
 	db, tbl, action := splitPath(r.URL.Path)
@@ -194,7 +213,16 @@ func (s *Server) serveBE(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.auth(w, r) {
+	if _, _, ok := r.BasicAuth(); !ok {
+		// StreamLoadAction::_on_header
+		writeJSON(w, http.StatusOK, &loadResponse{Label: r.Header.Get("label"), Status: "Fail", Message: "no valid Basic authorization"})
+		return
+	}
+	if u, ok := s.authOK(r); !ok {
+		// The BE does not check passwords; the FE's loadTxnBegin
+		// (checkPasswordAndLoadPriv) refuses, answered as Fail.
+		host, _, _ := strings.Cut(r.RemoteAddr, ":")
+		writeJSON(w, http.StatusOK, &loadResponse{Label: r.Header.Get("label"), Status: "Fail", Message: fmt.Sprintf("Access denied for %s@%s", u, host)})
 		return
 	}
 	s.mu.Lock()
@@ -263,6 +291,15 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 			err = fmt.Errorf("The size of this batch exceed the max size [%d]  of json type data  data [ %d ]. Set ignore_json_size to skip the check, although it may lead huge memory consuming.", max, r.ContentLength)
 		}
 	}
+	if err == nil {
+		// _on_header checks for a stopping process before it begins the
+		// transaction, "to avoid creating a dangling transaction".
+		s.mu.Lock()
+		if k := s.pickFault(start, FaultShuttingDown); k != "" {
+			err = errors.New(faultMessage(k, 0, ""))
+		}
+		s.mu.Unlock()
+	}
 	if err != nil {
 		resp.Status, resp.Message = "Fail", err.Error()
 		s.failed.Add(1)
@@ -314,7 +351,7 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 	}
 	j := &job{id: id, label: label, db: db, table: tbl, state: "PREPARE", running: true}
 	d.register(j)
-	fault := s.pickFault(start, FaultShuttingDown, FaultMemLimit, FaultTooManyVersions, FaultCompactionScore, FaultCommitUnknown, FaultPublishTimeout)
+	fault := s.pickFault(start, FaultMemLimit, FaultTooManyVersions, FaultCompactionScore, FaultCommitUnknown, FaultPublishTimeout)
 	s.mu.Unlock()
 
 	finish := func(state string) *loadResponse {
@@ -351,8 +388,8 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 		return finish("ABORTED")
 	}
 	switch fault {
-	case FaultShuttingDown, FaultMemLimit, FaultTooManyVersions:
-		// execute_plan_fragment / the delta writer refuse.
+	case FaultMemLimit, FaultTooManyVersions:
+		// The load's memory tracker or the delta writer refuse.
 		io.Copy(io.Discard, r.Body)
 		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())
 		return finish("ABORTED")
@@ -423,11 +460,6 @@ func (s *Server) apply(t *table, ops []op, opts loadOptions, plan *loadPlan, set
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	pk := t.def.Model == schema.ModelPrimaryKeys
-	for _, o := range ops {
-		if o.delete && !pk {
-			return fmt.Errorf("delete (__op=1) is only supported on Primary Key tables; %s is %s", t.def.Name, t.def.Model)
-		}
-	}
 	if plan.view.applied != t.applied {
 		// A schema change finished after the load was planned: its rows
 		// move to the new columns (the job waited for no one here).
@@ -570,10 +602,16 @@ func parseOptions(h http.Header) (loadOptions, error) {
 		o.format = "CSV"
 	}
 	if o.format != "CSV" && o.format != "JSON" {
-		return o, fmt.Errorf("unknown data format %q", h.Get("format"))
+		return o, fmt.Errorf("unknown data format, format=%s", h.Get("format"))
 	}
 	o.stripOuter = strings.EqualFold(h.Get("strip_outer_array"), "true")
-	o.strict = strings.EqualFold(h.Get("strict_mode"), "true")
+	switch v := h.Get("strict_mode"); {
+	case strings.EqualFold(v, "true"):
+		o.strict = true
+	case v == "" || strings.EqualFold(v, "false"):
+	default:
+		return o, fmt.Errorf("Invalid strict mode format. Must be bool type")
+	}
 	o.partial = strings.EqualFold(h.Get("partial_update"), "true")
 	o.mergeCond = h.Get("merge_condition")
 	if v := h.Get("column_separator"); v != "" {

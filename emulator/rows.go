@@ -47,6 +47,10 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 		}
 	}
 	pk := def.Model == schema.ModelPrimaryKeys
+	if o.partial && !pk {
+		// StreamLoadPlanner.plan, before the partial columns are read.
+		return nil, fmt.Errorf("Only primary key table support partial update")
+	}
 	seen := map[string]bool{}
 	p.idx = make([]int, len(p.specs))
 	for i, cs := range p.specs {
@@ -56,7 +60,12 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 		}
 		seen[low] = true
 		if low == "__op" {
+			// Load.initColumns: __op is a slot of Primary Key tables
+			// only; elsewhere it is a name the table lacks.
 			p.idx[i] = slotOp
+			if !pk {
+				p.idx[i] = slotIgnored
+			}
 			continue
 		}
 		// Load.initColumns: a name that is not a table column gets a
@@ -66,6 +75,12 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 			continue
 		}
 		p.listed[p.idx[i]] = true
+	}
+	if pk && o.format == "JSON" && !seen["__op"] {
+		// Load.initColumns: "stream load json will automatically check
+		// __op field in json object".
+		p.specs = append(p.specs[:len(p.specs):len(p.specs)], colSpec{name: "__op"})
+		p.idx = append(p.idx, slotOp)
 	}
 	for k, c := range def.Columns {
 		if k < len(v.extra) && v.extra[k].def != nil {
@@ -86,17 +101,15 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 			return nil, fmt.Errorf("Column has no default value. column: %s", c.Name)
 		}
 	}
-	if o.partial && !pk {
-		return nil, fmt.Errorf("partial update is only supported on Primary Key tables")
-	}
 	if o.mergeCond != "" {
-		// Load / StreamLoadPlanner: merge_condition rules.
+		// Load.checkMergeCondition, against the partial update's columns
+		// or the table's.
 		if !pk {
-			return nil, fmt.Errorf("Conditional update only support primary key table")
+			return nil, fmt.Errorf("Conditional update only support primary key table %s", def.Name)
 		}
 		mc := def.Index(o.mergeCond)
 		if mc < 0 || o.partial && !p.listed[mc] {
-			return nil, fmt.Errorf("Merge condition column %s does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns.", o.mergeCond)
+			return nil, fmt.Errorf("Merge condition column %s does not exist. If you are doing partial update with condition update, please check condition column is in the given update columns. Otherwise please check condition column is in table %s", o.mergeCond, def.Name)
 		}
 		if def.Columns[mc].Key {
 			return nil, fmt.Errorf("Merge condition column %s should not be primary key!", o.mergeCond)
@@ -132,6 +145,8 @@ func parseRows(v *tableView, p *loadPlan, body []byte, o loadOptions, rowsHint i
 	reject := func(msg, src string) {
 		reasons = append(reasons, "Error: "+msg+". Row: "+truncate(src, 200))
 	}
+	var firstCast *convError
+	castCol := -1
 	build := func(src string, get func(i int, cs colSpec) (gjson.Result, bool)) {
 		total++
 		n := len(def.Columns)
@@ -140,6 +155,7 @@ func parseRows(v *tableView, p *loadPlan, body []byte, o loadOptions, rowsHint i
 		}
 		o2 := op{row: vals[:n:n], present: pres[:n:n], size: len(src)}
 		vals, pres = vals[n:], pres[n:]
+		firstCast, castCol = nil, -1
 		for i, cs := range specs {
 			if idx[i] == slotIgnored {
 				continue
@@ -155,7 +171,7 @@ func parseRows(v *tableView, p *loadPlan, body []byte, o loadOptions, rowsHint i
 					o2.delete = true
 				case v.Raw == "0" || v.Str == "0" || strings.EqualFold(v.Str, "upsert"):
 				default:
-					reject(fmt.Sprintf("Value '%s' is out of range. The type of '__op' is TINYINT", v.Raw), src)
+					reject(fmt.Sprintf("Invalid argument: Unable to cast string value to BIGINT. value=%s, column=__op", v.String()), src)
 					return
 				}
 				continue
@@ -167,13 +183,26 @@ func parseRows(v *tableView, p *loadPlan, body []byte, o loadOptions, rowsHint i
 			val, cerr := convert(c, v)
 			if cerr != nil {
 				if o.strict {
-					reject(cerr.Error(), src)
-					return
+					ce, _ := cerr.(*convError)
+					if ce == nil || !ce.cast {
+						// The reader's error comes first, with the JSON row.
+						reject(cerr.Error(), src)
+						return
+					}
+					if firstCast == nil {
+						firstCast, castCol = ce, idx[i]
+					}
 				}
 				val = nil // non-strict: a failed conversion loads NULL
 			}
 			o2.row[idx[i]] = val
 			o2.present[idx[i]] = true
+		}
+		if firstCast != nil {
+			// FileScanner::materialize, strict mode: the source row.
+			reject(fmt.Sprintf("Value ''%s'' is out of range. The type of '%s' is %s", firstCast.src, def.Columns[castCol].Name,
+				typeDebug(&def.Columns[castCol])), sourceRow(def, specs, idx, get))
+			return
 		}
 		for k := range def.Columns {
 			c := &def.Columns[k]
@@ -184,7 +213,8 @@ func parseRows(v *tableView, p *loadPlan, body []byte, o loadOptions, rowsHint i
 				o2.present[k] = true // a listed key the row lacks is NULL
 			}
 			if o2.present[k] && o2.row[k] == nil && !c.Nullable {
-				reject(fmt.Sprintf("NULL value in non-nullable column '%s'", c.Name), src)
+				// OlapTableSink::_validate_data: the row as loaded.
+				reject(fmt.Sprintf("NULL value in non-nullable column '%s'", c.Name), destRow(def, o2.row))
 				return
 			}
 		}
@@ -272,4 +302,75 @@ func parseRows(v *tableView, p *loadPlan, body []byte, o loadOptions, rowsHint i
 		}
 	}
 	return ops, reasons, total, nil
+}
+
+// readAsVarchar reports whether the JSON reader reads a column's values as
+// VARCHAR (cast later) or as text: their debug items are quoted.
+func readAsVarchar(c *schema.Column) bool {
+	switch c.Kind {
+	case schema.KindBoolean, schema.KindTinyInt, schema.KindSmallInt, schema.KindInt, schema.KindBigInt,
+		schema.KindFloat, schema.KindDouble:
+		return false
+	}
+	return true
+}
+
+// sourceRow is Chunk::debug_row of the scanner's source chunk: the
+// header's slots in order, as read.
+func sourceRow(def *schema.Table, specs []colSpec, idx []int, get func(i int, cs colSpec) (gjson.Result, bool)) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	first := true
+	for i, cs := range specs {
+		if idx[i] == slotIgnored {
+			continue
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		first = false
+		v, ok := get(i, cs)
+		if cs.konst != nil {
+			v, ok = gjson.Result{Type: gjson.String, Str: *cs.konst}, true
+		}
+		switch {
+		case idx[i] == slotOp && !ok:
+			b.WriteString("0") // the JSON reader fills a missing __op with 0
+		case !ok || v.Type == gjson.Null:
+			b.WriteString("NULL")
+		case idx[i] == slotOp || !readAsVarchar(&def.Columns[idx[i]]):
+			val, err := convert(&schema.Column{Kind: schema.KindBigInt, Type: "bigint"}, v)
+			if idx[i] >= 0 {
+				val, err = convert(&def.Columns[idx[i]], v)
+			}
+			if err != nil {
+				val = nil
+			}
+			b.WriteString(debugItem(val, false))
+		default:
+			s := v.Str
+			if v.Type != gjson.String {
+				s = v.Raw
+			}
+			b.WriteString("'" + s + "'")
+		}
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// destRow is Chunk::debug_row of the row the sink validates: the table's
+// columns as loaded.
+func destRow(def *schema.Table, row []any) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for k, v := range row {
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		c := &def.Columns[k]
+		b.WriteString(debugItem(v, c.Kind == schema.KindChar || c.Kind == schema.KindVarchar || c.Kind == schema.KindString))
+	}
+	b.WriteByte(']')
+	return b.String()
 }

@@ -315,26 +315,19 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 		case gjson.False:
 			return false, nil
 		case gjson.Number:
-			return v.Int() != 0, nil
+			return v.Float() != 0, nil
 		case gjson.String:
-			if b, err := strconv.ParseBool(v.Str); err == nil {
-				return b, nil
+			// formats/json boolean_column.cpp: "1", "0", "true",
+			// "false" in any case.
+			switch {
+			case v.Str == "1" || strings.EqualFold(v.Str, "true"):
+				return true, nil
+			case v.Str == "0" || strings.EqualFold(v.Str, "false"):
+				return false, nil
 			}
 		}
 	case schema.KindTinyInt, schema.KindSmallInt, schema.KindInt, schema.KindBigInt:
-		s := v.Raw
-		if v.Type == gjson.String {
-			s = v.Str
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil {
-			break
-		}
-		bits := map[schema.Kind]uint{schema.KindTinyInt: 8, schema.KindSmallInt: 16, schema.KindInt: 32, schema.KindBigInt: 64}[c.Kind]
-		if bits < 64 && (n < -(1<<(bits-1)) || n >= 1<<(bits-1)) {
-			return nil, outOfRange(c, s)
-		}
-		return n, nil
+		return convertInt(c, v)
 	case schema.KindLargeInt:
 		s := v.Raw
 		if v.Type == gjson.String {
@@ -358,7 +351,7 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 		}
 		d, err := canonicalDecimal(s, c.Precision, c.Scale)
 		if err != nil {
-			return nil, outOfRange(c, s)
+			return nil, castError(s)
 		}
 		return d, nil
 	case schema.KindDate:
@@ -378,11 +371,17 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 		}
 	case schema.KindChar, schema.KindVarchar, schema.KindString:
 		s := v.Str
-		if v.Type != gjson.String {
+		switch v.Type {
+		case gjson.String:
+		case gjson.True: // binary_column.cpp add_column_with_boolean_value
+			s = "1"
+		case gjson.False:
+			s = "0"
+		default:
 			s = v.Raw
 		}
 		if !utf8.ValidString(s) {
-			return nil, fmt.Errorf("column %s: invalid UTF-8", c.Name)
+			return nil, &convError{msg: fmt.Sprintf("Invalid argument: invalid UTF-8 in column=%s", c.Name)}
 		}
 		limit := c.Length
 		if c.Kind == schema.KindString {
@@ -390,15 +389,13 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 		}
 		if limit > 0 && len(s) > limit {
 			// formats/json binary_column.cpp; the Status prints its code.
-			return nil, fmt.Errorf("Invalid argument: Value length is beyond the capacity. column=%s, capacity=%d", c.Name, limit)
+			return nil, &convError{msg: fmt.Sprintf("Invalid argument: Value length is beyond the capacity. column=%s, capacity=%d", c.Name, limit)}
 		}
 		return s, nil
 	case schema.KindJSON:
-		raw := v.Raw
-		if v.Type == gjson.String && gjson.Valid(v.Str) {
-			raw = v.Str
-		}
-		return compactJSON(raw), nil
+		// add_native_json_column keeps the value as it is: a JSON
+		// string stays a string, even one holding JSON text.
+		return compactJSON(v.Raw), nil
 	case schema.KindBinary:
 		if v.Type == gjson.String {
 			return v.Str, nil
@@ -417,13 +414,117 @@ func convert(c *schema.Column, v gjson.Result) (any, error) {
 	if v.Type != gjson.String {
 		s = v.Raw
 	}
-	return nil, outOfRange(c, s)
+	return nil, castError(s)
 }
 
-// outOfRange is FileScanner::materialize's strict-mode reason for a value
-// whose cast to the column's type failed.
-func outOfRange(c *schema.Column, s string) error {
-	return fmt.Errorf("Value '%s' is out of range. The type of '%s' is %s", truncate(s, 64), c.Name, strings.ToUpper(c.Type))
+// convError is why a value did not convert. A reader error (the JSON
+// scanner's, formats/json) is logged with the JSON row; a cast error
+// (FileScanner::materialize: DECIMAL, DATE, DATETIME, LARGEINT are read as
+// VARCHAR and cast) with the source row and StarRocks' "Value '…' is out
+// of range" text, which parseRows builds.
+type convError struct {
+	msg  string
+	cast bool
+	src  string // the source text of a cast error
+}
+
+func (e *convError) Error() string { return e.msg }
+
+func castError(s string) error {
+	return &convError{cast: true, src: s, msg: "cast of '" + truncate(s, 64) + "' failed"}
+}
+
+// convertInt reads an integer as formats/json numeric_column.cpp does,
+// with its errors.
+func convertInt(c *schema.Column, v gjson.Result) (any, error) {
+	bits := map[schema.Kind]uint{schema.KindTinyInt: 8, schema.KindSmallInt: 16, schema.KindInt: 32, schema.KindBigInt: 64}[c.Kind]
+	fits := func(n int64) bool { return bits == 64 || n >= -(1<<(bits-1)) && n < 1<<(bits-1) }
+	overflow := func(val string) error {
+		return &convError{msg: fmt.Sprintf("Invalid argument: Value is overflow. column=%s, value=%s", c.Name, val)}
+	}
+	fromFloat := func(f float64, val string) (any, error) {
+		if f < -(1<<63) || f >= 1<<63 || !fits(int64(f)) {
+			return nil, overflow(val)
+		}
+		return int64(f), nil
+	}
+	switch v.Type {
+	case gjson.Number:
+		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
+			if !fits(n) {
+				return nil, overflow(v.Raw)
+			}
+			return n, nil
+		} else if !strings.ContainsAny(v.Raw, ".eE") {
+			return nil, overflow(v.Raw)
+		}
+		f, _ := strconv.ParseFloat(v.Raw, 64)
+		return fromFloat(f, strconv.FormatFloat(f, 'g', -1, 64))
+	case gjson.String:
+		s := strings.TrimSpace(v.Str)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && fits(n) {
+			return n, nil
+		}
+		// "Attemp to parse the string as float."
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return fromFloat(f, strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		return nil, &convError{msg: fmt.Sprintf("Invalid argument: Unable to cast string value to BIGINT. value=%s, column=%s", v.Str, c.Name)}
+	}
+	return nil, &convError{msg: fmt.Sprintf("Invalid argument: Unsupported value type. Numeric type is required. column=%s", c.Name)}
+}
+
+// typeDebug is TypeDescriptor::debug_string: the type as the BE names it
+// in error logs.
+func typeDebug(c *schema.Column) string {
+	switch c.Kind {
+	case schema.KindDecimal:
+		name := "DECIMAL128"
+		switch {
+		case c.Precision <= 9:
+			name = "DECIMAL32"
+		case c.Precision <= 18:
+			name = "DECIMAL64"
+		}
+		return fmt.Sprintf("%s(%d, %d)", name, c.Precision, c.Scale)
+	case schema.KindVarchar, schema.KindString:
+		return fmt.Sprintf("VARCHAR(%d)", max(c.Length, 65533*btoi(c.Kind == schema.KindString)))
+	case schema.KindChar:
+		return fmt.Sprintf("CHAR(%d)", c.Length)
+	}
+	base, _, _ := splitType(c.Type)
+	return strings.ToUpper(base)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// debugItem is a value as Column::debug_item prints it in a row of the
+// error log: strings quoted, NULL as NULL, numbers bare.
+func debugItem(v any, quoted bool) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		if quoted {
+			return "'" + x + "'"
+		}
+		return x
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 func truncate(s string, n int) string {

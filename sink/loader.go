@@ -165,8 +165,6 @@ func (l *StreamLoader) Load(ctx context.Context, b *Batch) error {
 		Columns: b.Columns, BodyParts: b.Body(), Compression: l.Compression,
 		PartialUpdate: b.Partial, PartialUpdateMode: b.Options.PartialUpdateMode,
 		MergeCondition: b.Options.MergeCondition, Timeout: l.Timeout,
-		// A value that does not convert is refused, never loaded as NULL.
-		StrictMode: true,
 	}
 	if len(l.Properties) > 0 || len(b.Options.Headers) > 0 {
 		req.Headers = make(map[string]string, len(l.Properties)+len(b.Options.Headers))

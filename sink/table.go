@@ -228,7 +228,7 @@ var keySeed = maphash.MakeSeed()
 func guardColumn(def *schema.Table, name string) error {
 	i := def.Index(name)
 	if i < 0 {
-		return fmt.Errorf("no column %s: add `%s BIGINT NOT NULL DEFAULT \"0\"` (the change's version: 0 for snapshot rows, the source LSN otherwise), or turn the guard off (mapping.version_column, mapping.tables.%s.version_column)", name, name, def.Name)
+		return fmt.Errorf("no column %s: add `%s BIGINT NOT NULL DEFAULT \"0\"` (the change's version: its source position; below every streamed change for a snapshot row), or turn the guard off (mapping.version_column, mapping.tables.%s.version_column)", name, name, def.Name)
 	}
 	c := def.Columns[i]
 	switch {
@@ -245,7 +245,7 @@ func guardColumn(def *schema.Table, name string) error {
 func versionColumns(def *schema.Table, ver, del string) error {
 	var errs []error
 	if i := def.Index(ver); i < 0 {
-		errs = append(errs, fmt.Errorf("no column %s: add `%s BIGINT NOT NULL` (the change's source LSN; 0 for snapshot rows)", ver, ver))
+		errs = append(errs, fmt.Errorf("no column %s: add `%s BIGINT NOT NULL` (the change's version)", ver, ver))
 	} else if k := def.Columns[i].Kind; k != schema.KindBigInt && k != schema.KindLargeInt {
 		errs = append(errs, fmt.Errorf("column %s is %s: want BIGINT or LARGEINT", ver, def.Columns[i].Type))
 	}

@@ -134,7 +134,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 			FEURLs: cfg.StarRocks.LoadURLs, User: cfg.StarRocks.User, Password: cfg.StarRocks.Password.Value(),
 			BEHostRewrite: cfg.StarRocks.BEHostRewrite, CAFile: cfg.StarRocks.CAFile,
 			ConnectTimeout: cfg.StarRocks.ConnectTimeout, LoadTimeout: cfg.StarRocks.LoadTimeout,
-			MaxRetries: cfg.StarRocks.MaxRetries, RetryBackoff: cfg.StarRocks.RetryBackoff, MaxRetryBackoff: cfg.StarRocks.MaxRetryBackoff,
+			RetryFor: cfg.StarRocks.RetryFor, MaxRetries: cfg.StarRocks.MaxRetries, RetryBackoff: cfg.StarRocks.RetryBackoff, MaxRetryBackoff: cfg.StarRocks.MaxRetryBackoff,
 			MaxConcurrentLoads: max(1, cfg.Batch.MaxConcurrentLoads),
 			OnRetry: func(table string, attempt int, err error) {
 				w.m.retries.WithLabelValues(table).Inc()

@@ -48,9 +48,10 @@ type Config struct {
 
 	// RetryFor bounds how long one Load keeps retrying retryable failures
 	// with the same label, backoffs and label look-ups included (default
-	// 10m: long enough for a BE rolling restart or an FE failover). Past it
-	// Load returns a *LoadError with Retryable=true: StarRocks is
-	// unavailable, not refusing the data.
+	// 10m: long enough for a BE rolling restart or an FE failover). No
+	// pause or label look-up runs past it; an attempt under way when it
+	// ends is bounded by LoadTimeout. Past it Load returns a *LoadError
+	// with Retryable=true: StarRocks is unavailable, not refusing the data.
 	RetryFor time.Duration
 	// MaxRetries is an optional extra cap on the retries of one Load: 0 (the
 	// default) means none (RetryFor alone bounds them), a negative value

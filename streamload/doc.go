@@ -53,4 +53,23 @@
 // [Catalog] reads a table's columns from information_schema.columns and its
 // model and key from information_schema.tables_config with
 // github.com/go-sql-driver/mysql, and caches the result for a TTL.
+//
+// StarRocks answers information_schema.columns in two spellings, and the
+// catalog reads both. The BE's schema scanner
+// (be/src/exec/schema_scanner/schema_columns_scanner.cpp) writes
+// decimal(p,s), "unknown" for ARRAY, MAP, STRUCT and VARBINARY columns,
+// and IS_NULLABLE "NO" for every column; the FE's type strings
+// (Type.toSql, as newer builds and the emulator answer) write decimal(p, s),
+// array<…> and the real YES/NO. With the BE's answer IS_NULLABLE says
+// nothing, so when no column is nullable, or a type is "unknown", the
+// catalog also asks SHOW FULL COLUMNS, which the FE answers from the
+// table's own schema (Null from Column.isAllowNull, Type from
+// Type.canonicalName), and takes nullability and the unknown types from
+// it. If that query fails, the columns stay NOT NULL, an "unknown" type
+// stays [schema.KindUnknown] (the decoder renders such values by their
+// JSON type), and a warning is logged: starsink assumes a column is NOT
+// NULL unless StarRocks said otherwise. For an Aggregate Key table SHOW
+// FULL COLUMNS is always read: its Extra column names each value column's
+// aggregate function ([schema.Column].Agg); a table whose functions cannot
+// be read is an error, never loaded blind.
 package streamload

@@ -1,0 +1,1019 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/emulator"
+	"github.com/starsink/starsink/sink/internal/chaos"
+	"github.com/starsink/starsink/streamload"
+)
+
+// The fault-schedule test (docs/architecture.md, "Fault-schedule testing").
+// `go test -run TestChaos ./sink/` runs -chaos.seeds seeds from 1, each with
+// the version guard on and off; -chaos.seed=N runs one seed; -chaos.guard
+// picks one mode. `make chaos SEEDS=N` runs more.
+var (
+	chaosSeed    = flag.Int64("chaos.seed", 0, "run only this fault-schedule seed")
+	chaosSeeds   = flag.Int("chaos.seeds", 3, "fault-schedule seeds to run, from chaos.first")
+	chaosFirst   = flag.Int64("chaos.first", 1, "first fault-schedule seed")
+	chaosGuard   = flag.String("chaos.guard", "both", "version guard mode: on, off or both")
+	chaosVerbose = flag.Bool("chaos.v", false, "log the workers' warnings")
+)
+
+// Timings of a schedule: short, so that many schedules fit in a CI run,
+// with every fault longer than the timeout it is meant to outlast.
+const (
+	chaosSession   = time.Second            // kafka.session_timeout
+	chaosRevoke    = 300 * time.Millisecond // commit.revoke_timeout
+	chaosGrace     = 500 * time.Millisecond // shutdown.grace_period
+	chaosSlow      = 900 * time.Millisecond // a slow load's wait: past both
+	chaosFrozen    = 2500 * time.Millisecond
+	chaosConverge  = 60 * time.Second
+	chaosGroup     = "starsink-chaos"
+	chaosDatabase  = "chaos"
+	chaosPerChange = 4 * time.Millisecond // pause between source changes
+)
+
+func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault schedules take seconds each")
+	}
+	seeds := []int64{*chaosSeed}
+	if *chaosSeed == 0 {
+		seeds = seeds[:0]
+		for i := range *chaosSeeds {
+			seeds = append(seeds, *chaosFirst+int64(i))
+		}
+	}
+	var modes []bool
+	switch *chaosGuard {
+	case "on":
+		modes = []bool{true}
+	case "off":
+		modes = []bool{false}
+	default:
+		modes = []bool{true, false}
+	}
+	for _, seed := range seeds {
+		for _, guard := range modes {
+			s := chaos.NewSchedule(seed, chaos.Options{Guard: guard})
+			t.Run(fmt.Sprintf("seed=%d/guard=%s", seed, onOff(guard)), func(t *testing.T) {
+				runSchedule(t, s)
+			})
+		}
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// chaosRun is one schedule being run: kfake, the emulator behind a proxy,
+// the model, the members, and the violations found.
+type chaosRun struct {
+	t       *testing.T
+	s       chaos.Schedule
+	cluster *kfake.Cluster
+	emu     *emulator.Server
+	proxy   *beProxy
+	model   *chaos.Model
+	prod    *kgo.Client
+	cfg     config.Config
+
+	mu         sync.Mutex
+	violations []string          // failures of checks (a), (b), (c)
+	tolerated  []string          // what this mode allows (see check)
+	cut        map[string]string // member ID → "kill" or "freeze"
+	members    []*chaosMember
+	next       int // members started
+	commits    int // commits checked
+}
+
+// chaosMember is one worker of the group.
+type chaosMember struct {
+	name    string
+	w       *Worker
+	loader  *faultLoader
+	cancel  context.CancelFunc
+	done    chan error
+	state   string // running, leaving, killed, frozen
+	mayFail bool   // its Run may end with an error (killed, slow at shutdown, frozen)
+	err     error
+}
+
+func runSchedule(t *testing.T, s chaos.Schedule) {
+	r := &chaosRun{t: t, s: s, model: chaos.NewModel(chaos.Tables()), cut: map[string]string{}}
+	r.setup()
+	defer r.teardown()
+	r.play()
+	r.settle()
+	r.report()
+}
+
+func (r *chaosRun) fail(format string, args ...any) {
+	r.mu.Lock()
+	r.violations = append(r.violations, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+// finding judges one finding of check (c) by the schedule. Without the
+// version guard, a schedule whose faults make the next owner replay records
+// already loaded (Schedule.Replays) re-applies older images for a while:
+// at-least-once delivery does that, and the guard is what stops it. With
+// the guard, such a replay can still bring a deleted key back with an old
+// image, or delete a newer one, for a while: deletes are not conditional.
+// A phantom image is always a failure.
+func (r *chaosRun) finding(k chaos.Kind, err error) {
+	switch {
+	case k == chaos.Phantom:
+	case !r.s.Replays():
+	case !r.s.Guard, k == chaos.DeleteOrder:
+		r.tolerate("(c) %v", err)
+		return
+	}
+	r.fail("(c) %v", err)
+}
+
+// commitViolation judges a failure of check (b). Without the guard, a
+// frozen member released after its partitions moved can overwrite what the
+// new owner loaded and committed; with it, such a member's late deletes can
+// still remove newer rows.
+func (r *chaosRun) commitViolation(err error) {
+	if r.s.Has(chaos.Freeze) && (!r.s.Guard || r.deleteOrderTolerated()) {
+		r.tolerate("(b) %v", err)
+		return
+	}
+	r.fail("(b) %v", err)
+}
+
+// revertsTolerated: without the guard, a frozen member released after its
+// partitions moved can leave keys at older states for good (check a).
+func (r *chaosRun) revertsTolerated() bool { return !r.s.Guard && r.s.Has(chaos.Freeze) }
+
+func (r *chaosRun) deleteOrderTolerated() bool { return r.s.Replays() }
+
+func (r *chaosRun) tolerate(format string, args ...any) {
+	r.mu.Lock()
+	r.tolerated = append(r.tolerated, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+func (r *chaosRun) setup() {
+	t := r.t
+	var topics []string
+	for _, tb := range r.model.Tables {
+		topics = append(topics, tb.Topic)
+	}
+	var err error
+	r.cluster, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(r.s.Partitions, topics...),
+		kfake.GroupMinSessionTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.emu, err = emulator.Start(emulator.Config{NoMySQL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.emu.Exec(ctx, "CREATE DATABASE "+chaosDatabase+"; USE "+chaosDatabase); err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range r.model.Tables {
+		if err := r.emu.Exec(ctx, tb.DDL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.proxy = newBEProxy(r, r.emu)
+	r.controls()
+
+	cfg := config.Default()
+	cfg.Kafka.Brokers = r.cluster.ListenAddrs()
+	cfg.Kafka.Topics = topics
+	cfg.Kafka.GroupID = chaosGroup
+	cfg.Kafka.SessionTimeout = chaosSession
+	cfg.Kafka.RebalanceTimeout = 3 * time.Second
+	cfg.StarRocks.LoadURLs = []string{r.emu.FEURL()}
+	cfg.StarRocks.Database = chaosDatabase
+	cfg.Mapping.Template = "{table}"
+	cfg.Batch.MaxAge = 20 * time.Millisecond
+	cfg.Batch.MaxRows = 60
+	cfg.HTTP.Addr = ""
+	cfg.Commit.Interval = 100 * time.Millisecond
+	cfg.Commit.RevokeTimeout = chaosRevoke
+	cfg.Shutdown.GracePeriod = chaosGrace
+	if r.s.Guard {
+		cfg.Mapping.Tables = map[string]config.TableOptions{}
+		for _, tb := range r.model.Tables {
+			cfg.Mapping.Tables[tb.Name] = config.TableOptions{MergeCondition: "seq"}
+		}
+	}
+	r.cfg = cfg
+	r.prod, err = kgo.NewClient(kgo.SeedBrokers(r.cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range r.s.Members {
+		r.join()
+	}
+}
+
+func (r *chaosRun) teardown() {
+	r.mu.Lock()
+	ms := slices.Clone(r.members)
+	r.mu.Unlock()
+	for _, m := range ms {
+		m.loader.release()
+		m.cancel()
+	}
+	for _, m := range ms {
+		select {
+		case <-m.done:
+		case <-time.After(60 * time.Second):
+			r.t.Errorf("member %s did not stop", m.name)
+		}
+	}
+	r.prod.Close()
+	r.proxy.srv.Close()
+	r.emu.Close()
+	r.cluster.Close()
+}
+
+// controls installs the kfake hooks: every OffsetCommit is checked before
+// the broker applies it (check b), and the requests of members cut off (a
+// kill, a freeze) are refused or answered without effect.
+func (r *chaosRun) controls() {
+	errCut := errors.New("chaos: member cut off")
+	member := func(req kmsg.Request) string {
+		switch q := req.(type) {
+		case *kmsg.HeartbeatRequest:
+			return q.MemberID
+		case *kmsg.JoinGroupRequest:
+			return q.MemberID
+		case *kmsg.SyncGroupRequest:
+			return q.MemberID
+		case *kmsg.LeaveGroupRequest:
+			if len(q.Members) > 0 {
+				return q.Members[0].MemberID
+			}
+			return q.MemberID
+		case *kmsg.OffsetCommitRequest:
+			return q.MemberID
+		}
+		return ""
+	}
+	for _, key := range []kmsg.Key{kmsg.Heartbeat, kmsg.JoinGroup, kmsg.SyncGroup, kmsg.LeaveGroup, kmsg.OffsetCommit} {
+		r.cluster.ControlKey(int16(key), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			r.cluster.KeepControl()
+			id := member(req)
+			r.mu.Lock()
+			how := r.cut[id]
+			r.mu.Unlock()
+			switch {
+			case id != "" && how == "kill" && key == kmsg.LeaveGroup:
+				// A killed process sends no leave; answer its client so its
+				// shutdown ends, without the broker removing it.
+				return req.ResponseKind(), nil, true
+			case id != "" && how == "kill" && key == kmsg.OffsetCommit:
+				resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+				for _, rt := range req.(*kmsg.OffsetCommitRequest).Topics {
+					st := kmsg.OffsetCommitResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+					for _, p := range rt.Partitions {
+						st.Partitions = append(st.Partitions, kmsg.OffsetCommitResponseTopicPartition{Partition: p.Partition, ErrorCode: kerr.UnknownMemberID.Code})
+					}
+					resp.Topics = append(resp.Topics, st)
+				}
+				return resp, nil, true
+			case id != "" && how != "":
+				return nil, errCut, true // the connection closes: nothing arrives
+			case key == kmsg.OffsetCommit:
+				r.checkCommit(req.(*kmsg.OffsetCommitRequest))
+			}
+			return nil, nil, false
+		})
+	}
+}
+
+// checkCommit is check (b), run on the broker's goroutine before it applies
+// the commit: every record before each committed offset is in the target.
+// A commit the broker will refuse (an old generation, a member it no
+// longer knows) is not checked.
+func (r *chaosRun) checkCommit(req *kmsg.OffsetCommitRequest) {
+	gi := r.cluster.GroupInfo(req.Group)
+	if gi == nil || gi.Epoch != req.Generation || !slices.ContainsFunc(gi.Members, func(m kfake.GroupMember) bool { return m.MemberID == req.MemberID }) {
+		return
+	}
+	snap := map[int]chaos.Target{}
+	target := func(ti int) chaos.Target {
+		if tg, ok := snap[ti]; ok {
+			return tg
+		}
+		tb := r.model.Tables[ti]
+		rows, err := r.emu.Rows(chaosDatabase, tb.Name)
+		if err != nil {
+			r.fail("read %s: %v", tb.Name, err)
+		}
+		snap[ti] = tb.Target(rows)
+		return snap[ti]
+	}
+	for _, rt := range req.Topics {
+		topic := rt.Topic
+		if req.Version >= 10 {
+			ti := r.cluster.TopicIDInfo(rt.TopicID)
+			if ti == nil {
+				continue // an old incarnation: the broker refuses it
+			}
+			topic = ti.Topic
+		} else if r.cluster.TopicInfo(topic) == nil {
+			continue
+		}
+		for _, p := range rt.Partitions {
+			if owner := ownerOf(gi, topic, p.Partition); owner != "" && owner != req.MemberID {
+				r.fail("(b) member %s generation %d commits %s[%d]@%d, which the group assigned to %s: it rewinds that member's commits",
+					memberName(gi, req.MemberID), req.Generation, topic, p.Partition, p.Offset, memberName(gi, owner))
+			}
+			if err := r.model.CheckCommit(chaos.TP{Topic: topic, Partition: p.Partition}, p.Offset, target); err != nil {
+				r.commitViolation(fmt.Errorf("member %s generation %d: %w", memberName(gi, req.MemberID), req.Generation, err))
+			}
+		}
+	}
+	r.mu.Lock()
+	r.commits++
+	r.mu.Unlock()
+}
+
+// ownerOf returns the member the group's current generation assigned a
+// partition to ("" when none: in a cooperative rebalance a revoked
+// partition belongs to no one for a generation).
+func ownerOf(gi *kfake.GroupInfo, topic string, p int32) string {
+	for _, m := range gi.Members {
+		if slices.Contains(m.Assignment[topic], p) {
+			return m.MemberID
+		}
+	}
+	return ""
+}
+
+func memberName(gi *kfake.GroupInfo, id string) string {
+	for _, m := range gi.Members {
+		if m.MemberID == id {
+			return m.ClientID
+		}
+	}
+	return id
+}
+
+// join starts a new member.
+func (r *chaosRun) join() {
+	r.mu.Lock()
+	name := fmt.Sprintf("m%d", r.next)
+	r.next++
+	r.mu.Unlock()
+	cfg := r.cfg
+	cfg.Kafka.ClientID = name
+	level := zap.FatalLevel
+	if *chaosVerbose {
+		level = zap.WarnLevel
+	}
+	log := zaptest.NewLogger(r.t, zaptest.Level(level)).Named(name)
+	be, _ := url.Parse(r.emu.BEURL())
+	client, err := streamload.New(streamload.Config{
+		FEURLs: cfg.StarRocks.LoadURLs, User: "root",
+		BEHostRewrite: map[string]string{be.Host: r.proxy.addr},
+		MaxRetries:    40, RetryBackoff: 5 * time.Millisecond, MaxRetryBackoff: 40 * time.Millisecond,
+		LabelPollInterval: 20 * time.Millisecond,
+	}, log.Named("streamload"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	fl := &faultLoader{inner: &StreamLoader{Client: client}}
+	w, err := New(&cfg, Deps{Loader: fl, Schemas: emuSchemas{r.emu},
+		KafkaOpts: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)}}, log)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &chaosMember{name: name, w: w, loader: fl, cancel: cancel, done: make(chan error, 1), state: "running"}
+	go func() {
+		err := w.Run(ctx)
+		client.Close()
+		m.err = err
+		close(m.done)
+	}()
+	r.mu.Lock()
+	r.members = append(r.members, m)
+	r.mu.Unlock()
+}
+
+// pick returns the i-th running member (modulo their number), or nil.
+func (r *chaosRun) pick(i int) *chaosMember {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var running []*chaosMember
+	for _, m := range r.members {
+		if m.state == "running" {
+			running = append(running, m)
+		}
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	return running[i%len(running)]
+}
+
+// memberID returns the group member ID of a member's client ("" before
+// it joined).
+func (r *chaosRun) memberID(m *chaosMember) string {
+	gi := r.cluster.GroupInfo(chaosGroup)
+	if gi == nil {
+		return ""
+	}
+	for _, gm := range gi.Members {
+		if gm.ClientID == m.name {
+			return gm.MemberID
+		}
+	}
+	return ""
+}
+
+// play produces the schedule's changes and injects its faults on the way.
+func (r *chaosRun) play() {
+	g := chaos.NewGenerator(r.s.Seed, r.model.Tables, r.s.Partitions)
+	r.produce(g.Snapshot(r.s.Snapshot))
+	steps := r.s.Steps
+	var ends []func()
+	endAt := map[int][]func(){}
+	for i := range r.s.Changes {
+		for len(steps) > 0 && steps[0].At == i {
+			if end, at := r.inject(steps[0]); end != nil {
+				endAt[at] = append(endAt[at], end)
+				ends = append(ends, end)
+			}
+			steps = steps[1:]
+		}
+		for _, end := range endAt[i] {
+			end()
+		}
+		r.produce(g.Next())
+		time.Sleep(chaosPerChange)
+	}
+	for i, fs := range endAt {
+		if i >= r.s.Changes {
+			for _, end := range fs {
+				end()
+			}
+		}
+	}
+	_ = ends
+}
+
+// produce appends events to the model, then produces them, checking that
+// each lands at the offset the model gave it.
+func (r *chaosRun) produce(evs []chaos.Event) {
+	recs := make([]*kgo.Record, len(evs))
+	offs := make(map[*kgo.Record]int64, len(evs))
+	for i, ev := range evs {
+		recs[i] = &kgo.Record{Topic: ev.Topic, Partition: ev.Partition, Key: ev.Key, Value: ev.Value}
+		offs[recs[i]] = r.model.Append(ev)
+	}
+	res := r.prod.ProduceSync(context.Background(), recs...)
+	if err := res.FirstErr(); err != nil {
+		r.t.Fatalf("produce: %v", err)
+	}
+	for _, pr := range res {
+		if want := offs[pr.Record]; pr.Record.Offset != want {
+			r.t.Fatalf("%s[%d]: produced at offset %d, the model expected %d", pr.Record.Topic, pr.Record.Partition, pr.Record.Offset, want)
+		}
+	}
+}
+
+// inject starts one fault; a fault with a window returns the function that
+// ends it and the change at which to call it.
+func (r *chaosRun) inject(st chaos.Step) (end func(), at int) {
+	switch st.Fault {
+	case chaos.Join:
+		r.join()
+	case chaos.Leave:
+		if m := r.pick(st.Member); m != nil {
+			r.leave(m)
+		}
+	case chaos.Kill:
+		if m := r.pick(st.Member); m != nil {
+			r.kill(m)
+		}
+	case chaos.Freeze:
+		if m := r.pick(st.Member); m != nil {
+			id := r.memberID(m)
+			r.mu.Lock()
+			m.state, m.mayFail = "frozen", true
+			if id != "" {
+				r.cut[id] = "freeze"
+			}
+			r.mu.Unlock()
+			m.loader.freeze()
+			time.AfterFunc(chaosFrozen, func() {
+				r.mu.Lock()
+				delete(r.cut, id)
+				m.state = "running"
+				r.mu.Unlock()
+				m.loader.release()
+			})
+		}
+	case chaos.Slow:
+		// Slow loads matter when something waits for them: a revoke (a
+		// join) for even members, a shutdown (a leave) for odd ones.
+		if m := r.pick(st.Member); m != nil {
+			m.loader.slowNext(3)
+			time.Sleep(30 * time.Millisecond)
+			if st.Member%2 == 0 {
+				r.join()
+			} else {
+				r.mu.Lock()
+				m.mayFail = true
+				r.mu.Unlock()
+				r.leave(m)
+			}
+		}
+	case chaos.Transient:
+		third := st.Ratio / 3
+		r.emu.SetFaults(emulator.Faults{FailRatio: third, ResetRatio: third, PublishTimeoutRatio: third, Seed: r.s.Seed*1000 + int64(st.At)})
+		return func() { r.emu.SetFaults(emulator.Faults{}) }, st.At + st.For
+	case chaos.LostAnswer:
+		r.proxy.setLoss(st.Ratio, r.s.Seed*1000+int64(st.At))
+		return func() { r.proxy.setLoss(0, 0) }, st.At + st.For
+	case chaos.Recreate:
+		r.recreate(r.model.Tables[st.Table].Topic)
+	}
+	return nil, 0
+}
+
+func (r *chaosRun) leave(m *chaosMember) {
+	r.mu.Lock()
+	m.state = "leaving"
+	r.mu.Unlock()
+	m.cancel()
+}
+
+// kill cuts a member off at the broker (no heartbeat, join, commit or leave
+// of its member ID reaches the group), stops its loads, then cancels it.
+// The group evicts it after kafka.session_timeout.
+func (r *chaosRun) kill(m *chaosMember) {
+	id := r.memberID(m)
+	r.mu.Lock()
+	m.state, m.mayFail = "killed", true
+	if id != "" {
+		r.cut[id] = "kill"
+	}
+	r.mu.Unlock()
+	m.loader.kill()
+	m.cancel()
+}
+
+// recreate deletes topic and creates it again with the same partitions;
+// the changes after it go to the new topic from offset 0.
+func (r *chaosRun) recreate(topic string) {
+	if err := r.cluster.DeleteTopic(topic); err != nil {
+		r.t.Fatalf("delete %s: %v", topic, err)
+	}
+	r.model.Recreate(topic)
+	if err := r.cluster.CreateTopic(topic, r.s.Partitions, nil); err != nil {
+		r.t.Fatalf("create %s: %v", topic, err)
+	}
+}
+
+// settle ends the faults, makes sure a member runs, waits until the
+// target equals the source and every partition is committed to its end,
+// then stops every member cleanly.
+func (r *chaosRun) settle() {
+	r.emu.SetFaults(emulator.Faults{})
+	r.proxy.setLoss(0, 0)
+	deadline := time.Now().Add(chaosFrozen + time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		frozen := slices.ContainsFunc(r.members, func(m *chaosMember) bool { return m.state == "frozen" })
+		r.mu.Unlock()
+		if !frozen {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.pick(0) == nil {
+		r.join()
+	}
+	start := time.Now()
+	deadline = start.Add(chaosConverge)
+	var why string
+	for time.Now().Before(deadline) {
+		if why = r.converged(); why == "" {
+			break
+		}
+		r.mu.Lock()
+		failed := len(r.violations) > 0
+		r.mu.Unlock()
+		if failed && time.Until(deadline) > chaosConverge-10*time.Second {
+			deadline = time.Now().Add(10 * time.Second) // already failing: do not wait long
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if why != "" {
+		r.fail("(a) not converged after %s: %s; %s", time.Since(start).Round(time.Second), why, r.describeGroup())
+		if *chaosVerbose {
+			buf := make([]byte, 8<<20)
+			r.t.Logf("goroutines:\n%s", buf[:runtime.Stack(buf, true)])
+		}
+	}
+	r.mu.Lock()
+	ms := slices.Clone(r.members)
+	r.mu.Unlock()
+	for _, m := range ms {
+		if m.state == "running" {
+			r.leave(m)
+		}
+	}
+	for _, m := range ms {
+		select {
+		case <-m.done:
+		case <-time.After(30 * time.Second):
+			r.fail("member %s did not stop within 30s", m.name)
+			continue
+		}
+		if m.err != nil && !m.mayFail && !errors.Is(m.err, context.Canceled) {
+			r.fail("member %s stopped with: %v", m.name, m.err)
+		}
+	}
+}
+
+// describeGroup says who holds what, for a schedule that did not converge.
+func (r *chaosRun) describeGroup() string {
+	var b strings.Builder
+	if gi := r.cluster.GroupInfo(chaosGroup); gi != nil {
+		fmt.Fprintf(&b, "group %s generation %d:", gi.State, gi.Epoch)
+		for _, m := range gi.Members {
+			fmt.Fprintf(&b, " %s=%v", m.ClientID, m.Assignment)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		select {
+		case <-m.done:
+			fmt.Fprintf(&b, "; %s %s, stopped: %v", m.name, m.state, m.err)
+		default:
+			cl := m.w.Client()
+			fmt.Fprintf(&b, "; %s %s: %+v, paused %v %v, uncommitted %v, committed %v", m.name, m.state, m.w.Stats(),
+				cl.PauseFetchTopics(), cl.PauseFetchPartitions(nil), cl.UncommittedOffsets(), cl.CommittedOffsets())
+		}
+	}
+	return b.String()
+}
+
+// converged returns "" when every partition is committed to its end and
+// the target equals the source; otherwise what is not there yet.
+func (r *chaosRun) converged() string {
+	gi := r.cluster.GroupInfo(chaosGroup)
+	for _, tb := range r.model.Tables {
+		for p := range r.s.Partitions {
+			tp := chaos.TP{Topic: tb.Topic, Partition: p}
+			end := r.model.End(tp)
+			var got int64
+			if gi != nil {
+				got = gi.Commits[tb.Topic][p].Offset
+			}
+			if got != end && end > 0 {
+				return fmt.Sprintf("%s committed at %d, end %d", tp, got, end)
+			}
+		}
+	}
+	for ti, tb := range r.model.Tables {
+		rows, err := r.emu.Rows(chaosDatabase, tb.Name)
+		if err != nil {
+			return err.Error()
+		}
+		if diffs, reverted := r.model.Diff(ti, tb.Target(rows)); len(diffs) > 0 && !(r.revertsTolerated() && reverted == len(diffs)) {
+			return fmt.Sprintf("%d differences, first %s", len(diffs), diffs[0])
+		}
+	}
+	return ""
+}
+
+// report runs check (a) on the final state and fails the test with the
+// schedule and how to run it again.
+func (r *chaosRun) report() {
+	for ti, tb := range r.model.Tables {
+		rows, err := r.emu.Rows(chaosDatabase, tb.Name)
+		if err != nil {
+			r.fail("read %s: %v", tb.Name, err)
+			continue
+		}
+		diffs, reverted := r.model.Diff(ti, tb.Target(rows))
+		switch {
+		case len(diffs) == 0:
+		case r.revertsTolerated() && reverted == len(diffs):
+			r.mu.Lock()
+			r.tolerated = append(r.tolerated, fmt.Sprintf("(a) %d keys of %s reverted by the released frozen member", reverted, tb.Name))
+			r.mu.Unlock()
+		default:
+			if len(diffs) > 10 {
+				diffs = append(diffs[:10], fmt.Sprintf("… %d more", len(diffs)-10))
+			}
+			r.fail("(a) %s differs from the source (%d reverted):\n    %s", tb.Name, reverted, strings.Join(diffs, "\n    "))
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.emu.Stats()
+	r.t.Logf("%s\n  %d commits checked, %d loads (%d failed, %d label conflicts), %d loads lost their answer, %d tolerated",
+		r.s, r.commits, st.Loads, st.FailedLoads, st.LabelConflict, r.proxy.lost.Load(), len(r.tolerated))
+	for i, v := range r.tolerated {
+		if i == 5 {
+			r.t.Logf("  tolerated: … %d more", len(r.tolerated)-5)
+			break
+		}
+		r.t.Logf("  tolerated: %s", v)
+	}
+	if len(r.violations) == 0 {
+		return
+	}
+	vs := r.violations
+	if len(vs) > 20 {
+		vs = append(vs[:20:20], fmt.Sprintf("… %d more", len(r.violations)-20))
+	}
+	r.t.Errorf("schedule %s\nreproduce: go test -race -count=1 -run 'TestChaos' ./sink/ -chaos.seed=%d -chaos.guard=%s\n  %s",
+		r.s, r.s.Seed, onOff(r.s.Guard), strings.Join(vs, "\n  "))
+}
+
+// faultLoader wraps a member's Loader with the faults that act at the
+// moment a load is about to be sent: killed (nothing is sent, the load
+// waits for cancellation), frozen (the load waits for the release, deaf
+// to cancellation, as a stopped process is), slow (the load waits past
+// the revoke timeout and grace period, honouring cancellation).
+type faultLoader struct {
+	inner  Loader
+	mu     sync.Mutex
+	dead   bool
+	frozen chan struct{}
+	slow   int
+}
+
+func (l *faultLoader) Load(ctx context.Context, b *Batch) error {
+	l.mu.Lock()
+	dead, frozen, slow := l.dead, l.frozen, l.slow > 0
+	if slow {
+		l.slow--
+	}
+	l.mu.Unlock()
+	if dead {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if frozen != nil {
+		<-frozen
+	}
+	if slow {
+		select {
+		case <-time.After(chaosSlow):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return l.inner.Load(ctx, b)
+}
+
+// LoadState passes label look-ups through (LoadStater: the worker settles
+// a cancelled load with them); a killed member looks nothing up.
+func (l *faultLoader) LoadState(ctx context.Context, db, label string) (string, error) {
+	l.mu.Lock()
+	dead := l.dead
+	l.mu.Unlock()
+	if dead {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	return l.inner.(LoadStater).LoadState(ctx, db, label)
+}
+
+func (l *faultLoader) kill() {
+	l.mu.Lock()
+	l.dead = true
+	l.mu.Unlock()
+}
+
+func (l *faultLoader) freeze() {
+	l.mu.Lock()
+	if l.frozen == nil {
+		l.frozen = make(chan struct{})
+	}
+	l.mu.Unlock()
+}
+
+func (l *faultLoader) release() {
+	l.mu.Lock()
+	if l.frozen != nil {
+		close(l.frozen)
+		l.frozen = nil
+	}
+	l.mu.Unlock()
+}
+
+func (l *faultLoader) slowNext(n int) {
+	l.mu.Lock()
+	l.slow += n
+	l.mu.Unlock()
+}
+
+// beProxy stands between the workers and the emulator's BE (the FE's
+// redirects are rewritten to it). It loses the answer of a share of loads
+// after the BE applied them, and it runs check (c): loads of one table pass
+// one at a time, and the table is read before and after each, so every
+// state the target goes through is seen.
+type beProxy struct {
+	r      *chaosRun
+	emu    *emulator.Server
+	srv    *httptest.Server
+	addr   string
+	be     string
+	mu     sync.Mutex
+	tables map[string]*sync.Mutex
+	watch  map[string]*chaos.Watch
+	loss   float64
+	rnd    *rand.Rand
+	lost   atomicCount
+}
+
+type atomicCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (a *atomicCount) Add() { a.mu.Lock(); a.n++; a.mu.Unlock() }
+func (a *atomicCount) Load() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+func newBEProxy(r *chaosRun, emu *emulator.Server) *beProxy {
+	p := &beProxy{r: r, emu: emu, be: emu.BEURL(), tables: map[string]*sync.Mutex{}, watch: map[string]*chaos.Watch{}}
+	for ti, tb := range r.model.Tables {
+		p.tables[tb.Name] = &sync.Mutex{}
+		p.watch[tb.Name] = r.model.NewWatch(ti)
+	}
+	p.srv = httptest.NewServer(p)
+	u, _ := url.Parse(p.srv.URL)
+	p.addr = u.Host
+	return p
+}
+
+func (p *beProxy) setLoss(ratio float64, seed int64) {
+	p.mu.Lock()
+	p.loss, p.rnd = ratio, rand.New(rand.NewPCG(uint64(seed), 1))
+	p.mu.Unlock()
+}
+
+func (p *beProxy) lose() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.loss > 0 && p.rnd.Float64() < p.loss
+}
+
+func (p *beProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		hijackClose(w)
+		return
+	}
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	var tb *chaos.Table
+	var ti int
+	if len(parts) == 4 && parts[3] == "_stream_load" {
+		for i, x := range p.r.model.Tables {
+			if x.Name == parts[2] {
+				tb, ti = x, i
+			}
+		}
+	}
+	var before chaos.Target
+	if tb != nil {
+		mu := p.tables[tb.Name]
+		mu.Lock()
+		defer mu.Unlock()
+		rows, _ := p.emu.Rows(chaosDatabase, tb.Name)
+		before = tb.Target(rows)
+	}
+	out, _ := http.NewRequest(req.Method, p.be+req.URL.RequestURI(), bytes.NewReader(body))
+	out.Header = req.Header.Clone()
+	out.Header.Del("Expect")
+	resp, err := http.DefaultTransport.RoundTrip(out)
+	if err != nil {
+		hijackClose(w) // the BE reset the connection: so does the proxy
+		return
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if tb != nil {
+		var st struct{ Status string }
+		json.Unmarshal(answer, &st)
+		if st.Status == "Success" || st.Status == "Publish Timeout" {
+			p.check(ti, tb, before, body, req.Header)
+		}
+		if p.lose() {
+			p.lost.Add()
+			hijackClose(w) // applied, and the answer never arrives
+			return
+		}
+	}
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(answer)
+}
+
+// check is check (c) for one applied load: no delete in it removes a newer
+// image than the one it deletes (the delete's before image carries its
+// seq), and afterwards no key of the table holds an older image than
+// before.
+func (p *beProxy) check(ti int, tb *chaos.Table, before chaos.Target, body []byte, h http.Header) {
+	guard := h.Get("merge_condition") != ""
+	var rows []map[string]any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&rows); err != nil {
+		p.r.fail("load into %s: body is not a JSON array: %v", tb.Name, err)
+		return
+	}
+	cur := map[string]int64{}
+	for k, row := range before {
+		cur[k] = tb.SeqOf(row)
+	}
+	for _, m := range rows {
+		row := make(chaos.Row, len(tb.Columns))
+		for i, c := range tb.Columns {
+			switch v := m[c.Name].(type) {
+			case json.Number:
+				row[i], _ = v.Int64()
+			default:
+				row[i] = v
+			}
+		}
+		k, seq := tb.Key(row), tb.SeqOf(row)
+		old, present := cur[k]
+		if m["__op"] == json.Number("1") {
+			if present && chaos.StaleDelete(seq, old) {
+				p.r.finding(chaos.DeleteOrder, fmt.Errorf("load %s into %s deletes key %s, which holds lsn %d, with the delete of its image at lsn %d", h.Get("label"), tb.Name, k, old, seq))
+			}
+			delete(cur, k)
+			continue
+		}
+		if guard && present && seq < old {
+			continue // the emulator skips it as StarRocks does
+		}
+		cur[k] = seq
+	}
+	rows2, err := p.emu.Rows(chaosDatabase, tb.Name)
+	if err != nil {
+		p.r.fail("read %s: %v", tb.Name, err)
+		return
+	}
+	for _, f := range p.watch[tb.Name].Observe(tb.Target(rows2)) {
+		p.r.finding(f.Kind, fmt.Errorf("after load %s: %w", h.Get("label"), f.Err))
+	}
+}
+
+// hijackClose drops the client's connection without an answer.
+func hijackClose(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
