@@ -153,14 +153,50 @@ func TestVersionGuardRefusals(t *testing.T) {
 	}
 }
 
-// TestAggregateTableRefused: an Aggregate Key table is refused at start
-// with the reason, unless mapping.tables.<t>.aggregate=allow.
-func TestAggregateTableRefused(t *testing.T) {
-	w := batchWorker(t)
-	if _, err := newTableState(w, batchTable(schema.ModelAggKeys), config.TableOptions{}); err == nil || !strings.Contains(err.Error(), "aggregate=allow") {
-		t.Fatalf("error %v, want the refusal naming aggregate=allow", err)
+// aggTable is subway_passengers_copy as an Aggregate Key table whose value
+// columns take fn.
+func aggTable(fn string) *schema.Table {
+	tb := batchTable(schema.ModelAggKeys)
+	for i := range tb.Columns {
+		if !tb.Columns[i].Key {
+			tb.Columns[i].Agg = fn
+		}
 	}
-	if _, err := newTableState(w, batchTable(schema.ModelAggKeys), config.TableOptions{Aggregate: "allow"}); err != nil {
-		t.Fatalf("opted in: %v", err)
+	tb.Columns[3].Agg = schema.AggReplace
+	return tb
+}
+
+// TestAggregateTableRefused: an Aggregate Key table is refused at start
+// with the reason unless every value column is REPLACE (then it loads as
+// a Primary Key table without deletes) or mapping.tables.<t>.aggregate
+// is allow.
+func TestAggregateTableRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		table *schema.Table
+		opts  config.TableOptions
+		err   string
+	}{
+		{"SUM refused", aggTable("SUM"), config.TableOptions{}, "pass_out SUM, reg_date SUM"},
+		{"REPLACE_IF_NOT_NULL refused", aggTable("REPLACE_IF_NOT_NULL"), config.TableOptions{}, "aggregate=allow"},
+		{"all REPLACE accepted", aggTable(schema.AggReplace), config.TableOptions{}, ""},
+		{"opted in", aggTable("SUM"), config.TableOptions{Aggregate: "allow"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, err := newTableState(batchWorker(t), tt.table, tt.opts)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ts.pk || ts.deletes != "fail" {
+				t.Errorf("pk %v, deletes %q: want upserts without __op, deletes refused", ts.pk, ts.deletes)
+			}
+		})
 	}
 }

@@ -76,11 +76,14 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableS
 	if t.versioned && t.pk {
 		return nil, fmt.Errorf("table %s: mapping.tables.%s.mode=versioned is for tables that cannot update in place; %s is a Primary Key table: use the default upsert mode", t.name, def.Name, t.name)
 	}
-	if def.Model == schema.ModelAggKeys && !strings.EqualFold(o.Aggregate, "allow") {
+	if def.Model == schema.ModelAggKeys && !def.AllReplace() && !strings.EqualFold(o.Aggregate, "allow") {
 		// A change stream loaded into SUM, MAX or MIN columns adds or
 		// compares images instead of replacing them: the table would not
-		// equal the source, and nothing would say so.
-		return nil, fmt.Errorf("table %s is an Aggregate Key table: its value columns aggregate every change instead of keeping the last image, so it cannot equal the source; load into a Primary Key table, or set mapping.tables.%s.aggregate=allow to load anyway", t.name, def.Name)
+		// equal the source, and nothing would say so. With every value
+		// column REPLACE, an upsert keeps the last image, as on a Primary
+		// Key table (deletes are refused or skipped: deletes=skip).
+		return nil, fmt.Errorf("table %s is an Aggregate Key table whose value columns are not all REPLACE (%s): they aggregate every change instead of keeping the last image, so the table cannot equal the source; load into a Primary Key table, or set mapping.tables.%s.aggregate=allow to load anyway",
+			t.name, strings.Join(aggregates(def), ", "), def.Name)
 	}
 	if t.pk {
 		t.guard = o.VersionColumn
@@ -218,6 +221,18 @@ func keyColumns(t *schema.Table) []string {
 		}
 	}
 	return ks
+}
+
+// aggregates lists the value columns of an Aggregate Key table that are
+// not REPLACE, with their functions.
+func aggregates(def *schema.Table) []string {
+	var out []string
+	for _, c := range def.Columns {
+		if !c.Key && c.Agg != schema.AggReplace {
+			out = append(out, c.Name+" "+c.Agg)
+		}
+	}
+	return out
 }
 
 // keySeed hashes Kafka keys for the delete-then-upsert split.
