@@ -371,6 +371,12 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 		if len(p.Records) == 0 {
 			return
 		}
+		if w.own.gen(p.Topic, p.Partition) == 0 {
+			// Fetched before the partition was revoked or lost: its
+			// records are the next owner's to load, and must not join a
+			// batch with the partitions this member keeps.
+			return
+		}
 		last := p.Records[len(p.Records)-1]
 		w.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(max(0, p.HighWatermark-last.Offset-1)))
 		w.m.records.WithLabelValues(p.Topic).Add(float64(len(p.Records)))
