@@ -28,7 +28,7 @@ var Options = []Option{
 	{Key: "kafka.start_offset", Java: "consumer.auto.offset.reset", Doc: "Where a partition with no committed offset starts: earliest or latest."},
 	{Key: "kafka.fetch_max_bytes", Java: "consumer.fetch.max.bytes", Doc: "Maximum bytes of one fetch response (per broker). Fetched records wait in memory, decompressed, outside batch.buffer_memory: larger values did not load faster in the benchmarks and cost memory (docs/performance.md).", Size: true},
 	{Key: "kafka.session_timeout", Java: "consumer.session.timeout.ms", Doc: "Group session timeout (classic protocol)."},
-	{Key: "kafka.rebalance_timeout", Java: "consumer.max.poll.interval.ms", Doc: "Time a member has to rejoin during a rebalance (classic protocol)."},
+	{Key: "kafka.rebalance_timeout", Java: "consumer.max.poll.interval.ms", Doc: "Time a member has to rejoin during a rebalance (classic protocol). Also the bound on settling loads cancelled by a revoke or a lost assignment (their labels looked up until final): past it the worker stops rather than run on with a load that may still land."},
 	{Key: "kafka.refused_timeout", Doc: "How long the brokers may keep refusing starsink's login (SASL) or certificate (TLS) after it started, with no connection succeeding in between, before it stops with the reason (0 = at the first refusal). A refusal at start always stops it at once."},
 	{Key: "kafka.tls.enabled", Java: "security.protocol=SSL|SASL_SSL", Doc: "Use TLS to the brokers."},
 	{Key: "kafka.tls.ca_file", Java: "ssl.truststore.location", Doc: "PEM file of the CAs that sign the broker certificates (\"\" = system roots)."},
@@ -88,11 +88,11 @@ var Options = []Option{
 	{Key: "batch.buffer_memory", Doc: "One byte budget for all buffers; fetching pauses beyond it, nothing is dropped.", Size: true},
 
 	{Key: "commit.interval", Java: "offset.flush.interval.ms", Doc: "How often marked offsets are committed."},
-	{Key: "commit.revoke_timeout", Doc: "Bound on flush and commit when partitions are revoked."},
+	{Key: "commit.revoke_timeout", Doc: "Time a revoke waits for the loads of the revoked partitions' tables; loads still running then are cancelled and settled (kafka.rebalance_timeout), so none lands after the revoke."},
 
 	{Key: "errors.tolerance", Java: "errors.tolerance", Doc: "none: stop on a record that cannot be decoded or that StarRocks refuses as data, without committing it; all: send such records to the dead-letter topic. StarRocks being unavailable is never dead-lettered: it is retried for starrocks.retry_for, then the worker stops (see Errors and the dead-letter topic)."},
 	{Key: "errors.dlq_topic", Java: "errors.deadletterqueue.topic.name", Doc: "Dead-letter topic. Required when errors.tolerance=all."},
-	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered; records are counted, not batches (a refused batch counts each of its records)."},
+	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered; records are counted, not batches (a batch StarRocks refuses is bisected, so only its refused records are dead-lettered and counted)."},
 	{Key: "errors.dlq_window", Doc: "Window of consumed records over which dlq_max_failures counts."},
 
 	{Key: "http.addr", Doc: "Address of /metrics, /healthz and /readyz (\"\" disables)."},
@@ -105,7 +105,7 @@ var Options = []Option{
 	{Key: "log.level", Doc: "debug, info, warn or error."},
 	{Key: "log.format", Doc: "json (one JSON object per line, for collectors) or console (one readable line per event for a terminal, coloured when stderr is one)."},
 
-	{Key: "shutdown.grace_period", Doc: "Time to flush, commit and leave the group after SIGTERM."},
+	{Key: "shutdown.grace_period", Doc: "Time to flush, load, commit and leave the group after SIGTERM; loads still running then are cancelled and settled, and what did not land stays uncommitted."},
 }
 
 var optionByKey = func() map[string]Option {
