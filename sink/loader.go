@@ -119,10 +119,16 @@ type TableOptions struct {
 // Load retries transient failures itself, with the batch's label, so a retry
 // after a lost answer never loads twice. A nil error means every row of the
 // batch is in StarRocks (Success, Publish Timeout, or the label was already
-// loaded): the worker then marks the batch's offsets. An error means the rows
-// are not loaded: the worker dead-letters the batch's records when
-// errors.tolerance=all and goes on, or stops without committing them. Load
-// must honour ctx.
+// loaded): the worker then marks the batch's offsets, for the partitions it
+// still owns. An error means the rows are not loaded: a *streamload.LoadError
+// that is not retryable and names an ErrorURL is StarRocks refusing rows as
+// data (with errors.tolerance=all the worker bisects the batch and
+// dead-letters the refused records); anything else stops the worker without
+// committing. Load must honour ctx: the worker cancels it to fence a load
+// (revoke, lost assignment, shutdown past its grace period) and then asks
+// the label's state (LoadStater) to learn whether StarRocks committed it
+// anyway; a Loader that cannot answer that makes a fenced load stop the
+// worker. Load may set Batch.Filtered.
 type Loader interface {
 	Load(ctx context.Context, b *Batch) error
 }
