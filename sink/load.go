@@ -15,8 +15,7 @@ import (
 
 // run loads the table's batches one after another, for the worker's life.
 // The batch at the head of the queue is the one loading (t.running); it
-// leaves the queue when its load is over, and the table is idle when the
-// queue is empty (t.idle is closed then).
+// leaves the queue when its load is over (advance).
 func (t *tableState) run() {
 	for {
 		t.qmu.Lock()
@@ -42,9 +41,7 @@ func (t *tableState) run() {
 		t.running, t.cancelRun = nil, nil
 		t.queue[0] = nil
 		t.queue = t.queue[1:]
-		if len(t.queue) == 0 {
-			close(t.idle)
-		}
+		t.advance()
 		t.qmu.Unlock()
 		t.release(b)
 		t.last.Store(time.Now().UnixNano())

@@ -35,6 +35,7 @@ type Batch struct {
 	Filtered int64
 
 	gens []uint64 // the assignment generation of each range's partition (owner)
+	seq  uint64   // its number in its table's queue (tableState.seq)
 	// deleted holds the hashes of the Kafka keys of the batch's deletes
 	// (Primary Key tables): an upsert of one of them starts a new batch.
 	deleted map[uint64]struct{}

@@ -135,6 +135,8 @@ func (w *Worker) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 		}
 	}
 	w.mu.Unlock()
+	// Only the batches queued so far can hold the revoked partitions'
+	// records (see process): wait for those, not for later ones.
 	if !w.waitIdle(tables, start.Add(w.cfg.Commit.RevokeTimeout)) {
 		w.log.Warn("revoke: loads still running after commit.revoke_timeout: cancelling and settling them",
 			zap.Duration("revoke_timeout", w.cfg.Commit.RevokeTimeout), zap.Any("partitions", revoked))
@@ -178,10 +180,13 @@ func (w *Worker) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 // all), drops their queued batches that do, and waits until the cancelled
 // loads are settled, at most until deadline; past it the worker stops.
 func (w *Worker) fence(tables []*tableState, parts map[string][]int32, deadline time.Time) bool {
+	targets := make(map[*tableState]uint64, len(tables))
 	for _, t := range tables {
-		t.fence(parts, deadline)
+		if seq := t.fence(parts, deadline); seq > 0 {
+			targets[t] = seq
+		}
 	}
-	if w.waitIdle(tables, deadline) {
+	if w.waitFor(targets, deadline) {
 		return true
 	}
 	names := make([]string, 0, len(tables))
@@ -224,25 +229,39 @@ func (w *Worker) forget(parts map[string][]int32) {
 	}
 }
 
-// waitIdle waits until none of tables has a batch queued or loading, at
-// most until deadline. Each table signals its own idleness (a channel
-// closed when its queue empties), so a wait that timed out leaves nothing
-// behind that a later flush could trip on.
+// waitIdle waits until every batch the tables had queued when it was
+// called has left its queue (loaded, failed or dropped), at most until
+// deadline. Batches queued meanwhile are not waited for.
 func (w *Worker) waitIdle(tables []*tableState, deadline time.Time) bool {
-	timer := time.NewTimer(max(0, time.Until(deadline)))
-	defer timer.Stop()
+	targets := make(map[*tableState]uint64, len(tables))
 	for _, t := range tables {
 		t.qmu.Lock()
-		idle := t.idle
-		busy := len(t.queue) > 0
+		targets[t] = t.seq
 		t.qmu.Unlock()
-		if !busy {
-			continue
-		}
-		select {
-		case <-idle:
-		case <-timer.C:
-			return false
+	}
+	return w.waitFor(targets, deadline)
+}
+
+// waitFor waits until each table's batches up to its target have left its
+// queue, at most until deadline. Each table signals its own progress (a
+// channel closed when it moves), so a wait that timed out leaves nothing
+// behind that a later flush could trip on.
+func (w *Worker) waitFor(targets map[*tableState]uint64, deadline time.Time) bool {
+	timer := time.NewTimer(max(0, time.Until(deadline)))
+	defer timer.Stop()
+	for t, target := range targets {
+		for {
+			t.qmu.Lock()
+			done, progress := t.done, t.progress
+			t.qmu.Unlock()
+			if done >= target {
+				break
+			}
+			select {
+			case <-progress:
+			case <-timer.C:
+				return false
+			}
 		}
 	}
 	return true
@@ -250,8 +269,9 @@ func (w *Worker) waitIdle(tables []*tableState, deadline time.Time) bool {
 
 // fence cancels the running load if it holds any of parts (nil: all) and
 // drops the queued batches that do; the running load is then settled by
-// the table's loader (see load), by deadline.
-func (t *tableState) fence(parts map[string][]int32, deadline time.Time) {
+// the table's loader (see load), by deadline. It returns the number of the
+// cancelled batch (0: none) for the caller to wait for.
+func (t *tableState) fence(parts map[string][]int32, deadline time.Time) (cancelled uint64) {
 	t.qmu.Lock()
 	t.settleBy = deadline
 	start := 0
@@ -259,6 +279,7 @@ func (t *tableState) fence(parts map[string][]int32, deadline time.Time) {
 		start = 1
 		if parts == nil || t.running.holdsAny(parts) {
 			t.cancelRun()
+			cancelled = t.running.seq
 		}
 	}
 	var dropped []*Batch
@@ -272,14 +293,13 @@ func (t *tableState) fence(parts map[string][]int32, deadline time.Time) {
 	}
 	clear(t.queue[len(keep):])
 	t.queue = keep
-	if len(t.queue) == 0 && len(dropped) > 0 {
-		close(t.idle)
-	}
+	t.advance()
 	t.qmu.Unlock()
 	for _, b := range dropped {
 		t.discard(b, "fenced")
 		t.release(b)
 	}
+	return cancelled
 }
 
 // discard reports a batch that will not be loaded (the caller releases

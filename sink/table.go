@@ -57,9 +57,12 @@ type tableState struct {
 
 	qmu   sync.Mutex
 	queue []*Batch // queue[0] is loading when running is set
-	// idle is closed when the queue empties, and made anew when a batch is
-	// queued into an empty queue (waitIdle).
-	idle      chan struct{}
+	// seq numbers the batches flushed; done is the highest number below
+	// every batch still queued (all batches up to it have left the queue:
+	// loaded, failed or dropped). progress is closed and made anew each
+	// time done moves (waitFor).
+	seq, done uint64
+	progress  chan struct{}
 	running   *Batch
 	cancelRun context.CancelFunc // cancels running's load (fence)
 	settleBy  time.Time          // a fenced load is settled by then
@@ -71,7 +74,7 @@ type tableState struct {
 
 func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableState, error) {
 	t := &tableState{w: w, name: def.QualifiedName(), pk: def.Model == schema.ModelPrimaryKeys, o: o,
-		notify: make(chan struct{}, 1), deletes: o.Deletes, versioned: o.Versioned(), skipTruncates: o.Truncates == "skip",
+		notify: make(chan struct{}, 1), progress: make(chan struct{}), deletes: o.Deletes, versioned: o.Versioned(), skipTruncates: o.Truncates == "skip",
 		opts: TableOptions{Format: o.Format, Headers: o.Headers, MergeCondition: o.MergeCondition, PartialUpdateMode: o.PartialUpdateMode}}
 	if t.versioned && t.pk {
 		return nil, fmt.Errorf("table %s: mapping.tables.%s.mode=versioned is for tables that cannot update in place; %s is a Primary Key table: use the default upsert mode", t.name, def.Name, t.name)
@@ -233,6 +236,20 @@ func aggregates(def *schema.Table) []string {
 		}
 	}
 	return out
+}
+
+// advance moves done after the queue changed and wakes the waiters.
+// Called under qmu.
+func (t *tableState) advance() {
+	done := t.seq
+	if len(t.queue) > 0 {
+		done = t.queue[0].seq - 1
+	}
+	if done != t.done {
+		t.done = done
+		close(t.progress)
+		t.progress = make(chan struct{})
+	}
 }
 
 // keySeed hashes Kafka keys for the delete-then-upsert split.
@@ -481,9 +498,8 @@ func (t *tableState) flush(reason string) {
 	b.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, b.Table, b.Ranges)
 	t.w.m.flushes.WithLabelValues(t.name, reason).Inc()
 	t.qmu.Lock()
-	if len(t.queue) == 0 {
-		t.idle = make(chan struct{})
-	}
+	t.seq++
+	b.seq = t.seq
 	t.queue = append(t.queue, b)
 	t.qmu.Unlock()
 	select {
