@@ -5,7 +5,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: demo test unit e2e bench fuzz build lint chaos
+.PHONY: demo test unit test-deps e2e bench fuzz build lint chaos
 
 ## demo: the whole reference pipeline in one process (kfake + StarRocks emulator)
 demo:
@@ -18,8 +18,17 @@ lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-unit:
+unit: test-deps
 	$(GO) test -race -count=1 $(PKGS)
+
+## test-deps: what the unit tests need besides Go modules: headless Chromium (Debian's chromium package) for
+## the status page's browser test, which skips, saying why, only where it cannot be installed
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
+		|| echo "test-deps: apt-get could not install chromium: TestStatusPageInBrowser will skip"; \
+	else echo "test-deps: chromium is missing and apt-get as root is not available to install it: TestStatusPageInBrowser will skip"; fi
 
 ## e2e: PostgreSQL 15 -> Debezium -> Kafka 4.0 -> starsink -> StarRocks emulator, real processes on loopback,
 ## with the classic group protocol, then again with KIP-848's consumer protocol
@@ -35,7 +44,7 @@ bench:
 
 ## fuzz: every fuzz target (decoders, scanner, config and connector parsing, mapping, labels, answers, the emulator's parsers) for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
-FUZZPKGS := ./debezium/ ./config/ ./mapping/ ./streamload/ ./emulator/
+FUZZPKGS := ./debezium/ ./config/ ./mapping/ ./streamload/ ./emulator/ ./status/
 fuzz:
 	@for p in $(FUZZPKGS); do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done

@@ -81,18 +81,21 @@ type SASL struct {
 
 // StarRocks configures the target cluster.
 type StarRocks struct {
-	LoadURLs        []string          `koanf:"load_urls"`  // starrocks.http.url: FE HTTP addresses
-	MySQLAddr       string            `koanf:"mysql_addr"` // host:port of the FE MySQL protocol, for table schemas and health ("" = host of the first load URL, port 9030)
-	User            string            `koanf:"user"`       // starrocks.username
-	Password        Secret            `koanf:"password"`   // starrocks.password
-	PasswordFile    string            `koanf:"password_file"`
-	Database        string            `koanf:"database"`        // starrocks.database.name
-	BEHostRewrite   map[string]string `koanf:"be_host_rewrite"` // "be-internal:8040": "localhost:8040"
-	CAFile          string            `koanf:"ca_file"`
-	LabelPrefix     string            `koanf:"label_prefix"`
-	ConnectTimeout  time.Duration     `koanf:"connect_timeout"` // connect.timeoutms
-	LoadTimeout     time.Duration     `koanf:"load_timeout"`    // sink.properties.timeout
-	MaxRetries      int               `koanf:"max_retries"`     // sink.maxretries
+	LoadURLs       []string          `koanf:"load_urls"`  // starrocks.http.url: FE HTTP addresses
+	MySQLAddr      string            `koanf:"mysql_addr"` // host:port of the FE MySQL protocol, for table schemas and health ("" = host of the first load URL, port 9030)
+	User           string            `koanf:"user"`       // starrocks.username
+	Password       Secret            `koanf:"password"`   // starrocks.password
+	PasswordFile   string            `koanf:"password_file"`
+	Database       string            `koanf:"database"`        // starrocks.database.name
+	BEHostRewrite  map[string]string `koanf:"be_host_rewrite"` // "be-internal:8040": "localhost:8040"
+	CAFile         string            `koanf:"ca_file"`
+	LabelPrefix    string            `koanf:"label_prefix"`
+	ConnectTimeout time.Duration     `koanf:"connect_timeout"` // connect.timeoutms
+	LoadTimeout    time.Duration     `koanf:"load_timeout"`    // sink.properties.timeout
+	// RetryFor bounds how long one batch's load is retried while StarRocks
+	// is unavailable; past it the worker stops (never dead-letters).
+	RetryFor        time.Duration     `koanf:"retry_for"`
+	MaxRetries      int               `koanf:"max_retries"` // sink.maxretries: optional extra cap, 0 = none
 	RetryBackoff    time.Duration     `koanf:"retry_backoff"`
 	MaxRetryBackoff time.Duration     `koanf:"max_retry_backoff"`
 	Compression     string            `koanf:"compression"` // "", gzip, lz4_frame, zstd
@@ -120,6 +123,16 @@ type Mapping struct {
 	Template string `koanf:"template"`
 	// Tables holds per-table options, keyed by "table" or "db.table".
 	Tables map[string]TableOptions `koanf:"tables"`
+	// CreateTables: a mapped table that does not exist is created from the
+	// record's Debezium schema before its first load (package ddl).
+	CreateTables bool `koanf:"create_tables"`
+	// Evolve: "none", or "add_columns": a source field the table lacks is
+	// added (ALTER TABLE ADD COLUMN) and a widened source type widened
+	// (MODIFY COLUMN) where StarRocks allows it; nothing is ever dropped.
+	Evolve string `koanf:"evolve"`
+	// TableProperties are the PROPERTIES of created tables
+	// (replication_num, storage_volume, …).
+	TableProperties map[string]string `koanf:"table_properties"`
 }
 
 // Rule maps topics matching Regex to Table (which may use $1… groups and
@@ -161,9 +174,21 @@ func (o TableOptions) VersionColumns() (version, deleted string) {
 
 // Decoder configures how Debezium messages are read.
 type Decoder struct {
-	Framing     string `koanf:"framing"`     // auto, schema, schemaless (value.converter.schemas.enable)
-	TimeZone    string `koanf:"time_zone"`   // zone zoned timestamps are rendered in; default UTC
-	Placeholder string `koanf:"placeholder"` // unavailable.value.placeholder
+	Framing string `koanf:"framing"` // auto, schema, schemaless (value.converter.schemas.enable)
+	// Envelope is what the topics' values are: "raw" Debezium envelopes,
+	// rows "unwrapped" by ExtractNewRecordState, or "auto" (decided by the
+	// value schema's name, or by a strict shape test without schemas).
+	Envelope string `koanf:"envelope"`
+	// FieldsPrefix is ExtractNewRecordState's add.fields.prefix: fields with
+	// it that the SMT writes (__op, __lsn, __source_ts_ms, …) are metadata.
+	FieldsPrefix string `koanf:"fields_prefix"`
+	// OutOfRangeDates is what happens to a date or timestamp StarRocks
+	// cannot hold (before 0000-01-01, after 9999-12-31, PostgreSQL's
+	// ±infinity): "fail" refuses the record, "clamp" loads the nearest end
+	// of the range.
+	OutOfRangeDates string `koanf:"out_of_range_dates"`
+	TimeZone        string `koanf:"time_zone"`   // zone zoned timestamps are rendered in; default UTC
+	Placeholder     string `koanf:"placeholder"` // unavailable.value.placeholder
 	// DecimalHandling is the connector's decimal.handling.mode as it shows in
 	// schemaless values: "precise" (base64 strings) or "string".
 	DecimalHandling string `koanf:"decimal_handling"`
@@ -206,6 +231,10 @@ type HTTP struct {
 	Addr       string        `koanf:"addr"`        // ":8080"; "" disables
 	StuckAfter time.Duration `koanf:"stuck_after"` // /readyz fails when a partition has had no progress for this long while records wait
 	Pprof      bool          `koanf:"pprof"`       // serve net/http/pprof under /debug/pprof/
+	// Admin enables POST /tables/<t>/pause and /resume; AdminToken, when
+	// set, is the bearer token they require.
+	Admin      bool   `koanf:"admin"`
+	AdminToken Secret `koanf:"admin_token"`
 }
 
 // Log configures logging.

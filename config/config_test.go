@@ -35,7 +35,8 @@ func TestDefaults(t *testing.T) {
 		"batch.max_concurrent_loads":  "4",
 		"commit.interval":             "1s",
 		"commit.revoke_timeout":       "30s",
-		"starrocks.max_retries":       "5",
+		"starrocks.retry_for":         "10m0s",
+		"starrocks.max_retries":       "0",
 		"starrocks.retry_backoff":     "200ms",
 		"starrocks.max_retry_backoff": "10s",
 		"starrocks.load_timeout":      "10m0s",
@@ -97,7 +98,10 @@ func TestValidate(t *testing.T) {
 		{"sasl", func(c *Config) { c.Kafka.SASL.Mechanism = "SCRAM-SHA-512" }, []string{"kafka.sasl.username: required", "kafka.sasl.password: required"}},
 		{"tls files", func(c *Config) { c.Kafka.TLS.CAFile = "testdata/missing.pem" }, []string{"kafka.tls.ca_file: not readable", "kafka.tls.enabled: must be true"}},
 		{"tls pair", func(c *Config) { c.Kafka.TLS.Enabled = true; c.Kafka.TLS.CertFile = "testdata/password.txt" }, []string{"kafka.tls.cert_file: cert_file and key_file go together"}},
+		{"admin token without admin", func(c *Config) { c.HTTP.AdminToken = "t" }, []string{"http.admin_token: set while http.admin is false"}},
 		{"memory", func(c *Config) { c.Batch.BufferMemory = c.Batch.MaxBytes - 1 }, []string{"batch.buffer_memory: must be >= batch.max_bytes"}},
+		{"JSON body limit", func(c *Config) { c.Batch.MaxBytes = 100*MiB + 1 }, []string{"batch.max_bytes: at most 100MiB with the JSON format: StarRocks refuses"}},
+		{"JSON body limit reached", func(c *Config) { c.Batch.MaxBytes = 100 * MiB }, nil},
 		{"backoff", func(c *Config) { c.StarRocks.MaxRetryBackoff = time.Millisecond }, []string{"starrocks.max_retry_backoff: must be >= starrocks.retry_backoff"}},
 		{"mapping", func(c *Config) {
 			c.Mapping.Rules = []Rule{{Regex: "(", Table: "{db}_x"}}
@@ -109,12 +113,38 @@ func TestValidate(t *testing.T) {
 		{"decoder units", func(c *Config) { c.Decoder.SchemalessTimestamp = "s"; c.Decoder.DecimalHandling = "double" },
 			[]string{"decoder.schemaless_timestamp:", "decoder.decimal_handling:"}},
 		{"decoder workers", func(c *Config) { c.Decoder.Workers = -1 }, []string{"decoder.workers: must be between 0"}},
+		{"decoder envelope and dates", func(c *Config) {
+			c.Decoder.Envelope, c.Decoder.OutOfRangeDates, c.Decoder.FieldsPrefix = "wrapped", "round", ""
+		}, []string{"decoder.envelope:", "decoder.out_of_range_dates:", "decoder.fields_prefix: required"}},
 		{"versioned", func(c *Config) {
 			c.Mapping.Tables = map[string]TableOptions{
 				"v": {Mode: "versioned", MergeCondition: "_version", VersionColumn: "x", DeletedColumn: "x"},
 				"u": {VersionColumn: "lsn"},
 			}
 		}, []string{"mapping.tables.v.merge_condition: not with mode versioned", "mapping.tables.v.deleted_column: must differ", "mapping.tables.u.version_column: version_column and deleted_column need mode versioned"}},
+		{"retry budget", func(c *Config) { c.StarRocks.RetryFor = 0; c.StarRocks.MaxRetries = -1 },
+			[]string{"starrocks.retry_for: must be > 0", "starrocks.max_retries: must be >= 0"}},
+		{"headers starsink sets itself", func(c *Config) {
+			c.StarRocks.Properties = map[string]string{"label": "x", "MAX_FILTER_RATIO": "0.1", "timezone": "UTC"}
+			c.Mapping.Tables = map[string]TableOptions{"t": {Headers: map[string]string{
+				"Strict_Mode": "false", "partial_update_mode": "row", "merge_condition": "v", "Authorization": "Basic x",
+				"enable_merge_commit": "true", "ignore_json_size": "true", "columns": "a", "format": "csv",
+				"strip_outer_array": "false", "jsonpaths": "[]", "partial_update": "true", "Expect": "", "content-length": "1",
+				"load_mem_limit": "1"}}}
+		}, []string{
+			"starrocks.properties.label: starsink sets the label itself (deterministic per batch, see docs/architecture.md); remove it",
+			"starrocks.properties.MAX_FILTER_RATIO: it must stay 0",
+			"mapping.tables.t.headers.Strict_Mode: starsink always sends strict_mode: true",
+			"mapping.tables.t.headers.partial_update_mode: set it per table with mapping.tables.<table>.partial_update_mode",
+			"mapping.tables.t.headers.merge_condition: set it per table with mapping.tables.<table>.merge_condition",
+			"mapping.tables.t.headers.Authorization:", "mapping.tables.t.headers.enable_merge_commit:",
+			"mapping.tables.t.headers.ignore_json_size:", "mapping.tables.t.headers.columns:", "mapping.tables.t.headers.format:",
+			"mapping.tables.t.headers.strip_outer_array:", "mapping.tables.t.headers.jsonpaths:",
+			"mapping.tables.t.headers.partial_update:", "mapping.tables.t.headers.Expect:", "mapping.tables.t.headers.content-length:",
+		}},
+		{"headers of the user's own", func(c *Config) {
+			c.StarRocks.Properties = map[string]string{"timezone": "UTC", "load_mem_limit": "1"}
+		}, nil},
 		{"database from mappings", func(c *Config) {
 			c.StarRocks.Database = ""
 			c.Mapping.Topic2Table = map[string]string{"a": "db.a"}
@@ -171,12 +201,12 @@ func TestLoadPrecedence(t *testing.T) {
 		{"max_rows: flag over env and file", c.Batch.MaxRows, 7},
 		{"log.format: flag over default", c.Log.Format, "console"},
 		{"log.level: file over default", c.Log.Level, "debug"},
-		{"max_bytes: size from file", c.Batch.MaxBytes, 128 * MiB},
+		{"max_bytes: size from file", c.Batch.MaxBytes, 96 * MiB},
 		{"buffer_memory: size from env", c.Batch.BufferMemory, GiB},
 		{"max_age: duration from file", c.Batch.MaxAge, 5 * time.Second},
 		{"commit.interval: default", c.Commit.Interval, time.Second},
 		{"exclude_regex: cleared by empty env", len(c.Kafka.ExcludeRegex), 0},
-		{"properties: file and env entries", c.StarRocks.Properties, map[string]string{"max_filter_ratio": "0.2", "timezone": "Asia/Seoul"}},
+		{"properties: file and env entries", c.StarRocks.Properties, map[string]string{"load_mem_limit": "2147483648", "timezone": "Asia/Seoul"}},
 		{"topic2table: Java string form", c.Mapping.Topic2Table, map[string]string{"shop.public.orders": "orders", "shop.public.items": "items"}},
 		{"rules", c.Mapping.Rules, []Rule{{Regex: `shop\.audit\.(.*)`, Table: "audit_$1"}}},
 		{"tables", c.Mapping.Tables["orders"].Deletes, "skip"},

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/starsink/starsink/streamload"
 )
 
 const jsonConverter = "org.apache.kafka.connect.json.JsonConverter"
@@ -155,17 +157,11 @@ var honouredUnwrapOptions = map[string]bool{
 	"delete.tombstone.handling.mode": true,
 }
 
-// Stream Load headers starsink sets itself from the rows it renders.
-var ownedHeaders = map[string]string{
-	"format":           "starsink always loads JSON rows it renders itself",
-	"columns":          "starsink sets the column list from the table schema",
-	"jsonpaths":        "rows are rendered with column names as keys; jsonpaths would remap them",
-	"json_root":        "rows are rendered at the top level",
-	"label":            "labels are deterministic (starrocks.label_prefix + table + offsets)",
-	"row_delimiter":    "CSV is not supported: rows are loaded as JSON",
-	"column_separator": "CSV is not supported: rows are loaded as JSON",
-	"enclose":          "CSV is not supported: rows are loaded as JSON",
-	"escape":           "CSV is not supported: rows are loaded as JSON",
+// CSV framing options of a Java configuration: starsink renders JSON rows
+// from the same records, so they are listed, not refused.
+var csvHeaders = map[string]bool{
+	"row_delimiter": true, "column_separator": true, "enclose": true, "escape": true,
+	"skip_header": true, "trim_space": true,
 }
 
 // FromConnector translates a Java StarRocks Kafka connector configuration
@@ -266,6 +262,12 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 			if cfg.Batch.BufferMemory < n {
 				cfg.Batch.BufferMemory = n
 			}
+			if n > streamload.MaxJSONBody {
+				// The Java SDK sends chunked bodies, which StarRocks does
+				// not size-check; starsink sends a Content-Length.
+				cfg.Batch.MaxBytes = streamload.MaxJSONBody
+				unsupported(key, fmt.Sprintf("StarRocks refuses JSON bodies above %s (streaming_load_max_batch_size_mb) when their length is sent, as starsink does: batch.max_bytes (per table) is set to %s and batch.buffer_memory (all tables, Java's meaning) to at least %s", FormatSize(streamload.MaxJSONBody), FormatSize(streamload.MaxJSONBody), FormatSize(n)))
+			}
 		case "bufferflush.intervalms":
 			if d, ok := millis(key, v); ok {
 				cfg.Batch.MaxAge = d
@@ -275,13 +277,18 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 				cfg.StarRocks.ConnectTimeout = d
 			}
 		case "sink.maxretries":
+			// starsink retries for a time (starrocks.retry_for); a count
+			// is kept as an extra cap.
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			switch {
 			case err != nil || n < -1:
 				bad(key, fmt.Errorf("want an integer >= -1, got %q", v))
 			case n == -1:
-				cfg.StarRocks.MaxRetries = 1000
-				unsupported(key, "unlimited retries are not offered; starrocks.max_retries is set to 1000 (with backoff up to starrocks.max_retry_backoff)")
+				cfg.StarRocks.MaxRetries = 0 // no cap: starrocks.retry_for bounds the retries
+				unsupported(key, "retrying forever is not offered: transient StarRocks failures are retried with the same label for starrocks.retry_for (10m by default: raise it for longer outages), then the worker stops")
+			case n == 0:
+				cfg.StarRocks.MaxRetries = 0
+				unsupported(key, "never retrying is not offered: transient StarRocks failures are retried with the same label for starrocks.retry_for (max_retries 0 = no cap)")
 			default:
 				cfg.StarRocks.MaxRetries = n
 			}
@@ -298,7 +305,7 @@ func FromConnector(props map[string]string) (*Config, []Unsupported, error) {
 				unsupported(key, "message contents are never logged; dead-lettered records keep them")
 			}
 		case "errors.retry.timeout", "errors.retry.delay.max.ms":
-			unsupported(key, "conversion errors are not retried (they repeat); Stream Load retries are starrocks.max_retries")
+			unsupported(key, "conversion errors are not retried (they repeat); Stream Load retries are bounded by starrocks.retry_for")
 		case "value.converter":
 			if v != jsonConverter {
 				unsupported(key, fmt.Sprintf("starsink reads Debezium JSON only (%s), not %s", jsonConverter, v))
@@ -386,32 +393,49 @@ func LoadConnector(path string, opts LoadOptions) (*Config, []Unsupported, error
 
 func translateSinkProperty(cfg *Config, name, v string, unsupported func(key, reason string), bad func(string, error)) {
 	key := "sink.properties." + name
-	switch name {
+	lname := strings.ToLower(strings.TrimSpace(name))
+	val := strings.TrimSpace(v)
+	switch lname {
 	case "format":
-		if !strings.EqualFold(v, "json") {
-			unsupported(key, ownedHeaders[name])
+		if !strings.EqualFold(val, "json") {
+			unsupported(key, "starsink always loads the JSON rows it renders from the same records")
 		}
+		return
 	case "strip_outer_array":
 		// The body framing is starsink's; the header is set to match it.
+		return
+	case "max_filter_ratio":
+		if f, err := strconv.ParseFloat(val, 64); err == nil && f == 0 {
+			return // starsink's own value
+		}
+	case "strict_mode":
+		if strings.EqualFold(val, "true") {
+			return // starsink's own value
+		}
 	case "timeout":
-		n, err := strconv.Atoi(strings.TrimSpace(v))
+		n, err := strconv.Atoi(val)
 		if err != nil || n <= 0 {
 			bad(key, fmt.Errorf("want seconds, got %q", v))
 			return
 		}
 		cfg.StarRocks.LoadTimeout = time.Duration(n) * time.Second
+		return
 	case "compression":
-		cfg.StarRocks.Compression = strings.ToLower(strings.TrimSpace(v))
-	default:
-		if reason, owned := ownedHeaders[name]; owned {
-			unsupported(key, reason)
-			return
-		}
-		if cfg.StarRocks.Properties == nil {
-			cfg.StarRocks.Properties = make(map[string]string)
-		}
-		cfg.StarRocks.Properties[name] = v
+		cfg.StarRocks.Compression = strings.ToLower(val)
+		return
 	}
+	if csvHeaders[lname] {
+		unsupported(key, "CSV is not supported: rows are loaded as JSON")
+		return
+	}
+	if reason, reserved := streamload.ReservedHeader(lname); reserved {
+		bad(key, errors.New(reason+"; remove it"))
+		return
+	}
+	if cfg.StarRocks.Properties == nil {
+		cfg.StarRocks.Properties = make(map[string]string)
+	}
+	cfg.StarRocks.Properties[name] = v
 }
 
 func splitList(s string) []string {

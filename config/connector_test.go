@@ -92,13 +92,13 @@ func TestFromConnectorProperties(t *testing.T) {
 		{"urls", c.StarRocks.LoadURLs, []string{"http://fe:8030"}},
 		{"database", c.StarRocks.Database, "shop"},
 		{"password", c.StarRocks.Password.Value(), "pass"},
-		{"max_bytes", c.Batch.MaxBytes, 128 * MiB},
+		{"max_bytes clamped to StarRocks' JSON limit", c.Batch.MaxBytes, 100 * MiB},
 		{"buffer_memory raised", c.Batch.BufferMemory, 512 * MiB},
 		{"max_age", c.Batch.MaxAge, 300 * time.Second},
-		{"retries -1", c.StarRocks.MaxRetries, 1000},
+		{"retries -1: no cap", c.StarRocks.MaxRetries, 0},
 		{"timeout", c.StarRocks.LoadTimeout, 120 * time.Second},
 		{"compression", c.StarRocks.Compression, "lz4_frame"},
-		{"headers", c.StarRocks.Properties, map[string]string{"partial_update": "true"}},
+		{"headers: starsink's own values dropped", c.StarRocks.Properties, map[string]string{"timezone": "Asia/Seoul"}},
 		{"framing", c.Decoder.Framing, "schemaless"},
 		{"start", c.Kafka.StartOffset, "latest"},
 		{"tolerance", c.Errors.Tolerance, "none"},
@@ -117,6 +117,7 @@ func TestFromConnectorProperties(t *testing.T) {
 		keys = append(keys, u.Key)
 	}
 	wantKeys := []string{
+		"bufferflush.maxbytes",
 		"errors.deadletterqueue.topic.replication.factor",
 		"errors.log.include.messages",
 		"sink.maxretries",
@@ -146,6 +147,13 @@ func TestFromConnectorErrors(t *testing.T) {
 		{map[string]string{"starrocks.topic2table.map": "a"}, "starrocks.topic2table.map: entry"},
 		{map[string]string{"value.converter.schemas.enable": "yes"}, "value.converter.schemas.enable: want true or false"},
 		{map[string]string{"sink.properties.timeout": "0"}, "sink.properties.timeout: want seconds"},
+		{map[string]string{"sink.properties.label": "l1"}, "sink.properties.label: starsink sets the label itself"},
+		{map[string]string{"sink.properties.partial_update": "true"}, "sink.properties.partial_update: starsink sends partial updates itself"},
+		{map[string]string{"sink.properties.Max_Filter_Ratio": "0.1"}, "sink.properties.Max_Filter_Ratio: it must stay 0"},
+		{map[string]string{"sink.properties.strict_mode": "false"}, "sink.properties.strict_mode: starsink always sends strict_mode: true"},
+		{map[string]string{"sink.properties.ignore_json_size": "true"}, "sink.properties.ignore_json_size: batch.max_bytes keeps"},
+		{map[string]string{"sink.properties.jsonpaths": "[\"$.a\"]"}, "; remove it"},
+		{map[string]string{"sink.properties.Expect": "none"}, "sink.properties.Expect: the client always sends"},
 	}
 	for _, tt := range tests {
 		_, _, err := FromConnector(tt.props)

@@ -48,7 +48,7 @@ func ExampleLoadConnector() {
 	}
 	fmt.Println(cfg.Kafka.GroupID, cfg.Kafka.TopicRegex)
 	// Output:
+	// unsupported: bufferflush.maxbytes: StarRocks refuses JSON bodies above 100MiB (streaming_load_max_batch_size_mb) when their length is sent, as starsink does: batch.max_bytes (per table) is set to 100MiB and batch.buffer_memory (all tables, Java's meaning) to at least 128MiB
 	// unsupported: errors.deadletterqueue.topic.replication.factor: starsink does not create the dead-letter topic; create it beforehand
-	// unsupported: errors.log.include.messages: message contents are never logged; dead-lettered records keep them
 	// connect-orders-sink [^(?:shop\.public\..*)$]
 }

@@ -222,8 +222,8 @@ func ParsePairs(s string) (map[string]string, error) {
 // envProvider reads STARSINK_* variables from a given environment (the
 // koanf env provider reads only the process environment, which tests
 // cannot set per case). The name rule is EnvName's; a map option also
-// accepts one entry per variable: STARSINK_STARROCKS_PROPERTIES_MAX_FILTER_RATIO=0.1
-// sets starrocks.properties.max_filter_ratio (only for options marked
+// accepts one entry per variable: STARSINK_STARROCKS_PROPERTIES_LOAD_MEM_LIMIT=2147483648
+// sets starrocks.properties.load_mem_limit (only for options marked
 // EnvEntries: lower-casing would corrupt topic and host names). Unknown STARSINK_* names are
 // left out here and reported by UnknownEnv.
 type envProvider []string

@@ -17,6 +17,9 @@ func (c *Config) Redacted() Config {
 	if r.Kafka.SASL.Password != "" {
 		r.Kafka.SASL.Password = redacted
 	}
+	if r.HTTP.AdminToken != "" {
+		r.HTTP.AdminToken = redacted
+	}
 	r.StarRocks.Properties = redactHeaders(r.StarRocks.Properties)
 	if len(r.Mapping.Tables) > 0 {
 		tables := make(map[string]TableOptions, len(r.Mapping.Tables))

@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/starsink/starsink/streamload"
 )
 
 // Validate reports every problem of c at once (errors.Join), each naming
@@ -94,8 +97,9 @@ func (c *Config) Validate() error {
 	}
 	v.positiveDuration("starrocks.connect_timeout", s.ConnectTimeout)
 	v.positiveDuration("starrocks.load_timeout", s.LoadTimeout)
+	v.positiveDuration("starrocks.retry_for", s.RetryFor)
 	if s.MaxRetries < 0 {
-		v.add("starrocks.max_retries", "must be >= 0")
+		v.add("starrocks.max_retries", "must be >= 0 (0: no cap, starrocks.retry_for alone bounds the retries)")
 	}
 	v.positiveDuration("starrocks.retry_backoff", s.RetryBackoff)
 	if s.MaxRetryBackoff < s.RetryBackoff {
@@ -103,6 +107,7 @@ func (c *Config) Validate() error {
 	}
 	v.oneOf("starrocks.compression", s.Compression, "", "gzip", "lz4_frame", "zstd")
 	v.oneOf("starrocks.format", s.Format, "json")
+	v.headers("starrocks.properties", s.Properties)
 	v.positiveDuration("starrocks.schema_ttl", s.SchemaTTL)
 	if s.SchemaRefreshInterval < 0 {
 		v.add("starrocks.schema_refresh_interval", "must be >= 0 (0: never)")
@@ -125,6 +130,12 @@ func (c *Config) Validate() error {
 		v.placeholders(key+".table", r.Table)
 	}
 	v.placeholders("mapping.template", m.Template)
+	v.oneOf("mapping.evolve", m.Evolve, "none", "add_columns")
+	for name, val := range m.TableProperties {
+		if name == "" || strings.ContainsAny(name, "\"\\") || strings.ContainsAny(val, "\"\\") {
+			v.addf("mapping.table_properties", "entry %q: names and values cannot hold quotes or backslashes", name)
+		}
+	}
 	for name, t := range m.Tables {
 		key := "mapping.tables." + name
 		v.oneOf(key+".format", t.Format, "", "json")
@@ -132,6 +143,7 @@ func (c *Config) Validate() error {
 		v.oneOf(key+".truncates", t.Truncates, "", "fail", "skip")
 		v.oneOf(key+".mode", t.Mode, "", "upsert", "versioned")
 		v.oneOf(key+".partial_update_mode", t.PartialUpdateMode, "", "row", "column")
+		v.headers(key+".headers", t.Headers)
 		if t.Versioned() {
 			if t.MergeCondition != "" {
 				v.add(key+".merge_condition", "not with mode versioned (versions are compared when reading)")
@@ -146,6 +158,11 @@ func (c *Config) Validate() error {
 
 	d := &c.Decoder
 	v.oneOf("decoder.framing", d.Framing, "auto", "schema", "schemaless")
+	v.oneOf("decoder.envelope", d.Envelope, "auto", "raw", "unwrapped")
+	v.oneOf("decoder.out_of_range_dates", d.OutOfRangeDates, "fail", "clamp")
+	if d.FieldsPrefix == "" {
+		v.add("decoder.fields_prefix", "required (ExtractNewRecordState's add.fields.prefix, \"__\" by default)")
+	}
 	v.oneOf("decoder.decimal_handling", d.DecimalHandling, "precise", "string")
 	v.oneOf("decoder.schemaless_timestamp", d.SchemalessTimestamp, "", "ms", "us", "ns")
 	if d.Workers < 0 || d.Workers > 256 {
@@ -158,6 +175,9 @@ func (c *Config) Validate() error {
 	b := &c.Batch
 	v.positive("batch.max_rows", int64(b.MaxRows))
 	v.positive("batch.max_bytes", b.MaxBytes)
+	if b.MaxBytes > streamload.MaxJSONBody {
+		v.addf("batch.max_bytes", "at most %s with the JSON format: StarRocks refuses a JSON body larger than its streaming_load_max_batch_size_mb (100 MiB, checked against the body's length) and would refuse every full batch", FormatSize(streamload.MaxJSONBody))
+	}
 	v.positiveDuration("batch.max_age", b.MaxAge)
 	v.positive("batch.max_concurrent_loads", int64(b.MaxConcurrentLoads))
 	v.positive("batch.buffer_memory", b.BufferMemory)
@@ -189,6 +209,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.positiveDuration("http.stuck_after", c.HTTP.StuckAfter)
+	if c.HTTP.AdminToken != "" && !c.HTTP.Admin {
+		v.add("http.admin_token", "set while http.admin is false: set http.admin: true to serve pause and resume")
+	}
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "json", "console")
 	v.positiveDuration("shutdown.grace_period", c.Shutdown.GracePeriod)
@@ -308,6 +331,22 @@ func (v *validator) file(key, path string) {
 		return
 	}
 	f.Close()
+}
+
+// headers refuses Stream Load headers starsink sets itself (label,
+// columns, format, strict_mode, max_filter_ratio, …, and HTTP headers such
+// as Authorization), compared case-insensitively, each with the reason.
+func (v *validator) headers(key string, h map[string]string) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if reason, reserved := streamload.ReservedHeader(k); reserved {
+			v.addf(key+"."+k, "%s; remove it", reason)
+		}
+	}
 }
 
 var placeholderRe = regexp.MustCompile(`\{[^}]*\}`)

@@ -10,15 +10,15 @@ import (
 
 // env wraps an after row into a raw schemaless envelope.
 func env(op, after string) string {
-	return `{"before":null,"after":` + after + `,"source":{"lsn":7,"ts_ms":9},"op":"` + op + `"}`
+	return `{"before":null,"after":` + after + `,"source":{"connector":"postgresql","lsn":7,"ts_ms":9},"op":"` + op + `"}`
 }
 
 // framed wraps a value of field c with a one-field schema.
 func framed(fieldSchema, value string) string { return framedField("c", fieldSchema, value) }
 
 func framedField(name, fieldSchema, value string) string {
-	return `{"schema":{"type":"struct","fields":[{"type":"struct","fields":[` + fieldSchema + `],"field":"after"}]},` +
-		`"payload":{"before":null,"after":{"` + name + `":` + value + `},"source":{},"op":"c"}}`
+	return `{"schema":{"type":"struct","name":"p.s.t.Envelope","fields":[{"type":"struct","fields":[` + fieldSchema + `],"field":"after"}]},` +
+		`"payload":{"before":null,"after":{"` + name + `":` + value + `},"source":{"connector":"postgresql","ts_ms":1},"op":"c"}}`
 }
 
 // TestValues checks one value at a time: message form, column type, result.
@@ -57,9 +57,9 @@ func TestValues(t *testing.T) {
 		{"connect timestamp", "datetime", framed(`{"type":"int64","name":"org.apache.kafka.connect.data.Timestamp","field":"c"}`, `1717581912000`), Options{}, `{"c":"2024-06-05 10:05:12"}`},
 		{"micro timestamp before 1970", "datetime", framed(`{"type":"int64","name":"io.debezium.time.MicroTimestamp","field":"c"}`, `-1`), Options{}, `{"c":"1969-12-31 23:59:59.999999"}`},
 		{"nano timestamp", "datetime", framed(`{"type":"int64","name":"io.debezium.time.NanoTimestamp","field":"c"}`, `1717581912345678901`), Options{}, `{"c":"2024-06-05 10:05:12.345678"}`},
-		{"timestamp +infinity", "datetime", framed(`{"type":"int64","name":"io.debezium.time.MicroTimestamp","field":"c"}`, `9223372036825200000`), Options{}, `{"c":"9999-12-31 23:59:59.999999"}`},
-		{"timestamp -infinity", "datetime", framed(`{"type":"int64","name":"io.debezium.time.MicroTimestamp","field":"c"}`, `-9223372036832400000`), Options{}, `{"c":"0000-01-01 00:00:00"}`},
-		{"zoned infinity", "datetime", framed(`{"type":"string","name":"io.debezium.time.ZonedTimestamp","field":"c"}`, `"infinity"`), Options{}, `{"c":"9999-12-31 23:59:59.999999"}`},
+		{"timestamp +infinity", "datetime", framed(`{"type":"int64","name":"io.debezium.time.MicroTimestamp","field":"c"}`, `9223372036825200000`), Options{OutOfRangeDates: DatesClamp}, `{"c":"9999-12-31 23:59:59.999999"}`},
+		{"timestamp -infinity", "datetime", framed(`{"type":"int64","name":"io.debezium.time.MicroTimestamp","field":"c"}`, `-9223372036832400000`), Options{OutOfRangeDates: DatesClamp}, `{"c":"0000-01-01 00:00:00"}`},
+		{"zoned infinity", "datetime", framed(`{"type":"string","name":"io.debezium.time.ZonedTimestamp","field":"c"}`, `"infinity"`), Options{OutOfRangeDates: DatesClamp}, `{"c":"9999-12-31 23:59:59.999999"}`},
 		{"zoned schemaless", "datetime", env("c", `{"c":"2024-06-05T01:05:12Z"}`), Options{}, `{"c":"2024-06-05 01:05:12"}`},
 		{"schemaless micros configured", "datetime", env("c", `{"c":1717581912345678}`), Options{SchemalessTimestamp: "us"}, `{"c":"2024-06-05 10:05:12.345678"}`},
 		{"zoned time", "varchar(20)", framed(`{"type":"string","name":"io.debezium.time.ZonedTime","field":"c"}`, `"11:51:02Z"`), Options{}, `{"c":"11:51:02Z"}`},
@@ -116,15 +116,16 @@ func TestOps(t *testing.T) {
 		wantRow    string
 		snapshot   bool
 	}{
-		{"tombstone", "p.s.t", `{"id":1}`, "", true, OpSkip, ReasonTombstone, "", false},
-		{"null payload", "p.s.t", "", `{"schema":{"type":"struct"},"payload":null}`, false, OpSkip, ReasonNullPayload, "", false},
-		{"json null", "p.s.t", "", `null`, false, OpSkip, ReasonNullPayload, "", false},
+		{"tombstone before any envelope", "p.s.t", `{"id":1}`, "", true, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
+		{"null payload", "p.s.t", `{"id":1}`, `{"schema":{"type":"struct","name":"p.s.t.Value"},"payload":null}`, false, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
+		{"null payload of an envelope schema", "p.s.t", `{"id":1}`, `{"schema":{"type":"struct","name":"p.s.t.Envelope"},"payload":null}`, false, OpSkip, ReasonNullPayload, "", false},
+		{"json null", "p.s.t", `{"id":1}`, `null`, false, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
 		{"snapshot", "p.s.t", "", env("r", `{"id":1,"v":"a"}`), false, OpUpsert, "", `{"id":1,"v":"a","__op":0}`, true},
-		{"update", "p.s.t", "", `{"before":{"id":1,"v":"a"},"after":{"id":1,"v":"b"},"source":{},"op":"u"}`, false, OpUpsert, "", `{"id":1,"v":"b","__op":0}`, false},
-		{"delete default identity", "p.s.t", "", `{"before":{"id":1,"v":null},"after":null,"source":{},"op":"d"}`, false, OpDelete, "", `{"id":1,"v":null,"__op":1}`, false},
-		{"delete from key", "p.s.t", `{"schema":{"type":"struct"},"payload":{"id":7}}`, `{"before":null,"after":null,"source":{},"op":"d"}`, false, OpDelete, "", `{"id":7,"__op":1}`, false},
-		{"truncate", "p.s.t", "", `{"before":null,"after":null,"source":{},"op":"t"}`, false, OpTruncate, "", "", false},
-		{"message", "p.message", "", `{"op":"m","source":{},"message":{"prefix":"x","content":"AA=="}}`, false, OpSkip, ReasonMessage, "", false},
+		{"update", "p.s.t", "", `{"before":{"id":1,"v":"a"},"after":{"id":1,"v":"b"},"source":{"connector":"postgresql","ts_ms":1},"op":"u"}`, false, OpUpsert, "", `{"id":1,"v":"b","__op":0}`, false},
+		{"delete default identity", "p.s.t", "", `{"before":{"id":1,"v":null},"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, false, OpDelete, "", `{"id":1,"v":"","__op":1}`, false},
+		{"delete from key", "p.s.t", `{"schema":{"type":"struct"},"payload":{"id":7}}`, `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, false, OpDelete, "", `{"id":7,"v":"","__op":1}`, false},
+		{"truncate", "p.s.t", "", `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"t"}`, false, OpTruncate, "", "", false},
+		{"message", "p.message", "", `{"op":"m","source":{"connector":"postgresql","ts_ms":1},"message":{"prefix":"x","content":"AA=="}}`, false, OpSkip, ReasonMessage, "", false},
 		{"heartbeat topic", "__debezium-heartbeat.p", "", `{"ts_ms":1}`, false, OpSkip, ReasonHeartbeat, "", false},
 		{"heartbeat schema", "p.s.t", "", `{"schema":{"type":"struct","name":"io.debezium.connector.common.Heartbeat"},"payload":{"ts_ms":1}}`, false, OpSkip, ReasonHeartbeat, "", false},
 		{"transaction", "p.transaction", "", `{"status":"BEGIN","id":"571","event_count":null,"data_collections":null,"ts_ms":1}`, false, OpSkip, ReasonTxMetadata, "", false},
@@ -135,7 +136,7 @@ func TestOps(t *testing.T) {
 		{"addop delete", "p.s.t", "", `{"id":1,"v":"a","__op":1,"__deleted":"true"}`, false, OpDelete, "", `{"id":1,"v":"a","__op":1}`, false},
 		{"addop snapshot", "p.s.t", "", `{"id":1,"v":"a"}`, false, OpUpsert, "", `{"id":1,"v":"a","__op":0}`, true},
 		{"unknown field ignored", "p.s.t", "", `{"id":1,"zz":2}`, false, OpUpsert, "", `{"id":1,"__op":0}`, true},
-		{"debezium 3.x member order", "p.s.t", "", `{"before":null,"after":{"id":2,"v":"x"},"source":{"version":"3.0.8.Final","snapshot":"first_in_data_collection","lsn":5},"transaction":null,"op":"r","ts_ms":1,"ts_us":1000,"ts_ns":1000000}`, false, OpUpsert, "", `{"id":2,"v":"x","__op":0}`, true},
+		{"debezium 3.x member order", "p.s.t", "", `{"before":null,"after":{"id":2,"v":"x"},"source":{"version":"3.0.8.Final","connector":"postgresql","ts_ms":1,"snapshot":"first_in_data_collection","lsn":5},"transaction":null,"op":"r","ts_ms":1,"ts_us":1000,"ts_ns":1000000}`, false, OpUpsert, "", `{"id":2,"v":"x","__op":0}`, true},
 		{"toast placeholder", "p.s.t", "", env("u", `{"id":1,"v":"__debezium_unavailable_value"}`), false, OpUpsert, "", `{"id":1,"__op":0}`, false},
 	}
 	for _, tt := range tests {
@@ -195,7 +196,7 @@ func TestUnknown(t *testing.T) {
 		{"a new source column", env("c", `{"id":1,"c":"x","added":2,"later":3}`), "added", Options{}},
 		{"unwrap metadata is not unknown", `{"id":1,"c":"x","__deleted":"false","__op":"c"}`, "", Options{}},
 		{"an omitted column is not unknown", env("c", `{"id":1,"_version":5}`), "", Options{Omit: []string{"_version"}}},
-		{"the before image of a delete", `{"before":{"id":1,"gone":true},"after":null,"source":{},"op":"d"}`, "gone", Options{}},
+		{"the before image of a delete", `{"before":{"id":1,"gone":true},"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, "gone", Options{}},
 		{"with a schema", framedField("added", strings.ReplaceAll(intField, "%s", "added"), "2"), "added", Options{}},
 	}
 	for _, tt := range tests {
@@ -226,13 +227,13 @@ func TestErrors(t *testing.T) {
 	}{
 		{"malformed", `{"id":`, "", ErrSyntax},
 		{"not an object", `[1]`, "", ErrType},
-		{"unknown op", `{"before":null,"after":{"id":1},"source":{},"op":"x"}`, "op", ErrUnknownOp},
-		{"op not a string", `{"before":null,"after":{"id":1},"source":{},"op":1}`, "op", ErrUnknownOp},
-		{"missing after", `{"before":null,"after":null,"source":{},"op":"c"}`, "after", ErrMissingRow},
-		{"delete without before or key", `{"before":null,"after":null,"source":{},"op":"d"}`, "before", ErrMissingRow},
+		{"unknown op", `{"schema":{"type":"struct","name":"p.s.t.Envelope"},"payload":{"before":null,"after":{"id":1},"source":{"connector":"postgresql","ts_ms":1},"op":"x"}}`, "op", ErrUnknownOp},
+		{"op not a string", `{"schema":{"type":"struct","name":"p.s.t.Envelope"},"payload":{"before":null,"after":{"id":1},"source":{"connector":"postgresql","ts_ms":1},"op":1}}`, "op", ErrUnknownOp},
+		{"missing after", `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"c"}`, "after", ErrMissingRow},
+		{"delete without before or key", `{"before":null,"after":null,"source":{"connector":"postgresql","ts_ms":1},"op":"d"}`, "before", ErrMissingRow},
 		{"bad base64", env("c", `{"id":1,"d":"!!!"}`), "after.d", ErrBase64},
 		{"decimal too precise", env("c", `{"id":1,"d":"MDk="}`+``), "", nil},
-		{"rounding refused", env("c", `{"id":1,"d":1.25}`), "after.d", ErrType},
+		{"rounding refused", env("c", `{"id":1,"d":1.25}`), "after.d", ErrRange},
 		{"ambiguous timestamp", env("c", `{"id":1,"ts":1717581912345678}`), "after.ts", ErrAmbiguous},
 		{"NaN into double", env("c", `{"id":1,"f":"NaN"}`), "after.f", ErrType},
 		{"string into int", framed(`{"type":"int32","field":"c"}`, `"x"`), "", nil},

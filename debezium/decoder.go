@@ -22,8 +22,21 @@
 // by the Kafka key when before is absent; t → OpTruncate; m → skip); values
 // unwrapped by ExtractNewRecordState (__deleted, __op c/u/d/r) and by
 // StarRocks' AddOpFieldForDebeziumRecord (__op 0/1, none on snapshot rows);
-// tombstones and null payloads, heartbeats and transaction metadata (skipped
-// with a reason).
+// heartbeats and transaction metadata (skipped with a reason). Whether a
+// value is an envelope or an unwrapped row is decided by Options.Envelope
+// (decoder.envelope), or by the value schema's name, never by a row's field
+// names alone (see EnvelopeAuto). Tombstones and null payloads of unwrapped
+// topics are deletes by the Kafka key; a raw topic's tombstone, which
+// follows the delete event, is skipped.
+//
+// Every rendered value is checked against its column (fit.go): a value
+// StarRocks would store as NULL (a string longer than its VARCHAR in bytes,
+// a number beyond its type, a date outside 0000-01-01 .. 9999-12-31) is
+// refused with ErrRange; dates beyond the range (PostgreSQL's ±infinity, BC
+// dates) are loaded as the range's ends only with Options.OutOfRangeDates.
+// A delete row gives every non-key column its before image lacks a zero
+// value, since StarRocks filters NULL in NOT NULL columns of delete rows.
+// Event.Version orders a key's changes (version.go).
 //
 // Without schemas, a value's meaning comes from the target column's type:
 //
@@ -42,18 +55,22 @@
 // The unchanged-TOAST placeholder (Options.Placeholder, in each of the
 // type-specific forms Debezium writes) is never rendered: the column is left
 // out of the row and reported in Event.Unavailable so the caller can load a
-// partial update.
+// partial update. A new row holding it (op c or r) is refused with
+// ErrUnavailable: there is no stored row to complete.
 //
-// Fields whose names start with "__" (__deleted, __op, __source_ts_ms, …)
-// are unwrap metadata and never rendered as columns. Message fields with no
-// column in the target table are ignored, as StarRocks ignores unknown keys
-// in JSON loads.
+// The metadata fields ExtractNewRecordState writes (__deleted, and
+// add.fields with Options.FieldsPrefix: __op, __lsn, __source_ts_ms, …) are
+// never rendered as columns; any other field is a column value. Message
+// fields with no column in the target table are not loaded, as StarRocks
+// ignores unknown keys in JSON loads, and the first is reported in
+// Event.Unknown.
 package debezium
 
 import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,7 +146,17 @@ type Event struct {
 	Unknown  string
 	Snapshot bool  // a snapshot read (op r, or AddOpField's missing __op)
 	LSN      int64 // source.lsn when present
-	TsMs     int64 // source.ts_ms when present
+	TsMs     int64 // source.ts_ms when present (the same as SourceTS)
+	// SourceTS is the source's commit time in unix milliseconds
+	// (source.ts_ms, or __source_ts_ms in an unwrapped row); 0 when absent.
+	SourceTS int64
+	// Version orders the changes of one key however they reached Kafka
+	// (docs/architecture.md, "The version of a change"): the source
+	// position of a streamed change, below every streamed change for a
+	// snapshot row. 0 with VersionErr set when the message carries no
+	// position to take it from; callers that need it refuse the record.
+	Version    int64
+	VersionErr error
 }
 
 // Framing says whether values carry JsonConverter's schema envelope.
@@ -156,13 +183,53 @@ func ParseFraming(s string) (Framing, error) {
 	return FramingAuto, fmt.Errorf("unknown framing %q (want auto, schema or schemaless)", s)
 }
 
+// Envelope says what a topic's values are: Debezium's change envelope
+// ({before, after, source, op}) or rows unwrapped by ExtractNewRecordState.
+type Envelope uint8
+
+const (
+	// EnvelopeAuto decides per value. With a schema, its name does: a
+	// Debezium envelope's is "<prefix>.<schema>.<table>.Envelope", an
+	// unwrapped row's anything else. Without one, a value is an envelope
+	// only when it looks like nothing but one (isRawShape): op is one of
+	// c, u, d, r, t, m; source is an object holding Debezium's connector
+	// and ts_ms; before and after, when present, are objects or null. A
+	// table whose own columns are named op, source, before and after is
+	// taken for an envelope only if its row has all of that shape; set
+	// EnvelopeUnwrapped (decoder.envelope) for such tables, and set the
+	// envelope explicitly wherever it is known.
+	EnvelopeAuto      Envelope = iota
+	EnvelopeRaw                // decoder.envelope=raw: every value is an envelope
+	EnvelopeUnwrapped          // decoder.envelope=unwrapped: every value is a row
+)
+
+// ParseEnvelope reads "auto", "raw" or "unwrapped".
+func ParseEnvelope(s string) (Envelope, error) {
+	switch s {
+	case "", "auto":
+		return EnvelopeAuto, nil
+	case "raw":
+		return EnvelopeRaw, nil
+	case "unwrapped":
+		return EnvelopeUnwrapped, nil
+	}
+	return EnvelopeAuto, fmt.Errorf("unknown envelope %q (want auto, raw or unwrapped)", s)
+}
+
+// DefaultFieldsPrefix is ExtractNewRecordState's add.fields.prefix.
+const DefaultFieldsPrefix = "__"
+
 // DefaultPlaceholder is Debezium's unavailable.value.placeholder.
 const DefaultPlaceholder = "__debezium_unavailable_value"
 
 // Options configure a Decoder. The zero value is usable.
 type Options struct {
 	Framing  Framing
-	TimeZone *time.Location // zoned timestamps are rendered in this zone; nil = UTC
+	Envelope Envelope // decoder.envelope
+	// FieldsPrefix is ExtractNewRecordState's add.fields.prefix: the prefix
+	// of the metadata fields it adds to unwrapped rows ("" means "__").
+	FieldsPrefix string
+	TimeZone     *time.Location // zoned timestamps are rendered in this zone; nil = UTC
 	// Omit names target columns the decoder never fills from a message
 	// field (the caller writes them itself, as the versioned mode's version
 	// and deleted columns).
@@ -176,6 +243,10 @@ type Options struct {
 	// schemaless string values in DECIMAL columns: "precise" (default,
 	// base64) or "string".
 	DecimalHandling string
+	// OutOfRangeDates says what happens to dates and timestamps StarRocks
+	// cannot hold (decoder.out_of_range_dates): DatesFail (default) or
+	// DatesClamp.
+	OutOfRangeDates OutOfRangeDates
 	// SchemalessTimestamp is the unit of integer timestamps in schemaless
 	// values: "ms", "us" or "ns". Empty: such values are an error.
 	SchemalessTimestamp string
@@ -190,6 +261,14 @@ var (
 	ErrBase64      = errors.New("undecodable base64")
 	ErrAmbiguous   = errors.New("ambiguous schemaless value")
 	ErrUnsupported = errors.New("unsupported value")
+	// ErrRange: the value is of the column's type but beyond what the
+	// column holds (a string longer than its VARCHAR, a number beyond its
+	// range, a date outside 0000-01-01 .. 9999-12-31), which StarRocks
+	// would load as NULL.
+	ErrRange = errors.New("value out of the column's range")
+	// ErrUnavailable: a new row (op c or r, or the create of a primary-key
+	// change) holds the unchanged-TOAST placeholder; see unavailableNewRow.
+	ErrUnavailable = errors.New("unchanged-TOAST placeholder in a new row")
 )
 
 // DecodeError says which record and which field could not be decoded.
@@ -232,6 +311,16 @@ type Decoder struct {
 	members   [2][3][]member // envelope member lists, reused (see envelopeAt)
 	keyFields []member       // a Kafka key's members (deletes keyed by it)
 	keyCols   []bool         // per table column: part of the key
+	prefix    string         // add.fields.prefix
+	// A delete row's fill-in (fillDelete): per table column its zero
+	// value ("" : never filled) and its label, and whether this row has it.
+	zeros, labels []string
+	filled        []bool
+	deleting      bool
+	// sawRaw is set once this decoder has decoded a raw envelope: with
+	// EnvelopeAuto, a tombstone is then the one Debezium writes after a
+	// delete (skipped), not an unwrapped delete.
+	sawRaw bool
 }
 
 // NewDecoder returns a decoder for rows of table (nil: render every field of
@@ -240,6 +329,10 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 	d := &Decoder{table: table, opts: opts, loc: opts.TimeZone}
 	if d.loc == nil {
 		d.loc = time.UTC
+	}
+	d.prefix = opts.FieldsPrefix
+	if d.prefix == "" {
+		d.prefix = DefaultFieldsPrefix
 	}
 	d.ph = opts.Placeholder
 	if d.ph == "" {
@@ -262,9 +355,16 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 		`{"` + d.ph + `":"` + d.ph + `"}`,
 	}
 	if table != nil {
-		d.keyCols = make([]bool, len(table.Columns))
-		for i, c := range table.Columns {
+		n := len(table.Columns)
+		d.keyCols, d.filled = make([]bool, n), make([]bool, n)
+		d.zeros, d.labels = make([]string, n), make([]string, n)
+		for i := range table.Columns {
+			c := &table.Columns[i]
 			d.keyCols[i] = c.Key
+			d.labels[i] = string(append(appendEscaped([]byte{'"'}, c.Name), '"', ':'))
+			if !slices.Contains(opts.Omit, c.Name) { // the caller writes those
+				d.zeros[i] = zeroValue(c)
+			}
 		}
 	}
 	return d
@@ -284,10 +384,16 @@ func str(b []byte) string {
 // Decode decodes rec and, for OpUpsert and OpDelete, appends the row to dst
 // as one JSON object. On error dst is returned unchanged.
 func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
-	d.unavail, d.unknown = d.unavail[:0], ""
+	d.unavail, d.unknown, d.deleting = d.unavail[:0], "", false
 	defer d.forget()
 	ev := Event{}
 	if rec.Value == nil {
+		if d.tombstoneDeletes() {
+			// ExtractNewRecordState's delete.tombstone.handling.mode=tombstone
+			// (3.x's default): the delete itself, keyed by the Kafka key.
+			ev.Op, ev.VersionErr = OpDelete, d.fail(rec, "", errNoPosition("a tombstone"))
+			return d.deleteFromKey(rec, dst, ev)
+		}
 		ev.Reason = ReasonTombstone
 		return dst, ev, nil
 	}
@@ -299,21 +405,19 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 	if !ok {
 		return dst, ev, d.fail(rec, "", ErrSyntax)
 	}
+	si := d.schemaInfo(sch, cached)
 	if !root.IsObject() {
 		if root.Type == gjson.Null {
-			ev.Reason = ReasonNullPayload
-			return dst, ev, nil
+			return d.nullPayload(rec, dst, si)
 		}
 		return dst, ev, d.fail(rec, "", fmt.Errorf("%w: value is %s, not an object", ErrType, typeName(root)))
 	}
 	if payload.Type == gjson.Null {
-		ev.Reason = ReasonNullPayload
-		return dst, ev, nil
+		return d.nullPayload(rec, dst, si)
 	}
 	if !payload.IsObject() {
 		return dst, ev, d.fail(rec, "payload", fmt.Errorf("%w: payload is %s, not an object", ErrType, typeName(payload)))
 	}
-	si := d.schemaInfo(sch, cached)
 	if si.heartbeat {
 		ev.Reason = ReasonHeartbeat
 		return dst, ev, nil
@@ -334,20 +438,76 @@ func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
 	if env.after != "" {
 		after = resultOf(env.after)
 	}
-	if opv.Exists() && (env.source != "" || after.Exists() || before.Exists()) {
+	if d.isRaw(si, &env, opv, before, after) {
+		d.sawRaw = true
 		return d.decodeEnvelope(rec, dst, si, &env, opv, before, after)
 	}
 	return d.decodeUnwrapped(rec, dst, payload, &env, si)
+}
+
+// tombstoneDeletes reports whether a tombstone (a null Kafka value) is a
+// delete. A raw topic's tombstone follows the delete event of its key and
+// is skipped; on an unwrapped topic it is the delete. With EnvelopeAuto the
+// decoder cannot tell until it has seen the topic's change events: a
+// tombstone it meets first is taken for a delete, which on a raw topic
+// deletes a row the preceding delete event removed already, while the
+// other guess would lose an unwrapped topic's delete.
+func (d *Decoder) tombstoneDeletes() bool {
+	switch d.opts.Envelope {
+	case EnvelopeRaw:
+		return false
+	case EnvelopeUnwrapped:
+		return true
+	}
+	return !d.sawRaw
+}
+
+// nullPayload decodes a value that is JSON null or {"schema":…,"payload":
+// null}: what ExtractNewRecordState writes for a delete with
+// delete.handling.mode=none (or delete.tombstone.handling.mode=tombstone
+// when the converter frames nulls). Debezium's envelopes are never null,
+// so it is a delete by the Kafka key unless the configuration or the
+// schema says the topic holds envelopes.
+func (d *Decoder) nullPayload(rec *Record, dst []byte, si *schemaInfo) ([]byte, Event, error) {
+	if d.opts.Envelope == EnvelopeRaw || d.opts.Envelope == EnvelopeAuto && si.envelope {
+		return dst, Event{Reason: ReasonNullPayload}, nil
+	}
+	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: d.fail(rec, "payload", errNoPosition("a null payload"))})
+}
+
+// rawOps are the op values of Debezium's envelopes.
+func rawOp(op string) bool {
+	switch op {
+	case "c", "u", "d", "r", "t", "m":
+		return true
+	}
+	return false
+}
+
+// isRaw decides whether a value is a Debezium envelope or an unwrapped row:
+// by the configuration, else by the value schema's name, else by the
+// value's shape (see EnvelopeAuto).
+func (d *Decoder) isRaw(si *schemaInfo, env *envelope, opv, before, after gjson.Result) bool {
+	switch d.opts.Envelope {
+	case EnvelopeRaw:
+		return true
+	case EnvelopeUnwrapped:
+		return false
+	}
+	if si.name != "" {
+		return si.envelope
+	}
+	rowOrNull := func(r gjson.Result) bool { return !r.Exists() || r.Type == gjson.Null || r.IsObject() }
+	return opv.Type == gjson.String && rawOp(opv.Str) &&
+		env.source != "" && env.src.connector != "" && env.src.tsMs != "" &&
+		rowOrNull(before) && rowOrNull(after)
 }
 
 // envelope holds the spans of a raw envelope's members, found while the
 // payload is validated ("" when absent).
 type envelope struct {
 	op, source, before, after string
-	lsn, tsMs                 string // source.lsn, source.ts_ms
-	// An unwrapped row's metadata fields (ExtractNewRecordState), the first
-	// of each as gjson's Get would find it.
-	uDeleted, uOp, uLsn, uTsMs string
+	src                       position // source's members
 	// The members of the object itself (an unwrapped row), of before and
 	// of after (the last of each, as e.before and e.after), noted in the
 	// same pass so that render does not parse the row again.
@@ -395,15 +555,10 @@ func (d *Decoder) member(e *envelope, raw, key string, vs int) (int, bool) {
 	var esc, ok bool
 	switch obj := vs < len(raw) && raw[vs] == '{'; {
 	case obj && key == "source":
-		e.lsn, e.tsMs = "", ""
+		e.src = position{}
 		end, ok = scanObject(raw, vs, func(k string, svs int) (int, bool) {
 			se, _, ok := scanMember(raw, svs, &d.stack)
-			switch {
-			case k == "lsn" && e.lsn == "": // the first, as gjson.Get
-				e.lsn = raw[svs:se]
-			case k == "ts_ms" && e.tsMs == "":
-				e.tsMs = raw[svs:se]
-			}
+			e.src.set(k, raw[svs:se])
 			return se, ok
 		})
 	case obj && key == "after":
@@ -431,16 +586,39 @@ func setFirst(dst *string, v string) {
 	}
 }
 
+// position holds the spans of the fields a change's version and commit
+// time are read from: source's members in a raw envelope, their copies
+// that ExtractNewRecordState's add.fields writes into an unwrapped row.
+type position struct {
+	connector, tsMs, snapshot, sequence string
+	lsn                                 string // PostgreSQL
+	file, pos, row                      string // MySQL
+}
+
+// set notes a source member (the first of each name, as gjson's Get).
+func (p *position) set(k, v string) {
+	switch k {
+	case "connector":
+		setFirst(&p.connector, v)
+	case "ts_ms":
+		setFirst(&p.tsMs, v)
+	case "snapshot":
+		setFirst(&p.snapshot, v)
+	case "sequence":
+		setFirst(&p.sequence, v)
+	case "lsn":
+		setFirst(&p.lsn, v)
+	case "file":
+		setFirst(&p.file, v)
+	case "pos":
+		setFirst(&p.pos, v)
+	case "row":
+		setFirst(&p.row, v)
+	}
+}
+
 func (e *envelope) set(key, v string) {
 	switch key {
-	case "__deleted":
-		setFirst(&e.uDeleted, v)
-	case "__op":
-		setFirst(&e.uOp, v)
-	case "__lsn":
-		setFirst(&e.uLsn, v)
-	case "__source_ts_ms":
-		setFirst(&e.uTsMs, v)
 	case "op":
 		e.op = v
 	case "source":
@@ -528,6 +706,8 @@ func (d *Decoder) frame(raw string) (root, payload, sch gjson.Result, env envelo
 // text: Debezium repeats the same schema in every record of a table.
 type schemaInfo struct {
 	raw           string
+	name          string // the value schema's name ("" when it has none)
+	envelope      bool   // the name is a Debezium envelope's (….Envelope)
 	heartbeat, tx bool
 	before, after *plan // raw envelope: the row schemas
 	row           *plan // unwrapped value: the row schema itself
@@ -546,28 +726,34 @@ func (d *Decoder) schemaInfo(sch gjson.Result, cached bool) *schemaInfo {
 	name := sch.Get("name").Str
 	si := schemaInfo{
 		raw:       string([]byte(sch.Raw)), // own copy: Raw points into the record
+		name:      name,
+		envelope:  hasSuffix(name, ".Envelope"),
 		heartbeat: name == "io.debezium.connector.common.Heartbeat",
 		tx:        hasSuffix(name, ".TransactionMetadataValue"),
 	}
-	envelope := false
+	// Both readings are planned: which one applies is decided per value
+	// (isRaw), and a row may have columns named before and after.
 	sch.Get("fields").ForEach(func(_, f gjson.Result) bool {
 		switch f.Get("field").Str {
 		case "before":
-			si.before, envelope = d.planFor(f), true
+			if f.Get("type").Str == "struct" {
+				si.before = d.planFor(f)
+			}
 		case "after":
-			si.after, envelope = d.planFor(f), true
+			if f.Get("type").Str == "struct" {
+				si.after = d.planFor(f)
+			}
 		}
 		return true
 	})
-	if !envelope {
-		si.row = d.planFor(sch)
-	}
+	si.row = d.planFor(sch)
 	d.si = si
 	return &d.si
 }
 
 func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *envelope, opv, before, after gjson.Result) ([]byte, Event, error) {
-	ev := Event{LSN: intOf(env.lsn), TsMs: intOf(env.tsMs)}
+	ev := Event{LSN: intOf(env.src.lsn), TsMs: intOf(env.src.tsMs)}
+	ev.SourceTS = ev.TsMs
 	if opv.Type != gjson.String {
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w: op is %s", ErrUnknownOp, typeName(opv)))
 	}
@@ -581,6 +767,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 		ev.Op, part = OpDelete, "before"
 	case "t":
 		ev.Op = OpTruncate
+		d.setVersion(rec, &ev, &env.src, "source.")
 		return dst, ev, nil
 	case "m":
 		ev.Reason = ReasonMessage
@@ -588,6 +775,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	default:
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
 	}
+	d.setVersion(rec, &ev, &env.src, "source.")
 	row, p := after, si.after
 	if part == "before" {
 		row, p = before, si.before
@@ -604,12 +792,79 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	if part == "before" {
 		fields = env.beforeFields
 	}
+	start := len(dst)
+	if ev.Op == OpDelete {
+		d.beginDelete()
+	}
 	dst, err = d.render(rec, dst, part, fields, p)
 	if err != nil {
 		return dst, ev, err
 	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
+	}
+	if len(d.unavail) > 0 && (opv.Str == "c" || opv.Str == "r" || hasHeader(rec, headerOldKey)) {
+		return dst[:start], ev, d.unavailableNewRow(rec, part, opv.Str)
+	}
 	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
+}
+
+// headerOldKey is the header Debezium puts on the create event of a
+// primary-key change (RelationalChangeRecordEmitter.PK_UPDATE_OLDKEY_FIELD).
+const headerOldKey = "__debezium.oldkey"
+
+func hasHeader(rec *Record, key string) bool {
+	for i := range rec.Headers {
+		if rec.Headers[i].Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// unavailableNewRow is the refusal of a new row holding the unchanged-TOAST
+// placeholder. Debezium emits one for the new key of an UPDATE that
+// changed a primary key of a row with unchanged TOAST columns, on a table
+// with REPLICA IDENTITY DEFAULT: the change becomes a delete of the old key
+// (header __debezium.newkey) and a create of the new key (header
+// __debezium.oldkey) whose TOAST columns hold the placeholder, because the
+// WAL's new tuple does not repeat an unchanged TOAST value and its old
+// tuple holds only the key. Loading the create as a partial update would
+// insert a row whose TOAST columns are NULL or their defaults: there is no
+// row under the new key to keep them from.
+//
+// Carrying the values over from the old row is not possible in general:
+// no message holds them (with REPLICA IDENTITY DEFAULT the delete's before
+// image has only the key columns), so they would have to be read back from
+// StarRocks, from the row under the old key, before its delete is applied;
+// but the delete and the create carry different keys, may sit in different
+// partitions, decoded by different goroutines and loaded in different
+// batches in either order, and the stored row may itself lag the source.
+// With REPLICA IDENTITY FULL the problem does not arise: the old tuple
+// holds every column (PostgreSQL writes TOASTed values into it in full),
+// and Debezium 2.6 (PostgresChangeRecordEmitter.columnValues, through
+// cachedOldToastedValues) puts the old values in place of the unchanged
+// ones, so the create carries the real values.
+func (d *Decoder) unavailableNewRow(rec *Record, part, op string) error {
+	col := d.unavail[0]
+	name := strconv.Itoa(col)
+	if d.table != nil && col < len(d.table.Columns) {
+		name = d.table.Columns[col].Name
+	}
+	what := "the row"
+	if op != "" {
+		what = "op " + op
+	}
+	if hasHeader(rec, headerOldKey) {
+		what += " with header " + headerOldKey + " (the new key of a primary-key change)"
+	}
+	field := name
+	if part != "" {
+		field = part + "." + name
+	}
+	return d.fail(rec, field, fmt.Errorf("%w: %s holds Debezium's unavailable-value placeholder in %d column(s), %s first: the source did not send their values (unchanged TOAST values of a row whose key changed), and a new row cannot be completed from the one it replaces. Set REPLICA IDENTITY FULL on the source table (ALTER TABLE … REPLICA IDENTITY FULL), then reload the row",
+		ErrUnavailable, what, len(d.unavail), name))
 }
 
 // parsed returns the value of a span frame noted ("" : missing).
@@ -620,9 +875,85 @@ func parsed(span string) gjson.Result {
 	return gjson.Parse(span)
 }
 
+// unwrapMeta is the metadata of an unwrapped row: the spans of the fields
+// ExtractNewRecordState (__deleted, add.fields) and StarRocks'
+// AddOpFieldForDebeziumRecord (__op) write, the first of each.
+type unwrapMeta struct {
+	deleted, op string
+	pos         position
+}
+
+// meta reads an unwrapped row's metadata fields. add.fields names a
+// source field bare (lsn → __lsn) or qualified (source.ts_ms →
+// __source_ts_ms); a bare ts_ms is the envelope's processing time, not the
+// commit time, and is not read.
+func (d *Decoder) meta(fields []member) unwrapMeta {
+	var m unwrapMeta
+	p0 := d.prefix[0]
+	for i := range fields {
+		k, v := fields[i].key, fields[i].val
+		if len(k) <= len(d.prefix) || k[0] != p0 && k[0] != '_' {
+			continue
+		}
+		switch k {
+		case "__deleted":
+			setFirst(&m.deleted, v)
+			continue
+		case "__op":
+			setFirst(&m.op, v)
+			continue
+		}
+		if !strings.HasPrefix(k, d.prefix) {
+			continue
+		}
+		switch n := k[len(d.prefix):]; {
+		case n == "op":
+			setFirst(&m.op, v)
+		case strings.HasPrefix(n, "source_"):
+			m.pos.set(n[len("source_"):], v)
+		case n != "ts_ms":
+			m.pos.set(n, v)
+		}
+	}
+	return m
+}
+
+// isMeta reports whether a field of a row is Debezium metadata rather than a
+// column: __deleted, StarRocks' __op, or a field ExtractNewRecordState's
+// add.fields writes (prefix add.fields.prefix, "__" by default): an
+// envelope field (op, ts_ms, ts_us, ts_ns), a transaction field (id,
+// total_order, data_collection_order), a source field of the PostgreSQL or
+// MySQL connector named bare (lsn → __lsn), or any field qualified by its
+// struct (source.ts_ms → __source_ts_ms, transaction.id →
+// __transaction_id). Any other field, "__"-named or not, is a column value.
+// Renamed fields (add.fields=lsn:version) cannot be told from columns.
+func (d *Decoder) isMeta(name string) bool {
+	if name == "__deleted" || name == "__op" {
+		return true
+	}
+	if !strings.HasPrefix(name, d.prefix) {
+		return false
+	}
+	n := name[len(d.prefix):]
+	if strings.HasPrefix(n, "source_") || strings.HasPrefix(n, "transaction_") {
+		return true
+	}
+	switch n {
+	case "op", "ts_ms", "ts_us", "ts_ns", // the envelope's
+		"id", "total_order", "data_collection_order", // transaction's
+		"version", "connector", "name", "snapshot", "db", "sequence", "schema", "table", // source's, common
+		"txId", "lsn", "xmin", // PostgreSQL's
+		"server_id", "gtid", "file", "pos", "row", "thread", "query": // MySQL's
+		return true
+	}
+	return false
+}
+
 func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result, env *envelope, si *schemaInfo) ([]byte, Event, error) {
-	ev := Event{Op: OpUpsert, TsMs: parsed(env.uTsMs).Int(), LSN: parsed(env.uLsn).Int()}
-	if del := parsed(env.uDeleted); del.Exists() && del.Type != gjson.Null {
+	m := d.meta(env.fields)
+	ev := Event{Op: OpUpsert, TsMs: intOf(m.pos.tsMs), LSN: intOf(m.pos.lsn)}
+	ev.SourceTS = ev.TsMs
+	if del := parsed(m.deleted); del.Exists() && del.Type != gjson.Null {
 		switch {
 		case del.Type == gjson.String && del.Str == "true", del.Type == gjson.True:
 			ev.Op = OpDelete
@@ -631,11 +962,12 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 			return dst, ev, d.fail(rec, "__deleted", fmt.Errorf("%w: __deleted is %s", ErrType, del.Raw))
 		}
 	}
-	switch op := parsed(env.uOp); {
+	op := parsed(m.op)
+	switch {
 	case !op.Exists() || op.Type == gjson.Null:
 		if ev.Op == OpUpsert {
 			// AddOpFieldForDebeziumRecord leaves snapshot rows without __op.
-			ev.Snapshot = env.uDeleted == ""
+			ev.Snapshot = m.deleted == ""
 		}
 	case op.Type == gjson.String:
 		switch op.Str {
@@ -646,6 +978,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 			ev.Op = OpDelete
 		case "t":
 			ev.Op = OpTruncate
+			d.setVersion(rec, &ev, &m.pos, d.prefix)
 			return dst, ev, nil
 		default:
 			return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w %q", ErrUnknownOp, op.Str))
@@ -661,10 +994,23 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	default:
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
+	d.setVersion(rec, &ev, &m.pos, d.prefix)
 	var err error
+	start := len(dst)
+	if ev.Op == OpDelete {
+		d.beginDelete()
+	}
 	dst, err = d.render(rec, dst, "", env.fields, si.row)
 	if err != nil {
 		return dst, ev, err
+	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
+	}
+	if len(d.unavail) > 0 && ev.Op == OpUpsert && (op.Str == "c" || op.Str == "r" || hasHeader(rec, headerOldKey)) {
+		// AddOpField's __op 0 does not tell a create from an update: the
+		// header does, for the creates that matter.
+		return dst[:start], ev, d.unavailableNewRow(rec, "", op.Str)
 	}
 	ev.Unavailable, ev.Unknown = d.unavail, d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
@@ -673,7 +1019,11 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 // deleteFromKey renders a delete row from the Kafka key's fields.
 func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Event, error) {
 	if len(rec.Key) == 0 {
-		return dst, ev, d.fail(rec, "before", fmt.Errorf("%w: delete without before and without a key (use REPLICA IDENTITY FULL or a primary key)", ErrMissingRow))
+		field := "before"
+		if rec.Value == nil {
+			field = "key" // a tombstone
+		}
+		return dst, ev, d.fail(rec, field, fmt.Errorf("%w: delete without a row image and without a Kafka key (use REPLICA IDENTITY FULL or a primary key)", ErrMissingRow))
 	}
 	kraw := str(rec.Key)
 	if !gjson.Valid(kraw) {
@@ -696,9 +1046,13 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 		return dst, ev, d.fail(rec, "key", ErrSyntax) // validated above: not reached
 	}
 	var err error
+	d.beginDelete()
 	dst, err = d.render(rec, dst, "key", d.keyFields, kp)
 	if err != nil {
 		return dst, ev, err
+	}
+	if d.deleting {
+		dst = d.fillDelete(dst)
 	}
 	ev.Unknown = d.unknown
 	return d.closeRow(dst, ev.Op), ev, nil
@@ -757,4 +1111,10 @@ func typeName(r gjson.Result) string {
 		return "a boolean"
 	}
 	return "unknown"
+}
+
+// errNoPosition is the VersionErr of a change whose message carries no
+// source position.
+func errNoPosition(what string) error {
+	return fmt.Errorf("%w: %s has none (with ExtractNewRecordState use delete.tombstone.handling.mode=rewrite and add.fields=op,lsn,source.ts_ms so that deletes carry one; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds Debezium envelopes)", ErrNoVersion, what)
 }

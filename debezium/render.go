@@ -87,6 +87,8 @@ func semOf(f gjson.Result) sem {
 		return semTsNs
 	case "io.debezium.time.ZonedTimestamp", "io.debezium.time.IsoTimestamp":
 		return semZonedTs
+	case "io.debezium.time.IsoDate":
+		return semString // "2024-06-05"; a date column checks it
 	case "io.debezium.time.ZonedTime", "io.debezium.time.IsoTime":
 		return semZonedTime
 	case "io.debezium.data.Json":
@@ -156,7 +158,7 @@ func (d *Decoder) planFor(rowSchema gjson.Result) *plan {
 // column returns the target column index of a message field, or colSkip,
 // colNoTable or colMissing.
 func (d *Decoder) column(name string) int {
-	if len(name) >= 2 && name[0] == '_' && name[1] == '_' {
+	if d.isMeta(name) {
 		return colSkip // unwrap metadata
 	}
 	if d.table == nil {
@@ -243,8 +245,20 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 		}
 		first = false
 		dst = append(dst, f.label...)
+		mark := len(dst)
 		var err error
-		if dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col); err != nil {
+		if d.deleting && col != nil {
+			d.filled[f.col] = true
+			if v.Type == gjson.Null && !col.Key && d.zeros[f.col] != "" {
+				dst = append(dst, d.zeros[f.col]...) // see fillDelete
+				continue
+			}
+		}
+		dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col)
+		if err == nil && col != nil {
+			err = fits(dst[mark:], col)
+		}
+		if err != nil {
 			fieldName := name
 			if where != "" {
 				fieldName = where + "." + name
@@ -321,4 +335,63 @@ func appendEscaped(dst []byte, s string) []byte {
 
 func errType(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrType}, a...)...)
+}
+
+// zeroValue is the value a delete row carries in a column its before image
+// lacks: one that passes the checks of fits and is not NULL ("" : the
+// column's type is unknown, and it is left out).
+func zeroValue(c *schema.Column) string {
+	switch k := c.Kind; {
+	case k == schema.KindBoolean:
+		return "false"
+	case k.IsInteger(), k == schema.KindFloat, k == schema.KindDouble:
+		return "0"
+	case k == schema.KindDecimal:
+		return `"0"`
+	case k == schema.KindDate:
+		return `"1970-01-01"`
+	case k == schema.KindDatetime:
+		return `"1970-01-01 00:00:00"`
+	case k.IsText(), k == schema.KindBinary:
+		return `""`
+	case k == schema.KindJSON, k == schema.KindMap, k == schema.KindStruct:
+		return "{}"
+	case k == schema.KindArray:
+		return "[]"
+	}
+	return ""
+}
+
+// fillDelete completes a delete row: every non-key column the row image
+// lacked, or held as null, is given a zero value of its type.
+//
+// StarRocks fills the columns a JSON row lacks with NULL and filters a row
+// with NULL in a NOT NULL column, delete rows included
+// (OlapTableSink::_validate_data; shared/reference F8), so a key-only
+// delete (REPLICA IDENTITY DEFAULT, or a delete built from the Kafka key)
+// fails the whole load on a table with a NOT NULL value column. A delete
+// stores nothing of the row but its key, so any value does; a zero value is
+// given to every such column, not only to the NOT NULL ones, because the
+// NOT NULL answer cannot be trusted: information_schema.columns read
+// through the BE scanner says IS_NULLABLE=NO for every column (F10). In the
+// versioned mode, where a delete is an appended row, the zero values are
+// stored in the delete marker, whose other columns no reader uses.
+func (d *Decoder) fillDelete(dst []byte) []byte {
+	for i := range d.filled {
+		if d.filled[i] || d.zeros[i] == "" || d.keyCols[i] {
+			continue
+		}
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, d.labels[i]...)
+		dst = append(dst, d.zeros[i]...)
+	}
+	return dst
+}
+
+// beginDelete prepares render for a delete row (see fillDelete).
+func (d *Decoder) beginDelete() {
+	d.deleting = d.table != nil
+	clear(d.filled)
 }

@@ -3,6 +3,7 @@ package debezium
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"strconv"
 	"time"
@@ -12,17 +13,112 @@ import (
 	"github.com/starsink/starsink/schema"
 )
 
-// PostgreSQL's ±infinity timestamps as Debezium writes them.
+// PostgreSQL's ±infinity dates and timestamps as Debezium writes them
+// (debezium-connector-postgres PostgresValueConverter, 2.6 to 3.x).
 const (
+	// MicroTimestamp (timestamp(4..6)): PGStatement.DATE_POSITIVE_INFINITY
+	// and DATE_NEGATIVE_INFINITY read as µs.
 	posInfinityTs = 9223372036825200000
 	negInfinityTs = -9223372036832400000
+	// Timestamp (timestamp(0..3)): the same instants in ms
+	// (POSITIVE_INFINITY_LOCAL_DATE_TIME.toInstant().toEpochMilli()).
+	posInfinityTsMs = 9223372036825200
+	negInfinityTsMs = -9223372036832400
+	// Date, streamed: the text "infinity" becomes
+	// POSITIVE_INFINITY_LOCAL_DATE = LocalDate.parse("-5877611-06-21") (a
+	// negative year: both sentinels lie below any real date) and
+	// "-infinity" NEGATIVE_INFINITY_LOCAL_DATE = "-5877611-06-22"; the
+	// connector writes their toEpochDay().
+	posInfinityDays = -2147472692
+	negInfinityDays = -2147472691
+	// Date, snapshot: pgjdbc reads infinity as java.sql.Date(
+	// DATE_POSITIVE_INFINITY) (and -infinity as DATE_NEGATIVE_INFINITY);
+	// Date.toEpochDay casts toLocalDate().toEpochDay() to int. Computed with
+	// Java 17 in a UTC JVM (another JVM zone may shift them by a day); any
+	// other value beyond the range is refused all the same.
+	posInfinityDaysJDBC = -622191234
+	negInfinityDaysJDBC = -625821272
 )
 
-// StarRocks DATETIME's range: what ±infinity is loaded as.
+// StarRocks' DATE and DATETIME range (be/src/types/date_value.h,
+// timestamp_value.h: 0000-01-01 .. 9999-12-31), what clamp loads.
 const (
 	maxDatetime = "9999-12-31 23:59:59.999999"
 	minDatetime = "0000-01-01 00:00:00"
+	minDays     = -719528 // 0000-01-01
+	maxDays     = 2932896 // 9999-12-31
 )
+
+// OutOfRangeDates is what the decoder does with a date or timestamp that
+// StarRocks cannot hold.
+type OutOfRangeDates uint8
+
+const (
+	// DatesFail refuses the record (ErrRange): the default, since any
+	// value loaded instead would not be the source's.
+	DatesFail OutOfRangeDates = iota
+	// DatesClamp loads the nearest end of StarRocks' range: 0000-01-01
+	// [00:00:00] for BC dates and -infinity, 9999-12-31
+	// [23:59:59.999999] for years beyond 9999 and infinity.
+	DatesClamp
+)
+
+// ParseOutOfRangeDates reads "fail" or "clamp".
+func ParseOutOfRangeDates(s string) (OutOfRangeDates, error) {
+	switch s {
+	case "", "fail":
+		return DatesFail, nil
+	case "clamp":
+		return DatesClamp, nil
+	}
+	return DatesFail, fmt.Errorf("unknown out_of_range_dates %q (want fail or clamp)", s)
+}
+
+// outOfRange renders or refuses a date or timestamp beyond StarRocks'
+// range; hi says beyond which end, what names the value when Debezium's
+// number has a meaning of its own ("date 'infinity'").
+func (d *Decoder) outOfRange(dst []byte, v gjson.Result, hi, dateOnly bool, what string, col *schema.Column) ([]byte, error) {
+	bound := minDatetime
+	switch {
+	case hi && dateOnly:
+		bound = "9999-12-31"
+	case hi:
+		bound = maxDatetime
+	case dateOnly:
+		bound = "0000-01-01"
+	}
+	if d.opts.OutOfRangeDates == DatesClamp {
+		return append(append(append(dst, '"'), bound...), '"'), nil
+	}
+	typ := "a date"
+	if col != nil {
+		typ = col.Type
+	}
+	value := shown([]byte(v.Raw))
+	if what != "" {
+		value += " (" + what + ")"
+	}
+	return dst, &rangeError{typ: typ, value: value,
+		reason: "outside StarRocks' range 0000-01-01 .. 9999-12-31; decoder.out_of_range_dates=clamp loads " + bound + " instead"}
+}
+
+// isoOutOfRange reports whether an ISO-8601 date or timestamp text lies
+// beyond StarRocks' range, and beyond which end: a signed year
+// (+10000-…, -0043-…, as java.time writes years beyond 9999 and BC) or
+// PostgreSQL's infinity.
+func isoOutOfRange(s string) (out, hi bool) {
+	switch {
+	case s == "infinity" || s == "+infinity":
+		return true, true
+	case s == "-infinity":
+		return true, false
+	case len(s) > 0 && s[0] == '+':
+		return true, true
+	case len(s) > 0 && s[0] == '-':
+		return true, false
+	}
+	return false, false
+}
 
 // value appends one field value, canonical for the column col (nil: no
 // target column, canonical for the Debezium type alone).
@@ -85,6 +181,11 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 			return d.decimalText(dst, v.Str, col)
 		case schema.KindJSON:
 			return appendJSONDoc(dst, v)
+		case schema.KindDate, schema.KindDatetime:
+			// ISO dates as text (time.precision.mode=isostring, 3.1+).
+			if out, hi := isoOutOfRange(v.Str); out {
+				return d.outOfRange(dst, v, hi, kind == schema.KindDate, "", col)
+			}
 		}
 		return append(dst, v.Raw...), nil
 	case semJSON:
@@ -140,6 +241,15 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 			return dst, errType("want days since 1970-01-01, got %s", typeName(v))
 		}
 		days := v.Int()
+		dateOnly := kind != schema.KindDatetime
+		switch {
+		case days == posInfinityDays || days == posInfinityDaysJDBC:
+			return d.outOfRange(dst, v, true, dateOnly, "PostgreSQL date 'infinity'", col)
+		case days == negInfinityDays || days == negInfinityDaysJDBC:
+			return d.outOfRange(dst, v, false, dateOnly, "PostgreSQL date '-infinity'", col)
+		case days < minDays || days > maxDays:
+			return d.outOfRange(dst, v, days > maxDays, dateOnly, "", col)
+		}
 		dst = append(dst, '"')
 		dst = time.Unix(days*86400, 0).UTC().AppendFormat(dst, "2006-01-02")
 		return append(dst, '"'), nil
@@ -163,11 +273,12 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 			return dst, errType("want a timestamp, got %s", typeName(v))
 		}
 		n := v.Int()
-		if n == posInfinityTs {
-			return append(append(append(dst, '"'), maxDatetime...), '"'), nil
-		}
-		if n == negInfinityTs {
-			return append(append(append(dst, '"'), minDatetime...), '"'), nil
+		dateOnly := kind == schema.KindDate
+		switch {
+		case s == semTsUs && n == posInfinityTs, s == semTsMs && n == posInfinityTsMs:
+			return d.outOfRange(dst, v, true, dateOnly, "PostgreSQL timestamp 'infinity'", col)
+		case s == semTsUs && n == negInfinityTs, s == semTsMs && n == negInfinityTsMs:
+			return d.outOfRange(dst, v, false, dateOnly, "PostgreSQL timestamp '-infinity'", col)
 		}
 		var t time.Time
 		switch s {
@@ -178,16 +289,21 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		default:
 			t = time.Unix(0, n)
 		}
-		return appendDatetime(dst, t.UTC(), kind)
+		t = t.UTC()
+		if y := t.Year(); y < 0 || y > 9999 {
+			return d.outOfRange(dst, v, y > 9999, dateOnly, "", col)
+		}
+		return appendDatetime(dst, t, kind), nil
 	case semZonedTs:
 		if v.Type != gjson.String {
 			return dst, errType("want an ISO-8601 timestamp, got %s", typeName(v))
 		}
-		switch v.Str {
-		case "infinity":
-			return append(append(append(dst, '"'), maxDatetime...), '"'), nil
-		case "-infinity":
-			return append(append(append(dst, '"'), minDatetime...), '"'), nil
+		if out, hi := isoOutOfRange(v.Str); out {
+			what := ""
+			if v.Str[len(v.Str)-1] == 'y' {
+				what = "PostgreSQL timestamptz '" + v.Str + "'"
+			}
+			return d.outOfRange(dst, v, hi, kind == schema.KindDate, what, col)
 		}
 		t, err := time.Parse(time.RFC3339Nano, v.Str)
 		if err != nil {
@@ -196,7 +312,11 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		if kind.IsText() {
 			return append(dst, v.Raw...), nil
 		}
-		return appendDatetime(dst, t.In(d.loc), kind)
+		t = t.In(d.loc)
+		if y := t.Year(); y < 0 || y > 9999 {
+			return d.outOfRange(dst, v, y > 9999, kind == schema.KindDate, "", col)
+		}
+		return appendDatetime(dst, t, kind), nil
 	case semArray:
 		if !v.IsArray() {
 			return dst, errType("want an array, got %s", typeName(v))
@@ -437,6 +557,13 @@ func (d *Decoder) decimalText(dst []byte, s string, col *schema.Column) ([]byte,
 // (or its own when the column is not a DECIMAL). Dropping non-zero digits is
 // an error: starsink never rounds silently.
 func (d *Decoder) decimalDigits(dst []byte, neg bool, digits []byte, scale int, col *schema.Column) ([]byte, error) {
+	// PostgreSQL's numeric holds at most 131072 digits before the point
+	// and 16383 after: a scale beyond those (a VariableScaleDecimal's or an
+	// exponent's) is not a value Debezium writes, and would have the zeros
+	// below appended by the billion.
+	if scale < -131072 || scale > 16383+131072 {
+		return dst, errType("decimal scale %d is beyond PostgreSQL's numeric", scale)
+	}
 	for scale < 0 { // VariableScaleDecimal of 100 is 1 × 10^2
 		digits = append(digits, '0')
 		scale++
@@ -461,6 +588,12 @@ func (d *Decoder) decimalDigits(dst []byte, neg bool, digits []byte, scale int, 
 		cut := len(digits) - (scale - target)
 		for j := max(cut, 0); j < len(digits); j++ {
 			if digits[j] != '0' {
+				if col != nil {
+					if col.Kind == schema.KindDecimal {
+						return dst, roundErr(col, []byte(fmtDecimal(neg, digits, scale)))
+					}
+					return dst, rangeErr(col, []byte(fmtDecimal(neg, digits, scale)), "a fraction into an integer column")
+				}
 				return dst, errType("%s has more than %d fraction digits", fmtDecimal(neg, digits, scale), target)
 			}
 		}
@@ -548,10 +681,8 @@ func append2(dst []byte, n int64) []byte {
 
 // appendDatetime appends t as a quoted StarRocks DATETIME (µs precision) or
 // DATE when the column is a DATE.
-func appendDatetime(dst []byte, t time.Time, kind schema.Kind) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return dst, errType("timestamp year %d is outside StarRocks' DATETIME range", y)
-	}
+// The caller has checked that its year is in 0..9999.
+func appendDatetime(dst []byte, t time.Time, kind schema.Kind) []byte {
 	dst = append(dst, '"')
 	switch {
 	case kind == schema.KindDate:
@@ -561,7 +692,7 @@ func appendDatetime(dst []byte, t time.Time, kind schema.Kind) ([]byte, error) {
 	default:
 		dst = t.AppendFormat(dst, "2006-01-02 15:04:05")
 	}
-	return append(dst, '"'), nil
+	return append(dst, '"')
 }
 
 // appendJSONDoc appends the JSON document held in the string v.

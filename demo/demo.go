@@ -89,7 +89,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("demo: kafka: %w", err)
 	}
 	defer cluster.Close()
-	emu, err := emulator.Start(emulator.Config{})
+	// The reference pipeline's StarRocks runs shared-data; the emulator
+	// takes its strictest answers: the shared-data ordering bug of #75014
+	// with memtables small enough to split every large load, and the BE
+	// scanner's information_schema spelling (IS_NULLABLE always NO).
+	es := emulator.DefaultSettings()
+	es.SharedData, es.MemtableRows, es.InfoSchema = true, 1000, "be"
+	emu, err := emulator.Start(emulator.Config{Settings: &es})
 	if err != nil {
 		return nil, fmt.Errorf("demo: emulator: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/sink"
+	"github.com/starsink/starsink/status"
 )
 
 const root = ".."
@@ -192,25 +193,68 @@ func TestDashboardMetrics(t *testing.T) {
 	if err := json.Unmarshal(b, &dash); err != nil {
 		t.Fatalf("dashboard JSON: %v", err)
 	}
+	var exprs []string
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	checkExported(t, "dashboard", exprs)
+}
+
+// TestAlertRulesMetrics checks that the example Prometheus rules parse as
+// a rule file and query only metrics starsink exports.
+func TestAlertRulesMetrics(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "examples/prometheus/starsink-rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(b, &file); err != nil {
+		t.Fatalf("rule file: %v", err)
+	}
+	var exprs []string
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" || r.Expr == "" {
+				t.Errorf("group %s: a rule without alert or expr", g.Name)
+			}
+			exprs = append(exprs, r.Expr)
+		}
+	}
+	checkExported(t, "rule file", exprs)
+}
+
+// checkExported fails for a starsink_ metric in exprs that neither the
+// worker (sink.MetricNames), the status package nor franz-go's kprom
+// (starsink_kafka_) exports.
+func checkExported(t *testing.T, what string, exprs []string) {
+	t.Helper()
 	known := map[string]bool{}
-	for _, n := range sink.MetricNames() {
+	for _, n := range append(sink.MetricNames(), status.MetricNames()...) {
 		known[n] = true
 	}
 	re := regexp.MustCompile(`starsink_[a-z_]+`)
 	n := 0
-	for _, p := range dash.Panels {
-		for _, tg := range p.Targets {
-			for _, m := range re.FindAllString(tg.Expr, -1) {
-				n++
-				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
-				if !known[base] && !strings.HasPrefix(base, "starsink_kafka_") {
-					t.Errorf("dashboard queries %s, which starsink does not export", m)
-				}
+	for _, e := range exprs {
+		for _, m := range re.FindAllString(e, -1) {
+			n++
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+			if !known[base] && !strings.HasPrefix(base, "starsink_kafka_") {
+				t.Errorf("%s queries %s, which starsink does not export", what, m)
 			}
 		}
 	}
 	if n == 0 {
-		t.Fatal("the dashboard queries no starsink metric")
+		t.Fatalf("the %s queries no starsink metric", what)
 	}
 }
 

@@ -38,15 +38,20 @@ func passengerLoad(b *testing.B, from, n int) ([]byte, loadOptions) {
 func passengerTable() *table {
 	def := *subway.Passengers.Schema()
 	def.Model = schema.ModelPrimaryKeys
-	return newTable(def)
+	return newTable(def, nil)
 }
 
 func benchLoad(b *testing.B, s *Server, t *table, body []byte, opts loadOptions, want int) {
-	ops, reasons, _, err := parseRows(&t.def, body, opts, want)
+	v := t.view()
+	plan, err := planLoad(&v, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ops, reasons, _, err := parseRows(&v, plan, body, opts, want)
 	if err != nil || len(reasons) > 0 || len(ops) != want {
 		b.Fatalf("%v %v %d", err, reasons, len(ops))
 	}
-	if err := s.apply(t, ops, opts); err != nil {
+	if err := s.apply(t, ops, opts, plan, DefaultSettings()); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -10,12 +10,92 @@ import (
 
 // A statement the emulator's DDL understands.
 type stmt struct {
-	kind        string // "create database", "create table", "drop table", "drop database", "truncate", "add column", "use"
+	kind        string // "create database", "create table", "drop table", "drop database", "truncate", "alter table", "create view", "drop view", "use"
 	db, name    string
 	ifNotExists bool
 	ifExists    bool
 	table       schema.Table
-	column      schema.Column
+	extras      []colExtra // per column of table
+	clauses     []alterClause
+	viewSQL     string // CREATE VIEW: the SELECT
+	createSQL   string
+}
+
+// indexWordAS finds the first AS keyword outside quotes and parentheses
+// in a CREATE VIEW (the view's column list comes before it).
+func indexWordAS(sql string) int {
+	depth := 0
+	var quote byte
+	for i := 0; i+1 < len(sql); i++ {
+		c := sql[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"' || c == '`':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case depth == 0 && (c == 'a' || c == 'A') && (sql[i+1] == 's' || sql[i+1] == 'S') &&
+			i > 0 && isSpace(sql[i-1]) && (i+2 == len(sql) || isSpace(sql[i+2])):
+			return i
+		}
+	}
+	return -1
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+
+// alterClause reads ADD COLUMN def | ADD COLUMN (def, …) | DROP COLUMN c
+// | MODIFY COLUMN def, each with an optional FIRST / AFTER c (ignored:
+// the emulator keeps columns in creation order).
+func (p *parser) alterClause() ([]alterClause, error) {
+	position := func() {
+		if p.is("first") {
+			return
+		}
+		if p.is("after") {
+			p.next()
+		}
+	}
+	switch {
+	case p.is("add", "column"), p.is("add"):
+		if p.peek() == "(" {
+			p.next()
+			var out []alterClause
+			for {
+				c, x, err := p.column()
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, alterClause{op: "add", column: c, extra: x})
+				if sep := p.next(); sep == ")" {
+					return out, nil
+				} else if sep != "," {
+					return nil, fmt.Errorf("expected , or ) near %q", sep)
+				}
+			}
+		}
+		c, x, err := p.column()
+		if err != nil {
+			return nil, err
+		}
+		position()
+		return []alterClause{{op: "add", column: c, extra: x}}, nil
+	case p.is("drop", "column"), p.is("drop"):
+		return []alterClause{{op: "drop", name: ident(p.next())}}, nil
+	case p.is("modify", "column"), p.is("modify"):
+		c, x, err := p.column()
+		if err != nil {
+			return nil, err
+		}
+		position()
+		return []alterClause{{op: "modify", column: c, extra: x}}, nil
+	}
+	return nil, fmt.Errorf("only ALTER TABLE … ADD COLUMN, DROP COLUMN and MODIFY COLUMN are supported, not %q", p.peek())
 }
 
 // tokens splits SQL into identifiers, numbers, quoted strings and symbols.
@@ -140,16 +220,42 @@ func parseDDL(sql string) (*stmt, error) {
 		s.kind = "truncate"
 		s.db, s.name = p.name()
 	case p.is("alter", "table"):
-		s.kind = "add column"
+		s.kind = "alter table"
 		s.db, s.name = p.name()
-		if !p.is("add", "column") {
-			return nil, fmt.Errorf("only ALTER TABLE … ADD COLUMN is supported")
+		for {
+			c, err := p.alterClause()
+			if err != nil {
+				return nil, err
+			}
+			s.clauses = append(s.clauses, c...)
+			if p.peek() != "," {
+				break
+			}
+			p.next()
 		}
-		c, err := p.column()
-		if err != nil {
-			return nil, err
+		if p.is("properties") {
+			if err := p.skipParens(); err != nil {
+				return nil, err
+			}
 		}
-		s.column = c
+		if p.peek() != "" {
+			return nil, fmt.Errorf("unexpected %q in ALTER TABLE", p.peek())
+		}
+	case p.is("create", "view"), p.is("create", "or", "replace", "view"):
+		s.kind = "create view"
+		s.ifNotExists = p.is("if", "not", "exists")
+		s.db, s.name = p.name()
+		// The select text after AS, as written.
+		i := indexWordAS(sql)
+		if i < 0 {
+			return nil, fmt.Errorf("CREATE VIEW %s: AS SELECT … expected", s.name)
+		}
+		s.viewSQL = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql[i+2:]), ";"))
+		s.createSQL = strings.TrimSpace(sql)
+	case p.is("drop", "view"):
+		s.kind = "drop view"
+		s.ifExists = p.is("if", "exists")
+		s.db, s.name = p.name()
 	case p.is("create", "table"):
 		s.kind = "create table"
 		s.ifNotExists = p.is("if", "not", "exists")
@@ -163,12 +269,22 @@ func parseDDL(sql string) (*stmt, error) {
 	return s, nil
 }
 
-// column reads `name TYPE [NOT NULL|NULL] [DEFAULT x] [COMMENT 'x']`.
-func (p *parser) column() (schema.Column, error) {
+// aggFuncs are the aggregate functions a value column of an Aggregate
+// Key table can declare (AggregateType).
+var aggFuncs = []string{"SUM", "MAX", "MIN", "REPLACE", "REPLACE_IF_NOT_NULL", "HLL_UNION", "BITMAP_UNION", "PERCENTILE_UNION"}
+
+// column reads `name TYPE [agg] [NOT NULL|NULL] [DEFAULT x] [COMMENT 'x']`.
+func (p *parser) column() (schema.Column, colExtra, error) {
+	var x colExtra
 	name := ident(p.next())
 	typ, err := p.typ()
 	if err != nil {
-		return schema.Column{}, fmt.Errorf("column %s: %w", name, err)
+		return schema.Column{}, x, fmt.Errorf("column %s: %w", name, err)
+	}
+	for _, f := range aggFuncs {
+		if p.is(f) {
+			x.agg = f
+		}
 	}
 	nullable := true
 	for {
@@ -177,16 +293,31 @@ func (p *parser) column() (schema.Column, error) {
 			nullable = false
 		case p.is("null"):
 		case p.is("default"):
-			p.next()
+			v := p.next()
+			switch {
+			case strings.HasPrefix(v, "'"):
+				v = v[1:]
+				x.def = &v
+			case v == "-":
+				v = "-" + p.next()
+				x.def = &v
+			case strings.EqualFold(v, "null"):
+			case strings.EqualFold(v, "current_timestamp"):
+				if p.peek() == "(" {
+					p.skipParens()
+				}
+			default:
+				x.def = &v
+			}
 		case p.is("comment"):
 			p.next()
 		case p.is("auto_increment"):
 		default:
 			c := schema.NewColumn(name, typ, nullable, false)
 			if c.Kind == schema.KindUnknown {
-				return c, fmt.Errorf("column %s: unsupported type %s", name, typ)
+				return c, x, fmt.Errorf("column %s: unsupported type %s", name, typ)
 			}
-			return c, nil
+			return c, x, nil
 		}
 	}
 }
@@ -265,11 +396,12 @@ func (p *parser) createTable(s *stmt) error {
 			}
 			inlineKey = keys
 		} else {
-			c, err := p.column()
+			c, x, err := p.column()
 			if err != nil {
 				return err
 			}
 			s.table.Columns = append(s.table.Columns, c)
+			s.extras = append(s.extras, x)
 		}
 		sep := p.next()
 		if sep == ")" {

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gms "github.com/dolthub/go-mysql-server/sql"
 	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/schema"
@@ -42,18 +43,29 @@ type Config struct {
 	// NoMySQL skips the MySQL-protocol port.
 	NoMySQL bool
 	Logger  *zap.Logger
+	// Settings are StarRocks' side of the configuration; nil means
+	// DefaultSettings.
+	Settings *Settings
+	// Faults are injected from the start (see SetFaults).
+	Faults Faults
 }
 
 // Faults are injected into BE loads, for reliability tests. Ratios are the
 // share of loads affected, drawn from a generator seeded with Seed.
 type Faults struct {
-	FailRatio            float64       // answer HTTP 500
-	ResetRatio           float64       // close the connection before answering
-	Delay                time.Duration // sleep before answering
-	PublishTimeoutRatio  float64       // apply, then answer "Publish Timeout"
-	TooManyVersionsRatio float64       // answer Fail with "too many versions"
-	BEDown               bool          // the BE closes every connection
-	Seed                 int64
+	FailRatio float64 `json:"fail_ratio"` // answer HTTP 500
+	// ResetRatio closes the connection while the body is read, after the
+	// label was registered: the label answers RUNNING until
+	// Settings.RollbackDelay has passed, then ABORTED.
+	ResetRatio           float64       `json:"reset_ratio"`
+	Delay                time.Duration `json:"delay"`                   // sleep before answering
+	PublishTimeoutRatio  float64       `json:"publish_timeout_ratio"`   // as Answers kind publish_timeout
+	TooManyVersionsRatio float64       `json:"too_many_versions_ratio"` // as Answers kind too_many_versions
+	BEDown               bool          `json:"be_down"`                 // the BE closes every connection
+	Seed                 int64         `json:"seed"`
+	// Answers are StarRocks' transient answers, each with its text, at a
+	// rate or for a span of time.
+	Answers []Fault `json:"answers"`
 }
 
 // Stats counts what the BE has done.
@@ -76,12 +88,14 @@ type Server struct {
 	fe, be     *http.Server
 	sql        *sqlServer
 
-	mu     sync.Mutex
-	dbs    map[string]*database
-	faults Faults
-	rnd    *rand.Rand
-	txnID  int64
-	execDB string // the database USE selected for Exec
+	mu      sync.Mutex
+	dbs     map[string]*database
+	faults  Faults
+	answers []Fault // faults.Answers with their deadlines, and the ratio fields as answers
+	set     Settings
+	rnd     *rand.Rand
+	txnID   int64
+	execDB  string // the database USE selected for Exec
 
 	errLogs sync.Map // file name → reasons text
 
@@ -91,6 +105,9 @@ type Server struct {
 type database struct {
 	tables map[string]*table
 	labels map[string]*job
+	order  []*job // labels in registration order, for eviction
+	alters []*alterJob
+	views  map[string]gms.ViewDefinition // by lower-case name
 }
 
 // job is a load or a transaction, by label.
@@ -102,9 +119,21 @@ type job struct {
 	table   string
 	state   string // PREPARE, PREPARED, COMMITTED, VISIBLE, ABORTED
 	running bool
-	staged  []op // transaction rows waiting for commit
-	opts    loadOptions
-	resp    *loadResponse
+	// finished is when the job reached VISIBLE or ABORTED (label
+	// retention counts from it).
+	finished time.Time
+	staged   []op // transaction rows waiting for commit
+	reasons  []string
+	total    int64 // rows the txn's loads read
+	bytes    int64 // body bytes of the txn's loads
+	// deadline, idle and active time a transaction-interface txn out;
+	// reason is why it was aborted.
+	deadline, active time.Time
+	idle             time.Duration
+	reason           string
+	opts             loadOptions
+	plan             *loadPlan
+	resp             *loadResponse
 }
 
 // Start starts a server; Close stops it.
@@ -116,7 +145,14 @@ func Start(cfg Config) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{cfg: cfg, log: log, dbs: map[string]*database{}, rnd: rand.New(rand.NewSource(1))}
+	s := &Server{cfg: cfg, log: log, dbs: map[string]*database{}, rnd: rand.New(rand.NewSource(1)), set: DefaultSettings()}
+	if cfg.Settings != nil {
+		if err := cfg.Settings.validate(); err != nil {
+			return nil, fmt.Errorf("emulator: %w", err)
+		}
+		s.set = *cfg.Settings
+	}
+	s.SetFaults(cfg.Faults)
 	listen := func(addr string) (net.Listener, error) {
 		if addr == "" {
 			addr = "127.0.0.1:0"
@@ -178,10 +214,30 @@ func (s *Server) Close() error {
 
 // SetFaults replaces the injected faults.
 func (s *Server) SetFaults(f Faults) {
+	now := time.Now()
+	answers := append([]Fault(nil), f.Answers...)
+	for i := range answers {
+		if answers[i].For > 0 {
+			answers[i].until = now.Add(time.Duration(answers[i].For))
+		}
+	}
+	if f.TooManyVersionsRatio > 0 {
+		answers = append(answers, Fault{Kind: FaultTooManyVersions, Rate: f.TooManyVersionsRatio})
+	}
+	if f.PublishTimeoutRatio > 0 {
+		answers = append(answers, Fault{Kind: FaultPublishTimeout, Rate: f.PublishTimeoutRatio})
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = f
+	s.faults, s.answers = f, answers
 	s.rnd = rand.New(rand.NewSource(f.Seed))
+}
+
+// Faults returns the injected faults.
+func (s *Server) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
 }
 
 // Stats returns the counters.
@@ -242,7 +298,7 @@ func (s *Server) exec(sql, curDB string) error {
 			}
 			return fmt.Errorf("Can't create database '%s'; database exists", st.db)
 		}
-		s.dbs[st.db] = &database{tables: map[string]*table{}, labels: map[string]*job{}}
+		s.dbs[st.db] = &database{tables: map[string]*table{}, labels: map[string]*job{}, views: map[string]gms.ViewDefinition{}}
 	case "drop database":
 		if _, ok := s.dbs[st.db]; !ok && !st.ifExists {
 			return fmt.Errorf("Unknown database '%s'", st.db)
@@ -266,7 +322,7 @@ func (s *Server) exec(sql, curDB string) error {
 				return fmt.Errorf("Table '%s' already exists", st.name)
 			}
 			st.table.Database, st.table.Name = st.db, st.name
-			d.tables[st.name] = newTable(st.table)
+			d.tables[st.name] = newTable(st.table, st.extras)
 		case "drop table":
 			if t == nil && !st.ifExists {
 				return fmt.Errorf("Unknown table '%s'", st.name)
@@ -279,22 +335,24 @@ func (s *Server) exec(sql, curDB string) error {
 			t.mu.Lock()
 			t.truncate()
 			t.mu.Unlock()
-		case "add column":
+		case "alter table":
 			if t == nil {
 				return fmt.Errorf("Unknown table '%s'", st.name)
 			}
-			t.mu.Lock()
-			if t.def.Index(st.column.Name) >= 0 {
-				t.mu.Unlock()
-				return fmt.Errorf("Duplicate column name '%s'", st.column.Name)
-			}
-			t.def.Columns = append(t.def.Columns, st.column)
-			for i, r := range t.rows {
-				if r != nil {
-					t.rows[i] = append(r, nil)
+			return s.alter(d, t, st.name, st.clauses)
+		case "create view":
+			if _, ok := d.views[strings.ToLower(st.name)]; ok || t != nil {
+				if st.ifNotExists {
+					return nil
 				}
+				return fmt.Errorf("Table '%s' already exists", st.name)
 			}
-			t.mu.Unlock()
+			d.views[strings.ToLower(st.name)] = gms.ViewDefinition{Name: st.name, TextDefinition: st.viewSQL, CreateViewStatement: st.createSQL}
+		case "drop view":
+			if _, ok := d.views[strings.ToLower(st.name)]; !ok && !st.ifExists {
+				return fmt.Errorf("Unknown view '%s'", st.name)
+			}
+			delete(d.views, strings.ToLower(st.name))
 		}
 	}
 	return nil

@@ -174,6 +174,7 @@ func (h *handler) columns(selectList, rest string) (res *sqltypes.Result, ok boo
 	}
 	var rows []row
 	h.s.mu.Lock()
+	be := h.s.set.InfoSchema == "be"
 	for dbName, d := range h.s.dbs {
 		if v, ok := w.eq["table_schema"]; ok && v != dbName {
 			continue
@@ -184,7 +185,7 @@ func (h *handler) columns(selectList, rest string) (res *sqltypes.Result, ok boo
 			}
 			t.mu.RLock()
 			for i := range t.def.Columns {
-				vals := columnRow(dbName, name, i, &t.def)
+				vals := columnRow(dbName, name, i, &t.def, be)
 				if matches(vals, w.eq) {
 					rows = append(rows, row{db: dbName, table: name, pos: i + 1, vals: vals})
 				}
@@ -251,15 +252,23 @@ func matches(vals map[string]sqltypes.Value, eq map[string]string) bool {
 	return true
 }
 
-// columnRow is one row of information_schema.columns: the column i of def.
-func columnRow(db, table string, i int, def *schema.Table) map[string]sqltypes.Value {
+// columnRow is one row of information_schema.columns: the column i of def,
+// spelt as the FE's describeTable does, or with be as the BE's
+// schema_columns_scanner.cpp (type_to_string) does: decimal(p,s) without a
+// space, ARRAY, MAP, STRUCT and VARBINARY as unknown, IS_NULLABLE always
+// NO.
+func columnRow(db, table string, i int, def *schema.Table, be bool) map[string]sqltypes.Value {
 	c := &def.Columns[i]
 	null := sqltypes.NULL
 	str := sqltypes.NewVarChar
 	num := func(n int) sqltypes.Value { return sqltypes.NewInt64(int64(n)) }
 	yesNo := "NO"
-	if c.Nullable {
+	if c.Nullable && !be {
 		yesNo = "YES"
+	}
+	colType, dt := columnType(c.Type), dataType(c.Type)
+	if be {
+		colType, dt = beColumnType(c.Type), beDataType(c.Type)
 	}
 	key := ""
 	if c.Key {
@@ -268,9 +277,9 @@ func columnRow(db, table string, i int, def *schema.Table) map[string]sqltypes.V
 	v := map[string]sqltypes.Value{
 		"TABLE_CATALOG": null, "TABLE_SCHEMA": str(db), "TABLE_NAME": str(table), "COLUMN_NAME": str(c.Name),
 		"ORDINAL_POSITION": num(i + 1), "COLUMN_DEFAULT": null, "IS_NULLABLE": str(yesNo),
-		"DATA_TYPE": str(dataType(c.Type)), "CHARACTER_MAXIMUM_LENGTH": null, "CHARACTER_OCTET_LENGTH": null,
+		"DATA_TYPE": str(dt), "CHARACTER_MAXIMUM_LENGTH": null, "CHARACTER_OCTET_LENGTH": null,
 		"NUMERIC_PRECISION": null, "NUMERIC_SCALE": null, "DATETIME_PRECISION": null,
-		"CHARACTER_SET_NAME": null, "COLLATION_NAME": null, "COLUMN_TYPE": str(columnType(c.Type)),
+		"CHARACTER_SET_NAME": null, "COLLATION_NAME": null, "COLUMN_TYPE": str(colType),
 		"COLUMN_KEY": str(key), "EXTRA": str(""), "PRIVILEGES": str(""), "COLUMN_COMMENT": str(""),
 		"COLUMN_SIZE": null, "DECIMAL_DIGITS": null, "GENERATION_EXPRESSION": null, "SRS_ID": null,
 	}
@@ -402,6 +411,29 @@ func typeSQL(typ string) string {
 		return "struct<" + strings.Join(fields, ", ") + ">"
 	}
 	return base
+}
+
+// beColumnType spells COLUMN_TYPE as the BE scanner's type_to_string.
+func beColumnType(typ string) string {
+	base, args, _ := splitType(typ)
+	switch {
+	case isDecimal(base):
+		p, s := decimalArgs(args)
+		return fmt.Sprintf("decimal(%d,%d)", p, s)
+	case base == "array" || base == "map" || base == "struct" || base == "binary" || base == "varbinary":
+		return "unknown"
+	}
+	return columnType(typ)
+}
+
+// beDataType spells DATA_TYPE as the BE scanner's
+// to_mysql_data_type_string: unknown for the nested and binary types.
+func beDataType(typ string) string {
+	switch base, _, _ := splitType(typ); base {
+	case "array", "map", "struct", "binary", "varbinary":
+		return "unknown"
+	}
+	return dataType(typ)
 }
 
 // dataType spells DATA_TYPE as the FE's toMysqlDataTypeString: the base

@@ -189,3 +189,46 @@ func FuzzInfoSchemaParse(f *testing.F) {
 		textLength(s)
 	})
 }
+
+// TestColumnTypeSpellingBE: with settings.info_schema "be" the columns
+// are spelt as the BE scanner spells them (schema_columns_scanner.cpp
+// type_to_string, to_mysql_data_type_string): decimal(p,s) without a
+// space, the nested and binary types unknown, IS_NULLABLE always NO.
+func TestColumnTypeSpellingBE(t *testing.T) {
+	st := DefaultSettings()
+	st.InfoSchema = "be"
+	s := start(t, Config{Settings: &st})
+	db := openSQL(t, s)
+	if _, err := db.Exec(`CREATE TABLE types (c_bool BOOLEAN NOT NULL, c_large LARGEINT, c_dec DECIMAL(13, 2), c_vc VARCHAR(64),
+		c_bin VARBINARY(16), c_arr ARRAY<INT>, c_map MAP<VARCHAR(8),BIGINT>, c_struct STRUCT<a INT>, c_json JSON)
+		ENGINE=OLAP DUPLICATE KEY(c_bool) DISTRIBUTED BY HASH(c_bool)`); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"c_bool tinyint(1) tinyint NO DUP",
+		"c_large bigint(20) unsigned bigint unsigned NO ",
+		"c_dec decimal(13,2) decimal NO ",
+		"c_vc varchar(64) varchar NO ",
+		"c_bin unknown unknown NO ",
+		"c_arr unknown unknown NO ",
+		"c_map unknown unknown NO ",
+		"c_struct unknown unknown NO ",
+		"c_json json json NO ",
+	}
+	rows, err := db.Query("SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_KEY FROM information_schema.columns WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", "db", "types")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var a, b, c, d, e string
+		if err := rows.Scan(&a, &b, &c, &d, &e); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Join([]string{a, b, c, d, e}, " "))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -5,13 +5,13 @@ import (
 	"compress/gzip"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
@@ -65,11 +65,12 @@ type colSpec struct {
 }
 
 // op is one parsed row: values in table column order, which columns are
-// present, and whether it deletes.
+// present, whether it deletes, and its size in the body.
 type op struct {
 	row     []any
 	present []bool
 	delete  bool
+	size    int
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -79,14 +80,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(b)
 }
 
-// auth checks Basic credentials; StarRocks answers 401 without them.
-func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
+// authOK checks Basic credentials.
+func (s *Server) authOK(r *http.Request) (string, bool) {
 	u, p, ok := r.BasicAuth()
-	if ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1 && subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1 {
+	return u, ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1 && subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1
+}
+
+// auth checks Basic credentials on the FE: RestBaseAction.handleRequest
+// answers an AccessDeniedException with 401, `WWW-Authenticate: Basic
+// realm=""` and a RestBaseResult body.
+func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
+	u, ok := s.authOK(r)
+	if ok {
 		return true
 	}
-	w.Header().Set("WWW-Authenticate", `Basic realm="StarRocks"`)
-	http.Error(w, "Unauthorized: Access denied for user '"+u+"'", http.StatusUnauthorized)
+	host, _, _ := strings.Cut(r.RemoteAddr, ":")
+	msg := fmt.Sprintf("Access denied for user '%s'@'%s'", u, host)
+	w.Header().Set("WWW-Authenticate", `Basic realm=""`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "FAILED", "code": "1", "msg": msg, "message": msg})
 	return false
 }
 
@@ -103,11 +114,18 @@ func splitPath(p string) (db, table, action string) {
 }
 
 func (s *Server) serveFE(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
+		if !s.auth(w, r) {
+			return
+		}
+		s.serveControl(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/transaction/") {
 		if !s.auth(w, r) {
 			return
 		}
-		s.serveTxn(w, r)
+		s.serveTxnFE(w, r)
 		return
 	}
 	db, tbl, action := splitPath(r.URL.Path)
@@ -121,12 +139,18 @@ func (s *Server) serveFE(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
-			// StarRocks' FE: LoadAction refuses a load without 100-continue.
-			writeJSON(w, http.StatusOK, map[string]string{"Status": "FAILED", "Msg": "There is no 100-continue header"})
+			// LoadAction.executeWithoutPasswordInternal: a DdlException
+			// answered as a TransactionResult, its class in the message.
+			writeJSON(w, http.StatusOK, map[string]string{"Status": "FAILED", "Message": "class com.starrocks.common.DdlException: There is no 100-continue header"})
 			return
 		}
-		if s.lookup(db, tbl) == nil {
-			writeJSON(w, http.StatusOK, map[string]string{"Status": "FAILED", "Msg": fmt.Sprintf("unknown table, table=%s.%s", db, tbl)})
+		// The FE does not look the table up (a missing one is found by
+		// the BE's begin_txn); it picks a live BE or fails.
+		s.mu.Lock()
+		nobe := s.pickFault(time.Now(), FaultNoBackend)
+		s.mu.Unlock()
+		if nobe != "" {
+			writeJSON(w, http.StatusOK, map[string]string{"Status": "FAILED", "Message": faultMessage(nobe, 0, "")})
 			return
 		}
 		host := s.cfg.BEAdvertiseHost
@@ -154,6 +178,7 @@ func (s *Server) serveLoadState(w http.ResponseWriter, r *http.Request, db strin
 	if d := s.dbs[db]; d != nil {
 		if j := d.labels[label]; j != nil {
 			j.mu.Lock()
+			j.expire(time.Now())
 			state = j.state
 			j.mu.Unlock()
 		}
@@ -172,6 +197,13 @@ func (s *Server) serveBE(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/api/transaction/") {
+		if !s.auth(w, r) {
+			return
+		}
+		s.serveTxn(w, r, false)
+		return
+	}
 	db, tbl, action := splitPath(r.URL.Path)
 	if action != "_stream_load" || tbl == "" {
 		http.NotFound(w, r)
@@ -181,21 +213,28 @@ func (s *Server) serveBE(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.auth(w, r) {
+	if _, _, ok := r.BasicAuth(); !ok {
+		// StreamLoadAction::_on_header
+		writeJSON(w, http.StatusOK, &loadResponse{Label: r.Header.Get("label"), Status: "Fail", Message: "no valid Basic authorization"})
+		return
+	}
+	if u, ok := s.authOK(r); !ok {
+		// The BE does not check passwords; the FE's loadTxnBegin
+		// (checkPasswordAndLoadPriv) refuses, answered as Fail.
+		host, _, _ := strings.Cut(r.RemoteAddr, ":")
+		writeJSON(w, http.StatusOK, &loadResponse{Label: r.Header.Get("label"), Status: "Fail", Message: fmt.Sprintf("Access denied for %s@%s", u, host)})
 		return
 	}
 	s.mu.Lock()
 	f := s.faults
 	roll := func(ratio float64) bool { return ratio > 0 && s.rnd.Float64() < ratio }
-	down, fail, reset, tmv, pubTimeout := f.BEDown, roll(f.FailRatio), roll(f.ResetRatio), roll(f.TooManyVersionsRatio), roll(f.PublishTimeoutRatio)
+	down, fail, reset := f.BEDown, roll(f.FailRatio), roll(f.ResetRatio)
+	limit := s.pickFault(time.Now(), FaultHTTPLimit)
 	s.mu.Unlock()
 	if f.Delay > 0 {
 		time.Sleep(f.Delay)
 	}
-	if down || reset {
-		if reset {
-			io.CopyN(io.Discard, r.Body, 512)
-		}
+	if down {
 		hijackClose(w)
 		return
 	}
@@ -203,8 +242,21 @@ func (s *Server) serveBE(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error (injected)", http.StatusInternalServerError)
 		return
 	}
-	resp := s.streamLoad(r, db, tbl, tmv, pubTimeout)
-	writeJSON(w, http.StatusOK, resp)
+	if limit != "" {
+		// StreamLoadAction::on_header: refused before any transaction.
+		s.failed.Add(1)
+		writeJSON(w, http.StatusOK, &loadResponse{Label: r.Header.Get("label"), Status: "Fail", Message: faultMessage(limit, 0, s.beHost())})
+		return
+	}
+	resp := s.streamLoad(w, r, db, tbl, reset)
+	if resp != nil {
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+func (s *Server) beHost() string {
+	h, _, _ := strings.Cut(s.beLn.Addr().String(), ":")
+	return h
 }
 
 func hijackClose(w http.ResponseWriter) {
@@ -217,28 +269,69 @@ func hijackClose(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
-// streamLoad runs one Stream Load and answers it.
-func (s *Server) streamLoad(r *http.Request, db, tbl string, tooManyVersions, publishTimeout bool) *loadResponse {
+// streamLoad runs one Stream Load in StarRocks' order (StreamLoadAction
+// on_header, then the body, then StreamLoadExecutor commit) and answers
+// it; nil when the connection was closed instead (reset).
+func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl string, reset bool) *loadResponse {
 	start := time.Now()
 	label := r.Header.Get("label")
+	resp := &loadResponse{Label: label}
+	opts, err := parseOptions(r.Header)
+	s.mu.Lock()
+	set := s.set
+	s.mu.Unlock()
+	if err == nil && r.Header.Get("strict_mode") == "" {
+		opts.strict = set.StrictMode
+	}
+	if err == nil && opts.format == "JSON" && !strings.EqualFold(r.Header.Get("ignore_json_size"), "true") && set.StreamingLoadMaxBatchSizeMB > 0 {
+		// StreamLoadAction::_on_header, by Content-Length, before the
+		// transaction begins.
+		max := int64(set.StreamingLoadMaxBatchSizeMB) * 1024 * 1024
+		if r.ContentLength > max {
+			err = fmt.Errorf("The size of this batch exceed the max size [%d]  of json type data  data [ %d ]. Set ignore_json_size to skip the check, although it may lead huge memory consuming.", max, r.ContentLength)
+		}
+	}
+	if err == nil {
+		// _on_header checks for a stopping process before it begins the
+		// transaction, "to avoid creating a dangling transaction".
+		s.mu.Lock()
+		if k := s.pickFault(start, FaultShuttingDown); k != "" {
+			err = errors.New(faultMessage(k, 0, ""))
+		}
+		s.mu.Unlock()
+	}
+	if err != nil {
+		resp.Status, resp.Message = "Fail", err.Error()
+		s.failed.Add(1)
+		return resp
+	}
+
+	// begin_txn: the label is registered before the body is read.
 	s.mu.Lock()
 	s.txnID++
 	id := s.txnID
+	resp.TxnID = id
 	if label == "" {
 		label = fmt.Sprintf("emulator_%d_%d", start.UnixNano(), id)
+		resp.Label = label
 	}
 	d := s.dbs[db]
 	var t *table
 	if d != nil {
 		t = d.tables[tbl]
 	}
-	resp := &loadResponse{TxnID: id, Label: label}
 	if t == nil {
 		s.mu.Unlock()
-		resp.Status, resp.Message = "Fail", fmt.Sprintf("Table %s.%s does not exist", db, tbl)
+		resp.TxnID = 0
+		// FrontendServiceImpl.loadTxnBeginImpl
+		resp.Status, resp.Message = "Fail", fmt.Sprintf("unknown table \"%s.%s\"", db, tbl)
+		if d == nil {
+			resp.Message = "unknown database, database=" + db
+		}
 		s.failed.Add(1)
 		return resp
 	}
+	s.evictLabels(d, start)
 	if j := d.labels[label]; j != nil {
 		j.mu.Lock()
 		st, running := j.state, j.running
@@ -246,6 +339,7 @@ func (s *Server) streamLoad(r *http.Request, db, tbl string, tooManyVersions, pu
 		if st != "ABORTED" {
 			s.mu.Unlock()
 			s.conflicts.Add(1)
+			resp.TxnID = 0
 			resp.Status = "Label Already Exists"
 			resp.ExistingJobStatus = "FINISHED"
 			if running || st == "PREPARE" || st == "PREPARED" {
@@ -256,12 +350,13 @@ func (s *Server) streamLoad(r *http.Request, db, tbl string, tooManyVersions, pu
 		}
 	}
 	j := &job{id: id, label: label, db: db, table: tbl, state: "PREPARE", running: true}
-	d.labels[label] = j
+	d.register(j)
+	fault := s.pickFault(start, FaultMemLimit, FaultTooManyVersions, FaultCompactionScore, FaultCommitUnknown, FaultPublishTimeout)
 	s.mu.Unlock()
 
 	finish := func(state string) *loadResponse {
 		j.mu.Lock()
-		j.state, j.running, j.resp = state, false, resp
+		j.state, j.running, j.resp, j.finished = state, false, resp, time.Now()
 		j.mu.Unlock()
 		resp.LoadTimeMs = time.Since(start).Milliseconds()
 		if state == "ABORTED" {
@@ -272,9 +367,31 @@ func (s *Server) streamLoad(r *http.Request, db, tbl string, tooManyVersions, pu
 		return resp
 	}
 
-	opts, err := parseOptions(r.Header)
+	if reset {
+		// The client's connection breaks mid-body: the transaction is
+		// rolled back only when the load's context is destroyed, a while
+		// later; until then the label answers RUNNING.
+		io.CopyN(io.Discard, r.Body, 512)
+		delay := time.Duration(set.RollbackDelay)
+		time.AfterFunc(delay, func() { finish("ABORTED") })
+		hijackClose(w)
+		return nil
+	}
+
+	// streamLoadPut: the FE plans the load against the table.
+	t.mu.RLock()
+	view := t.view()
+	t.mu.RUnlock()
+	plan, err := planLoad(&view, opts)
 	if err != nil {
 		resp.Status, resp.Message = "Fail", err.Error()
+		return finish("ABORTED")
+	}
+	switch fault {
+	case FaultMemLimit, FaultTooManyVersions:
+		// The load's memory tracker or the delta writer refuse.
+		io.Copy(io.Discard, r.Body)
+		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())
 		return finish("ABORTED")
 	}
 	body, err := readBody(r, opts.compression)
@@ -284,11 +401,6 @@ func (s *Server) streamLoad(r *http.Request, db, tbl string, tooManyVersions, pu
 	}
 	resp.LoadBytes = int64(len(body))
 	s.bytes.Add(int64(len(body)))
-	if tooManyVersions {
-		resp.Status = "Fail"
-		resp.Message = fmt.Sprintf("Too many versions. tablet_id: %d, version_count: 1001, limit: 1000", id)
-		return finish("ABORTED")
-	}
 	if s.cfg.CountOnly {
 		n := countRows(body, opts)
 		resp.NumberTotalRows, resp.NumberLoadedRows = n, n
@@ -296,75 +408,95 @@ func (s *Server) streamLoad(r *http.Request, db, tbl string, tooManyVersions, pu
 		resp.Status, resp.Message = "Success", "OK"
 		return finish("VISIBLE")
 	}
-	t.mu.RLock()
-	def := t.def
-	t.mu.RUnlock()
-	ops, reasons, total, err := parseRows(&def, body, opts, int(t.lastRows.Load()))
+	ops, reasons, total, err := parseRows(&view, plan, body, opts, int(t.lastRows.Load()))
 	t.lastRows.Store(total)
 	resp.NumberTotalRows = total
 	resp.NumberFilteredRows = int64(len(reasons))
 	if err == nil && total > 0 && float64(len(reasons))/float64(total) > opts.maxFilterRatio {
+		// stream_load_executor.cpp execute_plan_fragment
 		err = fmt.Errorf("too many filtered rows")
 	}
 	if len(reasons) > 0 {
-		file := fmt.Sprintf("error_log_%s_%d", strings.ReplaceAll(label, "/", "_"), id)
-		s.errLogs.Store(file, strings.Join(reasons, "\n")+"\n")
-		resp.ErrorURL = s.BEURL() + "/api/_load_error_log?file=" + file
+		resp.ErrorURL = s.storeErrorLog(label, id, reasons)
 	}
 	if err != nil {
 		resp.Status, resp.Message = "Fail", err.Error()
 		s.filtered.Add(int64(len(reasons)))
 		return finish("ABORTED")
 	}
-	if err := s.apply(t, ops, opts); err != nil {
+	if fault == FaultCompactionScore {
+		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())
+		return finish("ABORTED")
+	}
+	if err := s.apply(t, ops, opts, plan, set); err != nil {
 		resp.Status, resp.Message = "Fail", err.Error()
 		return finish("ABORTED")
 	}
 	resp.NumberLoadedRows = int64(len(ops))
 	s.filtered.Add(int64(len(reasons)))
 	resp.Status, resp.Message = "Success", "OK"
-	if publishTimeout {
-		resp.Status, resp.Message = "Publish Timeout", "transaction commit successfully, BUT data will be visible later"
+	switch fault {
+	case FaultPublishTimeout:
+		resp.Status, resp.Message = "Publish Timeout", faultMessage(fault, id, s.beHost())
+	case FaultCommitUnknown:
+		// The FE committed; the BE did not hear it.
+		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())
+		resp.NumberLoadedRows = 0
 	}
 	s.log.Debug("load", zap.String("table", db+"."+tbl), zap.String("label", label), zap.Int64("rows", total))
 	return finish("VISIBLE")
 }
 
+// storeErrorLog keeps the reasons of filtered rows and returns their
+// ErrorURL (fragment_mgr.cpp to_load_error_http_path).
+func (s *Server) storeErrorLog(label string, id int64, reasons []string) string {
+	file := fmt.Sprintf("error_log_%s_%d", strings.ReplaceAll(label, "/", "_"), id)
+	s.errLogs.Store(file, strings.Join(reasons, "\n")+"\n")
+	return s.BEURL() + "/api/_load_error_log?file=" + file
+}
+
 // apply writes ops to t in order, atomically with respect to readers.
-func (s *Server) apply(t *table, ops []op, opts loadOptions) error {
+func (s *Server) apply(t *table, ops []op, opts loadOptions, plan *loadPlan, set Settings) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	pk := t.def.Model == schema.ModelPrimaryKeys
-	for _, o := range ops {
-		if o.delete && !pk {
-			return fmt.Errorf("delete (__op=1) is only supported on Primary Key tables; %s is %s", t.def.Name, t.def.Model)
+	if plan.view.applied != t.applied {
+		// A schema change finished after the load was planned: its rows
+		// move to the new columns (the job waited for no one here).
+		for i := range ops {
+			ops[i].row, ops[i].present = t.remap(ops[i].row, ops[i].present, plan.view.def.Columns)
 		}
+		if plan.mc >= 0 {
+			plan.mc = t.def.Index(plan.view.def.Columns[plan.mc].Name)
+		}
+		defs := make([]any, len(t.def.Columns))
+		for i := range defs {
+			if t.extra[i].def != nil {
+				defs[i], _ = convert(&t.def.Columns[i], jsonString(*t.extra[i].def))
+			}
+		}
+		plan.defs = defs
 	}
-	if opts.partial && !pk {
-		return fmt.Errorf("partial_update is only supported on Primary Key tables")
+	if pk && set.SharedData {
+		ops = lakeReorder(ops, t, set)
 	}
 	var loaded, deleted int64
-	mc := -1
-	if opts.mergeCond != "" {
-		if mc = t.def.Index(opts.mergeCond); mc < 0 || t.def.Columns[mc].Key || !pk {
-			return fmt.Errorf("merge_condition column %q must be a non-key column of a Primary Key table", opts.mergeCond)
-		}
-	}
 	for _, o := range ops {
 		if o.delete {
 			t.delete(o.row)
 			deleted++
 			continue
 		}
-		if mc >= 0 {
-			if old := t.get(o.row); old != nil && compareValues(o.row[mc], old[mc]) < 0 {
+		if plan.mc >= 0 {
+			// Ties apply, NULL is the smallest value and equals NULL.
+			if old := t.get(o.row); old != nil && compareValues(o.row[plan.mc], old[plan.mc]) < 0 {
 				continue
 			}
 		}
 		if opts.partial {
-			t.upsert(o.row, o.present)
+			t.upsertPartial(o.row, o.present, plan.defs)
 		} else {
-			t.upsert(o.row, nil)
+			t.upsert(o.row)
 		}
 		loaded++
 	}
@@ -373,7 +505,50 @@ func (s *Server) apply(t *table, ops []op, opts loadOptions) error {
 	return nil
 }
 
+// lakeReorder reproduces StarRocks issue #75014 on shared-data Primary Key
+// tables: each memtable keeps the last operation per key (REPLACE
+// aggregation, so a DELETE then UPSERT inside one memtable keeps the
+// UPSERT), but the load's deletes are applied after the upserts of every
+// segment, so a DELETE in one memtable and a later UPSERT of the key in a
+// later one leave the key deleted. Callers hold t.mu.
+func lakeReorder(ops []op, t *table, set Settings) []op {
+	var upserts, deletes []op
+	flush := func(seg []op) {
+		last := make(map[string]int, len(seg))
+		for i := range seg {
+			last[t.rowKey(seg[i].row)] = i
+		}
+		for i := range seg {
+			if last[t.rowKey(seg[i].row)] != i {
+				continue
+			}
+			if seg[i].delete {
+				deletes = append(deletes, seg[i])
+			} else {
+				upserts = append(upserts, seg[i])
+			}
+		}
+	}
+	startSeg, bytes := 0, 0
+	for i := range ops {
+		bytes += ops[i].size
+		rows := i - startSeg + 1
+		if set.MemtableRows > 0 && rows >= set.MemtableRows || set.MemtableBytes > 0 && bytes >= set.MemtableBytes {
+			flush(ops[startSeg : i+1])
+			startSeg, bytes = i+1, 0
+		}
+	}
+	flush(ops[startSeg:])
+	return append(upserts, deletes...)
+}
+
 func compareValues(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case b == nil:
+		return 1
+	}
 	switch x := a.(type) {
 	case int64:
 		if y, ok := b.(int64); ok {
@@ -427,10 +602,16 @@ func parseOptions(h http.Header) (loadOptions, error) {
 		o.format = "CSV"
 	}
 	if o.format != "CSV" && o.format != "JSON" {
-		return o, fmt.Errorf("unknown data format %q", h.Get("format"))
+		return o, fmt.Errorf("unknown data format, format=%s", h.Get("format"))
 	}
 	o.stripOuter = strings.EqualFold(h.Get("strip_outer_array"), "true")
-	o.strict = strings.EqualFold(h.Get("strict_mode"), "true")
+	switch v := h.Get("strict_mode"); {
+	case strings.EqualFold(v, "true"):
+		o.strict = true
+	case v == "" || strings.EqualFold(v, "false"):
+	default:
+		return o, fmt.Errorf("Invalid strict mode format. Must be bool type")
+	}
 	o.partial = strings.EqualFold(h.Get("partial_update"), "true")
 	o.mergeCond = h.Get("merge_condition")
 	if v := h.Get("column_separator"); v != "" {
@@ -566,174 +747,4 @@ func countRows(body []byte, o loadOptions) int64 {
 		n++
 	}
 	return n
-}
-
-// parseRows turns a body into ops in file order; rows that do not fit are
-// returned as reasons (the filtered rows).
-//
-// rowsHint is the number of rows expected (the table's last load), to size
-// ops at once.
-func parseRows(def *schema.Table, body []byte, o loadOptions, rowsHint int) (ops []op, reasons []string, total int64, err error) {
-	ops = make([]op, 0, rowsHint)
-	// Which table column each input field feeds, and where __op comes from.
-	specs := o.columns
-	if len(specs) == 0 {
-		for _, c := range def.Columns {
-			specs = append(specs, colSpec{name: c.Name})
-		}
-	}
-	idx := make([]int, len(specs))
-	for i, cs := range specs {
-		if strings.EqualFold(cs.name, "__op") {
-			idx[i] = -1
-			continue
-		}
-		if idx[i] = def.Index(cs.name); idx[i] < 0 {
-			return nil, nil, 0, fmt.Errorf("unknown column %q in the columns header", cs.name)
-		}
-	}
-	// Rows are cut from slabs of slabRows rows: two allocations per row
-	// were a tenth of a load's cost.
-	const slabRows = 1024
-	var vals []any
-	var pres []bool
-	build := func(get func(i int, cs colSpec) (gjson.Result, bool)) {
-		total++
-		n := len(def.Columns)
-		if len(vals) < n {
-			vals, pres = make([]any, slabRows*n), make([]bool, slabRows*n)
-		}
-		o2 := op{row: vals[:n:n], present: pres[:n:n]}
-		vals, pres = vals[n:], pres[n:]
-		for i, cs := range specs {
-			v, ok := get(i, cs)
-			if cs.konst != nil {
-				v, ok = gjson.Result{Type: gjson.String, Str: *cs.konst, Raw: strconv.Quote(*cs.konst)}, true
-			}
-			if idx[i] < 0 {
-				switch {
-				case !ok || v.Type == gjson.Null:
-				case v.Raw == "1" || v.Str == "1" || strings.EqualFold(v.Str, "delete"):
-					o2.delete = true
-				case v.Raw == "0" || v.Str == "0" || strings.EqualFold(v.Str, "upsert"):
-				default:
-					reasons = append(reasons, fmt.Sprintf("Reason: invalid __op value %s. src line: [%s]", v.Raw, truncate(v.Raw, 200)))
-					return
-				}
-				continue
-			}
-			if !ok {
-				continue
-			}
-			c := &def.Columns[idx[i]]
-			val, cerr := convert(c, v)
-			if cerr != nil {
-				if !o.strict && c.Nullable && v.Type != gjson.Null && !strings.Contains(cerr.Error(), "longer than") && !strings.Contains(cerr.Error(), "does not fit DECIMAL") {
-					val = nil // non-strict: a failed conversion loads NULL
-				} else {
-					reasons = append(reasons, "Reason: "+cerr.Error())
-					return
-				}
-			}
-			o2.row[idx[i]] = val
-			o2.present[idx[i]] = true
-		}
-		for k, c := range def.Columns {
-			if c.Key && !o2.present[k] {
-				reasons = append(reasons, fmt.Sprintf("Reason: key column %s is missing", c.Name))
-				return
-			}
-			if !o2.delete && !o.partial && !c.Nullable && !o2.present[k] && !c.Key {
-				reasons = append(reasons, fmt.Sprintf("Reason: column %s is NOT NULL and has no value", c.Name))
-				return
-			}
-		}
-		ops = append(ops, o2)
-	}
-	switch o.format {
-	case "JSON":
-		if !gjson.ValidBytes(body) {
-			return nil, nil, 0, fmt.Errorf("The input JSON is invalid")
-		}
-		// The body is never modified once read: gjson reads it in place
-		// (ParseBytes would copy it whole) and stored strings point into it.
-		root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
-		// Simple mode reads each object once, its members matched to the
-		// columns by name (the first of a repeated name wins, as with a
-		// lookup); jsonpaths mode looks each path up.
-		byName := make(map[string]int, len(specs))
-		for i := len(specs) - 1; i >= 0; i-- {
-			byName[specs[i].name] = i
-		}
-		got := make([]gjson.Result, len(specs))
-		one := func(obj gjson.Result) {
-			if !obj.IsObject() {
-				total++
-				reasons = append(reasons, "Reason: a JSON row must be an object: "+truncate(obj.Raw, 200))
-				return
-			}
-			if o.jsonPaths != nil {
-				build(func(i int, cs colSpec) (gjson.Result, bool) {
-					if i >= len(o.jsonPaths) {
-						return gjson.Result{}, false
-					}
-					v := obj.Get(strings.TrimPrefix(strings.TrimPrefix(o.jsonPaths[i], "$."), "$"))
-					return v, v.Exists()
-				})
-				return
-			}
-			clear(got)
-			obj.ForEach(func(k, v gjson.Result) bool {
-				if i, ok := byName[k.Str]; ok && !got[i].Exists() {
-					got[i] = v
-				}
-				return true
-			})
-			build(func(i int, _ colSpec) (gjson.Result, bool) { return got[i], got[i].Exists() })
-		}
-		switch {
-		case root.IsArray() && o.stripOuter:
-			root.ForEach(func(_, v gjson.Result) bool { one(v); return true })
-		case root.IsArray():
-			return nil, nil, 0, fmt.Errorf("JSON data is an array, strip_outer_array must be set true")
-		default:
-			one(root)
-		}
-	case "CSV":
-		for _, line := range strings.Split(strings.TrimSuffix(string(body), o.rowSep), o.rowSep) {
-			if line == "" && len(body) == 0 {
-				break
-			}
-			fields := strings.Split(line, o.colSep)
-			if len(fields) != len(specsWithoutConst(specs)) {
-				total++
-				reasons = append(reasons, fmt.Sprintf("Reason: column count mismatch, expect=%d real=%d. src line: [%s]", len(specsWithoutConst(specs)), len(fields), truncate(line, 200)))
-				continue
-			}
-			build(func(i int, cs colSpec) (gjson.Result, bool) {
-				pos := 0
-				for k := 0; k < i; k++ {
-					if specs[k].konst == nil {
-						pos++
-					}
-				}
-				f := fields[pos]
-				if f == `\N` {
-					return gjson.Result{Type: gjson.Null, Raw: "null"}, true
-				}
-				return gjson.Result{Type: gjson.String, Str: f, Raw: strconv.Quote(f)}, true
-			})
-		}
-	}
-	return ops, reasons, total, nil
-}
-
-func specsWithoutConst(specs []colSpec) []colSpec {
-	var out []colSpec
-	for _, s := range specs {
-		if s.konst == nil {
-			out = append(out, s)
-		}
-	}
-	return out
 }

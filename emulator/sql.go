@@ -80,7 +80,10 @@ type handler struct {
 }
 
 var (
-	reDDL          = regexp.MustCompile(`(?is)^\s*(create\s+(database|table)|drop\s+(database|table)|alter\s+table|truncate\s+table)\b`)
+	reDDL          = regexp.MustCompile(`(?is)^\s*(create\s+(database|table|view|or\s+replace\s+view)|drop\s+(database|table|view)|alter\s+table|truncate\s+table)\b`)
+	reDesc         = regexp.MustCompile("(?is)^\\s*(?:desc|describe)\\s+(?:`?([^`.\\s;]+)`?\\.)?`?([^`.\\s;]+)`?\\s*;?\\s*$")
+	reShowColumns  = regexp.MustCompile("(?is)^\\s*show\\s+(full\\s+)?(?:columns|fields)\\s+(?:from|in)\\s+(?:`?([^`.\\s;]+)`?\\.)?`?([^`.\\s;]+)`?(?:\\s+(?:from|in)\\s+`?([^`\\s;]+)`?)?\\s*;?\\s*$")
+	reShowAlter    = regexp.MustCompile("(?is)^\\s*show\\s+alter\\s+table\\s+column(?:\\s+(?:from|in)\\s+`?([^`\\s;]+)`?)?(?:\\s+where\\s+`?tablename`?\\s*=\\s*['\"]([^'\"]*)['\"])?\\s*;?\\s*$")
 	reUse          = regexp.MustCompile("(?is)^\\s*use\\s+`?([^`;\\s]+)`?")
 	reTablesConfig = regexp.MustCompile(`(?is)^\s*select\s+(.+?)\s+from\s+information_schema\.tables_config\b(.*)$`)
 )
@@ -106,6 +109,29 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb 
 			return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%s", err.Error())
 		}
 		return cb(&sqltypes.Result{}, false)
+	}
+	if m := reDesc.FindStringSubmatch(query); m != nil {
+		return h.describe(c, m[1], m[2], false, false, cb)
+	}
+	if m := reShowColumns.FindStringSubmatch(query); m != nil {
+		db := m[2]
+		if m[4] != "" {
+			db = m[4]
+		}
+		return h.describe(c, db, m[3], true, m[1] != "", cb)
+	}
+	if m := reShowAlter.FindStringSubmatch(query); m != nil {
+		db := m[1]
+		if db == "" {
+			h.mu.Lock()
+			db = h.dbs[c.ConnectionID]
+			h.mu.Unlock()
+		}
+		res, err := h.showAlter(db, m[2])
+		if err != nil {
+			return mysql.NewSQLError(mysql.ERBadDb, "42000", "%s", err.Error())
+		}
+		return cb(res, false)
 	}
 	if m := reColumns.FindStringSubmatch(query); m != nil {
 		res, ok, err := h.columns(m[1], m[2])
@@ -202,6 +228,87 @@ func (h *handler) tablesConfig(selectList, rest string) (*sqltypes.Result, error
 	return res, nil
 }
 
+// describe answers DESC t (IndexSchemaProcNode: Field, Type, Null, Key
+// true/false, Default, Extra, the aggregate function hidden for OLAP
+// tables) and SHOW [FULL] COLUMNS FROM t (ShowExecutor
+// visitShowColumnStmt: Key YES/NO, Extra the column's explicit aggregate
+// function, so a client reads an Aggregate Key table's SUM/MAX/… there).
+func (h *handler) describe(c *mysql.Conn, db, name string, show, full bool, cb mysql.ResultSpoolFn) error {
+	if db == "" {
+		h.mu.Lock()
+		db = h.dbs[c.ConnectionID]
+		h.mu.Unlock()
+	}
+	t := h.s.lookup(db, name)
+	if t == nil {
+		return mysql.NewSQLError(mysql.ERNoSuchTable, "42S02", "Unknown table '%s.%s'", db, name)
+	}
+	names := []string{"Field", "Type", "Null", "Key", "Default", "Extra"}
+	if full {
+		names = []string{"Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Privileges", "Comment"}
+	}
+	res := &sqltypes.Result{}
+	for _, n := range names {
+		res.Fields = append(res.Fields, &querypb.Field{Name: n, Type: querypb.Type_VARCHAR, Charset: 33})
+	}
+	t.mu.RLock()
+	for i, col := range t.def.Columns {
+		x := t.extra[i]
+		str := sqltypes.NewVarChar
+		null, key := "NO", "false"
+		if col.Nullable {
+			null = "YES"
+		}
+		if show {
+			key = "NO"
+			if col.Key {
+				key = "YES"
+			}
+		} else if col.Key {
+			key = "true"
+		}
+		def := sqltypes.NULL
+		if x.def != nil {
+			def = str(*x.def)
+		}
+		extra := ""
+		if show {
+			extra = x.agg
+		}
+		row := []sqltypes.Value{str(col.Name), str(strings.ToLower(col.Type)), str(null), str(key), def, str(extra)}
+		if full {
+			row = []sqltypes.Value{str(col.Name), str(strings.ToLower(col.Type)), str(""), str(null), str(key), def, str(extra), str(""), str("")}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	t.mu.RUnlock()
+	res.RowsAffected = uint64(len(res.Rows))
+	return cb(res, false)
+}
+
+// showAlter answers SHOW ALTER TABLE COLUMN with SchemaChangeProcDir's
+// columns.
+func (h *handler) showAlter(db, table string) (*sqltypes.Result, error) {
+	jobs, err := h.s.AlterJobs(db, table)
+	if err != nil {
+		return nil, err
+	}
+	res := &sqltypes.Result{}
+	for _, n := range []string{"JobId", "TableName", "CreateTime", "FinishTime", "IndexName", "IndexId", "OriginIndexId",
+		"SchemaVersion", "TransactionId", "State", "Msg", "Progress", "Timeout"} {
+		res.Fields = append(res.Fields, &querypb.Field{Name: n, Type: querypb.Type_VARCHAR, Charset: 33})
+	}
+	str := sqltypes.NewVarChar
+	num := func(n int64) sqltypes.Value { return str(strconv.FormatInt(n, 10)) }
+	for _, j := range jobs {
+		res.Rows = append(res.Rows, []sqltypes.Value{num(j.JobID), str(j.TableName), str(j.CreateTime), str(j.FinishTime),
+			str(j.IndexName), num(j.IndexID), num(j.OriginIndexID), str(j.SchemaVersion), num(j.TransactionID),
+			str(j.State), str(j.Msg), str(j.Progress), num(j.Timeout)})
+	}
+	res.RowsAffected = uint64(len(res.Rows))
+	return res, nil
+}
+
 // provider exposes the emulator's databases to go-mysql-server.
 type provider struct{ s *Server }
 
@@ -258,6 +365,38 @@ func (d *sqlDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, b
 		}
 	}
 	return nil, false, nil
+}
+
+// CreateView and DropView are reached only if a statement passes the
+// DDL interception; views are created by Server.exec.
+func (d *sqlDB) CreateView(ctx *sql.Context, name string, selectStatement, createViewStmt string) error {
+	return d.s.exec(createViewStmt, d.name)
+}
+
+func (d *sqlDB) DropView(ctx *sql.Context, name string) error {
+	return d.s.exec("DROP VIEW `"+name+"`", d.name)
+}
+
+func (d *sqlDB) GetViewDefinition(ctx *sql.Context, name string) (sql.ViewDefinition, bool, error) {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	if db := d.s.dbs[d.name]; db != nil {
+		v, ok := db.views[strings.ToLower(name)]
+		return v, ok, nil
+	}
+	return sql.ViewDefinition{}, false, nil
+}
+
+func (d *sqlDB) AllViews(ctx *sql.Context) ([]sql.ViewDefinition, error) {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	var out []sql.ViewDefinition
+	if db := d.s.dbs[d.name]; db != nil {
+		for _, v := range db.views {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func (d *sqlDB) GetTableNames(ctx *sql.Context) ([]string, error) {

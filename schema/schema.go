@@ -108,9 +108,29 @@ type Column struct {
 	Precision int // DECIMAL precision; 0 when not a decimal
 	Scale     int // DECIMAL scale; 0 when not a decimal
 	Length    int // CHAR/VARCHAR length in bytes; 0 when unknown or not text
-	Nullable  bool
-	Key       bool // part of the table's key (primary, duplicate, unique or aggregate)
+	// Nullable reports whether the column accepts NULL. The catalog reads
+	// it from information_schema.columns and, where that answers NO for
+	// every column (StarRocks' BE scanner always does), from SHOW FULL
+	// COLUMNS; when neither says, it stays false: a column is taken as NOT
+	// NULL unless StarRocks said it is nullable.
+	Nullable bool
+	Key      bool // part of the table's key (primary, duplicate, unique or aggregate)
+	// Agg is the aggregate function of a value column of an Aggregate Key
+	// table as StarRocks names it (AggregateType.toSql): SUM, MIN, MAX,
+	// REPLACE, REPLACE_IF_NOT_NULL, HLL_UNION, BITMAP_UNION,
+	// PERCENTILE_UNION, …; "" for key columns and for tables of the other
+	// models.
+	Agg string
 }
+
+// Aggregate functions of Aggregate Key value columns (Column.Agg).
+const (
+	AggSum              = "SUM"
+	AggMin              = "MIN"
+	AggMax              = "MAX"
+	AggReplace          = "REPLACE"
+	AggReplaceIfNotNull = "REPLACE_IF_NOT_NULL"
+)
 
 // Table is a StarRocks table's schema.
 type Table struct {
@@ -140,6 +160,26 @@ func (t *Table) KeyColumns() []string {
 		}
 	}
 	return keys
+}
+
+// AllReplace reports whether t is an Aggregate Key table whose every
+// value column aggregates with REPLACE: loading a change into it replaces
+// the row of its key, as on a Unique Key table (a delete still cannot be
+// loaded). It is false for any other model, and for an Aggregate Key table
+// with a SUM, MIN, MAX, REPLACE_IF_NOT_NULL (which ignores NULLs), … column,
+// or one whose function is not known, where loading every change of a row
+// would not leave the row's last state. A table of key columns only is
+// all-REPLACE: a load keeps one row per key.
+func (t *Table) AllReplace() bool {
+	if t.Model != ModelAggKeys {
+		return false
+	}
+	for _, c := range t.Columns {
+		if !c.Key && c.Agg != AggReplace {
+			return false
+		}
+	}
+	return true
 }
 
 // QualifiedName returns "db.table".

@@ -30,6 +30,14 @@ func TestParseType(t *testing.T) {
 		{"map<varchar(8),bigint(20)>", KindMap, 0, 0, 0},
 		{"struct<a int(11), b varchar(65533)>", KindStruct, 0, 0, 0},
 		{"geometry", KindUnknown, 0, 0, 0},
+		// The BE scanner's spellings (schema_columns_scanner.cpp
+		// type_to_string): no space in decimal, "unknown" for ARRAY, MAP,
+		// STRUCT and VARBINARY.
+		{"decimal(13,2)", KindDecimal, 13, 2, 0},
+		{"unknown", KindUnknown, 0, 0, 0},
+		// SHOW COLUMNS' Type (Type.canonicalName, lower-cased).
+		{"decimal64(10,2)", KindDecimal, 10, 2, 0},
+		{"array<int>", KindArray, 0, 0, 0},
 	}
 	for _, tt := range tests {
 		k, p, s, l := ParseType(tt.in)
@@ -66,4 +74,45 @@ func TestTableIndex(t *testing.T) {
 	if k := tb.KeyColumns(); len(k) != 1 || k[0] != "use_date" {
 		t.Fatalf("KeyColumns = %v", k)
 	}
+}
+
+func TestAllReplace(t *testing.T) {
+	key := Column{Name: "k", Key: true}
+	val := func(agg string) Column { return Column{Name: "v" + agg, Agg: agg} }
+	tests := []struct {
+		name  string
+		model Model
+		cols  []Column
+		want  bool
+	}{
+		{"every value column REPLACE", ModelAggKeys, []Column{key, val(AggReplace), val(AggReplace)}, true},
+		{"key columns only", ModelAggKeys, []Column{key}, true},
+		{"a SUM column", ModelAggKeys, []Column{key, val(AggReplace), val(AggSum)}, false},
+		{"REPLACE_IF_NOT_NULL ignores NULLs", ModelAggKeys, []Column{key, val(AggReplaceIfNotNull)}, false},
+		{"function unknown", ModelAggKeys, []Column{key, val("")}, false},
+		{"not an Aggregate Key table", ModelUniqueKeys, []Column{key, val(AggReplace)}, false},
+		{"Primary Key table", ModelPrimaryKeys, []Column{key, {Name: "v"}}, false},
+	}
+	for _, tt := range tests {
+		tb := Table{Model: tt.model, Columns: tt.cols}
+		if got := tb.AllReplace(); got != tt.want {
+			t.Errorf("%s: AllReplace = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseType(f *testing.F) {
+	for _, s := range []string{"decimal(13,2)", "decimal(13, 2)", "unknown", "array<int(11)>", "varchar(65533)",
+		"bigint(20) unsigned", "decimal64(10,2)", "tinyint(1)", "char(", "decimal(,)", "varchar(-1)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, p, sc, l := ParseType(s)
+		if int(k) >= len(kindNames) {
+			t.Fatalf("ParseType(%q): kind %d out of range", s, k)
+		}
+		if k != KindDecimal && (p != 0 || sc != 0) || !k.IsText() && l != 0 {
+			t.Fatalf("ParseType(%q) = %v,%d,%d,%d: precision, scale or length on the wrong kind", s, k, p, sc, l)
+		}
+	})
 }

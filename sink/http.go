@@ -10,12 +10,20 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/starsink/starsink/status"
 )
 
 // Handler serves /metrics (from g), /healthz (the process is alive),
 // /readyz (Kafka and StarRocks answer and no table has had work waiting
 // without progress for longer than http.stuck_after) and, with http.pprof,
-// Go's profiler under /debug/pprof/.
+// Go's profiler under /debug/pprof/. Once the worker implements
+// status.Source, GET /status and its page GET / are served too (with the
+// group described from Kafka, and lag in seconds from the worker's
+// status.Freshness when it has a Freshness method); once it implements
+// status.Pauser, POST /tables/<t>/pause and /resume (http.admin,
+// http.admin_token).
 func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
@@ -31,6 +39,22 @@ func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
 		}
 		rw.Write([]byte("ready\n"))
 	})
+	if src, ok := any(w).(status.Source); ok {
+		h := &status.Handler{Source: src, Admin: kadm.NewClient(w.cl), Log: w.log}
+		if f, ok := any(w).(interface{ Freshness() *status.Freshness }); ok {
+			h.Freshness = f.Freshness()
+		}
+		h.Register(mux)
+	}
+	if p, ok := any(w).(status.Pauser); ok {
+		a := status.NewAdmin(p, w.cfg.HTTP.Admin, w.cfg.HTTP.AdminToken, w.log)
+		if r, ok := g.(prometheus.Registerer); ok {
+			// starsink_table_paused; a second Handler on the same
+			// registry keeps the first one's gauge.
+			_ = r.Register(a)
+		}
+		a.Register(mux)
+	}
 	if w.cfg.HTTP.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -170,6 +170,7 @@ func (c *Catalog) read(ctx context.Context, db, table string) (*schema.Table, er
 	if len(t.Columns) == 0 {
 		return nil, fmt.Errorf("%w: %s.%s", ErrTableNotFound, db, table)
 	}
+	rows.Close()
 
 	var model, pk sql.NullString
 	err = c.db.QueryRowContext(ctx, tablesConfigQuery, db, table).Scan(&model, &pk)
@@ -192,8 +193,130 @@ func (c *Catalog) read(ctx context.Context, db, table string) (*schema.Table, er
 			t.Columns[i].Key = true
 		}
 	}
+
+	// information_schema.columns comes in two spellings (see the package
+	// doc, Catalog): where it cannot say a column's nullability, its type
+	// (an ARRAY, MAP or STRUCT column), or, for an Aggregate Key table, the
+	// value columns' functions, SHOW FULL COLUMNS, answered by the FE from
+	// the table's own schema, can.
+	agg := t.Model == schema.ModelAggKeys
+	if agg || !anyNullable(t) || anyUnknownType(t) {
+		err := c.showColumns(ctx, t)
+		switch {
+		case err != nil && agg:
+			return nil, fmt.Errorf("streamload: catalog: aggregate functions of %s.%s: %w", db, table, err)
+		case err != nil:
+			// Nullability stays as information_schema said: NOT NULL, the
+			// assumption that is safe to act on (see Column.Nullable).
+			c.log.Warn("streamload: SHOW FULL COLUMNS failed; nullability and types as information_schema.columns has them",
+				zap.String("table", db+"."+table), zap.Error(err))
+		}
+	}
 	return t, nil
 }
+
+func anyNullable(t *schema.Table) bool {
+	for _, c := range t.Columns {
+		if c.Nullable {
+			return true
+		}
+	}
+	return false
+}
+
+func anyUnknownType(t *schema.Table) bool {
+	for _, c := range t.Columns {
+		if c.Kind == schema.KindUnknown {
+			return true
+		}
+	}
+	return false
+}
+
+// showColumns reads SHOW FULL COLUMNS of t and takes from it what
+// information_schema.columns may lack. StarRocks' FE answers it from the
+// table's schema (ShowExecutor, SHOW COLUMNS): Field, Type
+// (Type.canonicalName, lower case), Collation, Null (YES/NO from
+// Column.isAllowNull), Key, Default, Extra (AggregateType.toSql of a
+// column whose aggregation is explicit, that is a value column of an
+// Aggregate Key table: SUM, MIN, MAX, REPLACE, REPLACE_IF_NOT_NULL,
+// HLL_UNION, BITMAP_UNION, PERCENTILE_UNION, …; "" otherwise), Privileges,
+// Comment. Columns are found by name, so the six-column SHOW COLUMNS
+// answer reads the same.
+func (c *Catalog) showColumns(ctx context.Context, t *schema.Table) error {
+	rows, err := c.db.QueryContext(ctx, "SHOW FULL COLUMNS FROM "+quoteIdent(t.Database)+"."+quoteIdent(t.Name))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	field, typ, null, extra := -1, -1, -1, -1
+	for i, n := range names {
+		switch strings.ToLower(n) {
+		case "field":
+			field = i
+		case "type":
+			typ = i
+		case "null":
+			null = i
+		case "extra":
+			extra = i
+		}
+	}
+	if field < 0 || null < 0 || extra < 0 {
+		return fmt.Errorf("SHOW FULL COLUMNS answered columns %v, want Field, Null and Extra", names)
+	}
+	vals := make([]sql.NullString, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	seen := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		i := t.Index(vals[field].String)
+		if i < 0 {
+			return fmt.Errorf("SHOW FULL COLUMNS names column %q that information_schema.columns does not", vals[field].String)
+		}
+		seen++
+		col := &t.Columns[i]
+		col.Nullable = strings.EqualFold(strings.TrimSpace(vals[null].String), "YES")
+		if col.Kind == schema.KindUnknown && typ >= 0 && vals[typ].String != "" {
+			if nc := schema.NewColumn(col.Name, vals[typ].String, col.Nullable, col.Key); nc.Kind != schema.KindUnknown {
+				nc.Agg = col.Agg
+				*col = nc
+			}
+		}
+		if t.Model == schema.ModelAggKeys && !col.Key {
+			col.Agg = normalizeAgg(vals[extra].String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if seen != len(t.Columns) {
+		return fmt.Errorf("SHOW FULL COLUMNS listed %d columns, information_schema.columns %d", seen, len(t.Columns))
+	}
+	return nil
+}
+
+// normalizeAgg reads an Extra value as an aggregate function name: upper
+// case, NONE as none.
+func normalizeAgg(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "NONE" {
+		return ""
+	}
+	return s
+}
+
+// quoteIdent quotes a MySQL identifier with backquotes.
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
 // parseKeyList reads PRIMARY_KEY: "`a`, `b`", "a,b" or "a, b"; a backquoted
 // name may hold a comma, and a doubled backquote is one backquote.

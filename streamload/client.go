@@ -32,8 +32,10 @@ type Client struct {
 	auth string // "Basic …"; never logged
 	sem  chan struct{}
 	log  *zap.Logger
-	// sleep waits d or until ctx ends; replaced in tests to skip waiting.
+	// sleep waits d or until ctx ends, and now reads the clock; tests
+	// replace both with a fake clock that sleep advances.
 	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
 }
 
 // New builds a Client. log may be nil.
@@ -75,6 +77,7 @@ func New(cfg Config, log *zap.Logger) (*Client, error) {
 		sem:   make(chan struct{}, cfg.MaxConcurrentLoads),
 		log:   log,
 		sleep: sleepCtx,
+		now:   time.Now,
 	}
 	return c, nil
 }
@@ -141,10 +144,13 @@ func (c *Client) begin(ctx context.Context, req *Request) (body [][]byte, done f
 }
 
 // Load sends one batch and returns StarRocks' answer. It retries retryable
-// failures with the same label (see the package doc for the outcomes) and
-// returns a *LoadError when the batch is not loaded. ctx bounds the whole
-// call, retries included; the call holds one of MaxConcurrentLoads slots
-// until it returns, backoffs included.
+// failures with the same label (see the package doc for the outcomes) for
+// at most Config.RetryFor (and Config.MaxRetries retries when that is set),
+// with capped exponential backoff, and returns a *LoadError when the batch
+// is not loaded: Retryable=false when StarRocks refused the data,
+// Retryable=true when it stayed unavailable for the whole budget (see
+// LoadError). ctx bounds the whole call, retries included; the call holds
+// one of MaxConcurrentLoads slots until it returns, backoffs included.
 //
 // A nil error means the batch is in StarRocks. Response.Status tells how:
 // "Success", "Publish Timeout" (committed, visible later), or "Label Already
@@ -161,17 +167,28 @@ func (c *Client) Load(ctx context.Context, req *Request) (*Response, error) {
 	hdr := req.header(false)
 	path := "/api/" + url.PathEscape(req.DB) + "/" + url.PathEscape(req.Table) + "/_stream_load"
 
-	start := time.Now()
+	start := c.now()
+	deadline := start.Add(c.cfg.RetryFor)
 	for attempt := 0; ; attempt++ {
-		resp, err := c.loadOnce(ctx, req, path, hdr, body)
+		resp, err := c.loadOnce(ctx, req, path, hdr, body, deadline)
 		if err == nil {
 			c.log.Debug("streamload: loaded", zap.String("table", req.Table), zap.String("label", req.Label),
 				zap.String("status", resp.Status), zap.Int64("rows", resp.NumberLoadedRows),
-				zap.Int("bytes", req.bodyLen()), zap.Int("attempts", attempt+1), zap.Duration("duration", time.Since(start)))
+				zap.Int("bytes", req.bodyLen()), zap.Int("attempts", attempt+1), zap.Duration("duration", c.now().Sub(start)))
 			return resp, nil
 		}
 		err = c.wrap(req, err)
-		if !IsRetryable(err) || attempt >= c.cfg.MaxRetries || ctx.Err() != nil {
+		var le *LoadError
+		errors.As(err, &le) // wrap always returns a *LoadError
+		le.Attempts, le.Elapsed = attempt+1, c.now().Sub(start)
+		if !le.Retryable || ctx.Err() != nil || c.cfg.MaxRetries < 0 ||
+			(c.cfg.MaxRetries > 0 && attempt >= c.cfg.MaxRetries) {
+			return nil, err
+		}
+		pause := c.backoff(attempt)
+		if c.now().Add(pause).After(deadline) {
+			// StarRocks stayed unavailable for the whole budget: the
+			// caller stops (never dead-letters), see LoadError.
 			return nil, err
 		}
 		// One log line per retry: the OnRetry hook, when set, logs it.
@@ -179,9 +196,9 @@ func (c *Client) Load(ctx context.Context, req *Request) (*Response, error) {
 			c.cfg.OnRetry(req.Table, attempt+2, err)
 		} else {
 			c.log.Warn("streamload: retrying", zap.String("table", req.Table), zap.String("label", req.Label),
-				zap.Int("attempt", attempt+2), zap.Error(err))
+				zap.Int("attempt", attempt+2), zap.Duration("elapsed", le.Elapsed), zap.Error(err))
 		}
-		if serr := c.sleep(ctx, c.backoff(attempt)); serr != nil {
+		if serr := c.sleep(ctx, pause); serr != nil {
 			return nil, err
 		}
 	}
@@ -203,7 +220,7 @@ func (c *Client) wrap(req *Request, err error) error {
 }
 
 // loadOnce is one attempt: send, classify, resolve a used label.
-func (c *Client) loadOnce(ctx context.Context, req *Request, path string, hdr http.Header, body [][]byte) (*Response, error) {
+func (c *Client) loadOnce(ctx context.Context, req *Request, path string, hdr http.Header, body [][]byte, deadline time.Time) (*Response, error) {
 	status, raw, err := c.send(ctx, http.MethodPut, path, hdr, body, c.exchangeTimeout(req))
 	if err != nil {
 		return nil, err
@@ -221,16 +238,28 @@ func (c *Client) loadOnce(ctx context.Context, req *Request, path string, hdr ht
 	case OutcomeLoaded, OutcomeCommitted:
 		return &r, nil
 	case OutcomeLabelExists:
-		return c.resolveLabel(ctx, req, &r)
+		return c.resolveLabel(ctx, req, &r, deadline)
 	}
 	return nil, &LoadError{Status: r.Status, Message: "unexpected outcome " + res.Outcome.String()}
 }
 
 // resolveLabel decides what a "Label Already Exists" answer means by looking
-// the label up until it is final or LabelWait has passed.
-func (c *Client) resolveLabel(ctx context.Context, req *Request, r *Response) (*Response, error) {
+// the label up until it is final, LabelWait has passed or the retry budget
+// (deadline) is spent.
+//
+// After a broken upload StarRocks still holds the label: the BE registered
+// it at begin_txn, before the body, and rolls the transaction back only
+// when its load context is destroyed. A retry then meets "Label Already
+// Exists" with RUNNING until the rollback, after which get_load_state says
+// ABORTED and the label may be used again; or FINISHED/VISIBLE when the
+// broken attempt had loaded the batch after all.
+func (c *Client) resolveLabel(ctx context.Context, req *Request, r *Response, deadline time.Time) (*Response, error) {
 	state := strings.ToUpper(r.ExistingJobStatus)
-	deadline := time.Now().Add(c.cfg.LabelWait)
+	began := c.now()
+	wait := began.Add(c.cfg.LabelWait)
+	if wait.After(deadline) {
+		wait = deadline
+	}
 	for {
 		switch state {
 		case "FINISHED", "VISIBLE", "COMMITTED":
@@ -245,12 +274,12 @@ func (c *Client) resolveLabel(ctx context.Context, req *Request, r *Response) (*
 				Retryable: true}
 		}
 		// PREPARE, PREPARED, RUNNING, or nothing known yet: look again.
-		if !time.Now().Before(deadline) {
+		if !c.now().Before(wait) {
 			return nil, &LoadError{Status: r.Status, Retryable: true,
-				Message: fmt.Sprintf("earlier job with this label still %s after %s", state, c.cfg.LabelWait)}
+				Message: fmt.Sprintf("earlier job with this label still %s after %s", state, c.now().Sub(began).Round(time.Millisecond))}
 		}
 		if state != "" {
-			if err := c.sleep(ctx, c.cfg.LabelPollInterval); err != nil {
+			if err := c.sleep(ctx, min(c.cfg.LabelPollInterval, wait.Sub(c.now()))); err != nil {
 				return nil, &LoadError{Status: "canceled", Err: err}
 			}
 		}

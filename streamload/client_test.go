@@ -19,7 +19,7 @@ func TestLoadFollowsRedirectWithCredentials(t *testing.T) {
 	c := newTestClient(t, Config{FEURLs: []string{f.fe.URL}})
 	req := jsonReq("lbl-1")
 	req.PartialUpdate, req.PartialUpdateMode, req.MergeCondition = true, "column", "version"
-	req.MaxFilterRatio, req.StrictMode, req.TimeZone = 0.25, true, "UTC"
+	req.TimeZone = "UTC"
 	req.Timeout = 90_500_000_000 // 90.5s rounds up
 	req.Headers = map[string]string{"Load_Mem_Limit": "1024"}
 	resp, err := c.Load(context.Background(), req)
@@ -43,7 +43,7 @@ func TestLoadFollowsRedirectWithCredentials(t *testing.T) {
 	want := map[string]string{
 		"Label": "lbl-1", "Format": "json", "Strip_outer_array": "true", "Columns": "id,name,__op",
 		"Partial_update": "true", "Partial_update_mode": "column", "Merge_condition": "version",
-		"Max_filter_ratio": "0.25", "Strict_mode": "true", "Timezone": "UTC", "Timeout": "91",
+		"Max_filter_ratio": "", "Strict_mode": "true", "Timezone": "UTC", "Timeout": "91",
 		"Load_mem_limit": "1024", "Expect": "100-continue",
 	}
 	for k, v := range want {
@@ -453,6 +453,10 @@ func TestLoadRejectsBadRequest(t *testing.T) {
 		{Table: "t", Label: "l"},
 		{DB: "d", Table: "t", Label: "l", Compression: "bzip3"},
 		{DB: "d", Table: "t", Label: "l", Format: FormatCSV, CSVColumnSeparator: `\t`},
+		{DB: "d", Table: "t", Label: "l", Headers: map[string]string{"Label": "other"}},
+		{DB: "d", Table: "t", Label: "l", Headers: map[string]string{"MAX_FILTER_RATIO": "0.1"}},
+		{DB: "d", Table: "t", Label: "l", Headers: map[string]string{"strict_mode": "false"}},
+		{DB: "d", Table: "t", Label: "l", Headers: map[string]string{"Expect": ""}},
 	} {
 		if _, err := c.Load(context.Background(), r); err == nil {
 			t.Errorf("request %+v accepted", r)

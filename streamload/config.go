@@ -46,8 +46,16 @@ type Config struct {
 	// before it sends the body anyway (default 5s).
 	ExpectContinueTimeout time.Duration
 
-	// MaxRetries is how many times one Load is retried after a retryable
-	// failure (default 5; negative means never).
+	// RetryFor bounds how long one Load keeps retrying retryable failures
+	// with the same label, backoffs and label look-ups included (default
+	// 10m: long enough for a BE rolling restart or an FE failover). No
+	// pause or label look-up runs past it; an attempt under way when it
+	// ends is bounded by LoadTimeout. Past it Load returns a *LoadError
+	// with Retryable=true: StarRocks is unavailable, not refusing the data.
+	RetryFor time.Duration
+	// MaxRetries is an optional extra cap on the retries of one Load: 0 (the
+	// default) means none (RetryFor alone bounds them), a negative value
+	// means never retry. Java connector: sink.maxretries.
 	MaxRetries int
 	// RetryBackoff is the first backoff (default 500ms); it doubles on each
 	// retry up to MaxRetryBackoff (default 30s); each pause is jittered between
@@ -55,7 +63,7 @@ type Config struct {
 	RetryBackoff, MaxRetryBackoff time.Duration
 	// LabelPollInterval is the pause between two get_load_state look-ups of
 	// a label that is still loading (default 1s), for at most LabelWait
-	// (default 2m) per attempt.
+	// (default 2m) per attempt and never past RetryFor.
 	LabelPollInterval, LabelWait time.Duration
 
 	// MaxConcurrentLoads bounds the loads in flight over the whole client
@@ -84,11 +92,7 @@ func (c *Config) withDefaults() {
 	def(&c.MaxRetryBackoff, 30*time.Second)
 	def(&c.LabelPollInterval, time.Second)
 	def(&c.LabelWait, 2*time.Minute)
-	if c.MaxRetries == 0 {
-		c.MaxRetries = 5
-	} else if c.MaxRetries < 0 {
-		c.MaxRetries = 0
-	}
+	def(&c.RetryFor, 10*time.Minute)
 	if c.MaxConcurrentLoads <= 0 {
 		c.MaxConcurrentLoads = 8
 	}

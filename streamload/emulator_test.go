@@ -190,6 +190,114 @@ func TestIntegrationEmulatorCatalog(t *testing.T) {
 	}
 }
 
+// realTimeClient returns a client of the emulator on the real clock with
+// short pauses: the emulator rolls a broken upload's label back after
+// Settings.RollbackDelay of real time, shortened here.
+func realTimeClient(t *testing.T, srv *emulator.Server, cfg Config) *Client {
+	t.Helper()
+	st := srv.Settings()
+	st.RollbackDelay = emulator.Duration(20 * time.Millisecond)
+	if err := srv.SetSettings(st); err != nil {
+		t.Fatal(err)
+	}
+	cfg.RetryBackoff, cfg.MaxRetryBackoff, cfg.LabelPollInterval = time.Millisecond, 10*time.Millisecond, 5*time.Millisecond
+	c := newTestClient(t, cfg)
+	c.now, c.sleep = time.Now, sleepCtx
+	return c
+}
+
+// StarRocks' transient answers, as the emulator gives them with their
+// texts, are retried with the same label until they pass; one that lasts
+// past starrocks.retry_for ends in a retryable error naming it.
+func TestIntegrationEmulatorTransientAnswers(t *testing.T) {
+	for i, kind := range emulator.FaultKinds {
+		if kind == emulator.FaultPublishTimeout {
+			continue // a success, not a failure
+		}
+		t.Run(string(kind), func(t *testing.T) {
+			srv, cfg := startEmulator(t, false)
+			cfg.RetryFor = time.Minute
+			c := realTimeClient(t, srv, cfg)
+			srv.SetFaults(emulator.Faults{Answers: []emulator.Fault{{Kind: kind, For: emulator.Duration(100 * time.Millisecond)}}})
+			var retries int
+			c.cfg.OnRetry = func(_ string, _ int, err error) {
+				if !IsRetryable(err) {
+					t.Errorf("retry after a permanent error: %v", err)
+				}
+				retries++
+			}
+			req := infoReq(fmt.Sprintf("transient-%d", i), `[{"line_no":"1","station_name":"A","__op":0}]`)
+			if _, err := c.Load(context.Background(), req); err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			if retries == 0 {
+				t.Errorf("%s: no retry", kind)
+			}
+			if n, err := srv.Count("subway", "subway_info_copy"); err != nil || n != 1 {
+				t.Errorf("count %d, %v", n, err)
+			}
+		})
+	}
+	t.Run("past retry_for", func(t *testing.T) {
+		srv, cfg := startEmulator(t, false)
+		cfg.RetryFor = 50 * time.Millisecond
+		c := realTimeClient(t, srv, cfg)
+		srv.SetFaults(emulator.Faults{Answers: []emulator.Fault{{Kind: emulator.FaultShuttingDown, Rate: 1}}})
+		_, err := c.Load(context.Background(), infoReq("transient-budget", `[{"line_no":"1","station_name":"A","__op":0}]`))
+		var le *LoadError
+		if !errors.As(err, &le) || !le.Retryable || !strings.Contains(le.Message, "shutting down") || le.Attempts < 2 {
+			t.Fatalf("error %v, want a retryable LoadError naming the last answer after several attempts", err)
+		}
+	})
+}
+
+// The catalog against the emulator answering information_schema.columns
+// in the FE's and in the BE scanner's spelling, and an Aggregate Key
+// table's functions through SHOW FULL COLUMNS.
+func TestIntegrationEmulatorCatalogSpellings(t *testing.T) {
+	for _, spelling := range []string{"fe", "be"} {
+		t.Run(spelling, func(t *testing.T) {
+			srv, _ := startEmulator(t, false)
+			st := srv.Settings()
+			st.InfoSchema = spelling
+			if err := srv.SetSettings(st); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := srv.Exec(ctx, `CREATE TABLE subway.daily (day DATE NOT NULL, total BIGINT SUM, last_name VARCHAR(10) REPLACE,
+				tags ARRAY<INT> REPLACE) ENGINE=OLAP AGGREGATE KEY(day) DISTRIBUTED BY HASH(day)`); err != nil {
+				t.Fatal(err)
+			}
+			cat, err := NewCatalog(CatalogConfig{Addr: srv.MySQLAddr(), User: "root", Password: emuPass, Timeout: 5 * time.Second}, zaptest.NewLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cat.Close()
+			p, err := cat.Table(ctx, "subway", "subway_passengers_copy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := p.Columns[p.Index("pass_in")]; c.Kind != schema.KindDecimal || c.Precision != 13 || !c.Nullable {
+				t.Errorf("pass_in %+v", c)
+			}
+			if c := p.Columns[p.Index("use_date")]; c.Nullable {
+				t.Errorf("use_date %+v", c)
+			}
+			d, err := cat.Table(ctx, "subway", "daily")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range d.Columns {
+				got = append(got, c.Name+":"+c.Agg+":"+c.Kind.String())
+			}
+			if want := "day::date total:SUM:bigint last_name:REPLACE:varchar tags:REPLACE:array"; strings.Join(got, " ") != want || d.AllReplace() {
+				t.Errorf("daily: %s (AllReplace %v), want %s", strings.Join(got, " "), d.AllReplace(), want)
+			}
+		})
+	}
+}
+
 // BenchmarkLoadEmulator is BenchmarkLoad against the emulator's count-only
 // mode (real HTTP handling and row counting on the server side).
 func BenchmarkLoadEmulator(b *testing.B) {
@@ -230,7 +338,7 @@ func TestIntegrationEmulatorFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, cfg := startEmulator(t, false)
 			cfg.MaxRetries = 2
-			c := newTestClient(t, cfg)
+			c := realTimeClient(t, srv, cfg)
 			var retries int
 			c.cfg.OnRetry = func(string, int, error) { retries++ }
 			srv.SetFaults(tt.faults)

@@ -39,11 +39,13 @@ type fakeSR struct {
 	t      *testing.T
 	fe, be *httptest.Server
 
-	mu      sync.Mutex
-	loads   []recorded
-	feHits  int
-	states  []string // get_load_state answers, in order; the last repeats
-	stateN  int
+	mu     sync.Mutex
+	loads  []recorded
+	feHits int
+	states []string // get_load_state answers, in order; the last repeats
+	stateN int
+	// stateOf, when set, answers get_load_state instead of states.
+	stateOf func(label string) string
 	errLogs int
 	beConns atomic.Int32 // BE connections opened
 
@@ -83,7 +85,9 @@ func (f *fakeSR) serveFE(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, "/get_load_state") {
 		f.mu.Lock()
 		st := "UNKNOWN"
-		if len(f.states) > 0 {
+		if f.stateOf != nil {
+			st = f.stateOf(r.URL.Query().Get("label"))
+		} else if len(f.states) > 0 {
 			st = f.states[min(f.stateN, len(f.states)-1)]
 			f.stateN++
 		}
@@ -183,7 +187,40 @@ func decompress(algo string, b []byte) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// newTestClient returns a client of f whose backoff does not wait.
+// fakeClock is a client's clock in tests: sleeping advances it at once, so
+// retry budgets are spent without waiting and without timing asserts.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept time.Duration
+}
+
+func (k *fakeClock) now() time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.t
+}
+
+func (k *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.t = k.t.Add(d)
+	k.slept += d
+	k.mu.Unlock()
+	return nil
+}
+
+// useFakeClock gives c a fake clock and returns it.
+func useFakeClock(c *Client) *fakeClock {
+	k := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c.now, c.sleep = k.now, k.sleep
+	return k
+}
+
+// newTestClient returns a client of f on a fake clock: backoffs do not
+// wait.
 func newTestClient(t *testing.T, cfg Config) *Client {
 	t.Helper()
 	if cfg.User == "" {
@@ -193,7 +230,7 @@ func newTestClient(t *testing.T, cfg Config) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	useFakeClock(c)
 	t.Cleanup(c.Close)
 	return c
 }

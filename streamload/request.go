@@ -8,6 +8,14 @@ import (
 	"time"
 )
 
+// MaxJSONBody is the largest JSON body StarRocks accepts by default:
+// be/src/http/action/stream_load.cpp StreamLoadAction::_on_header refuses
+// a JSON load whose Content-Length (the compressed size, for a compressed
+// body) is above streaming_load_max_batch_size_mb (be.conf, 100) MiB,
+// "The size of this batch exceed the max size [104857600] of json type
+// data …", unless ignore_json_size is set, which starsink never sends.
+const MaxJSONBody = 100 << 20
+
 // Format is the body format of a load.
 type Format uint8
 
@@ -48,21 +56,28 @@ type Request struct {
 	Compression string
 
 	PartialUpdate     bool
-	PartialUpdateMode string // "row" or "column"; empty leaves StarRocks' default
-	MergeCondition    string // a non-key column; Primary Key tables only
-	MaxFilterRatio    float64
+	PartialUpdateMode string        // "row" or "column"; empty leaves StarRocks' default
+	MergeCondition    string        // a non-key column; Primary Key tables only
 	Timeout           time.Duration // the job's timeout header, in whole seconds
-	StrictMode        bool
 	TimeZone          string
 
 	// CSVColumnSeparator and CSVRowDelimiter default to "\t" and "\n".
 	// Non-printable bytes are sent in StarRocks' \xNN form.
 	CSVColumnSeparator, CSVRowDelimiter string
 
-	// Headers are extra headers (per-table options from config). They are
-	// set last, so they override the ones above.
+	// Headers are extra headers (per-table options from config). A header
+	// the client owns (see ReservedHeader: label, columns, format,
+	// strict_mode, max_filter_ratio, …) is refused, case-insensitively.
 	Headers map[string]string
 }
+
+// Every load carries strict_mode: true and no max_filter_ratio (StarRocks'
+// default, 0). Without strict mode StarRocks stores a value that does not
+// fit its column (a string longer than its VARCHAR, a DECIMAL with too many
+// integer digits) as NULL and reports Success
+// (formats/json/nullable_column.cpp, invalid_as_null = !strict_mode); with
+// it the row is filtered and, with a ratio of 0, the load fails: the batch
+// is refused as data, never silently altered.
 
 // validate checks what must be present before anything is sent.
 func (r *Request) validate() error {
@@ -72,9 +87,14 @@ func (r *Request) validate() error {
 	case r.DB == "" || r.Table == "":
 		return fmt.Errorf("streamload: request needs DB and Table (got %q.%q)", r.DB, r.Table)
 	case !ValidLabel(r.Label):
-		return fmt.Errorf("streamload: label %q: must match [-_A-Za-z0-9:]{1,%d}", r.Label, MaxLabelLen)
+		return fmt.Errorf("streamload: label %q: must match [-_A-Za-z0-9]{1,%d}", r.Label, MaxLabelLen)
 	case r.Body != nil && r.BodyParts != nil:
 		return fmt.Errorf("streamload: request has both Body and BodyParts")
+	}
+	for k := range r.Headers {
+		if reason, ok := ReservedHeader(k); ok {
+			return fmt.Errorf("streamload: header %q: %s", k, reason)
+		}
 	}
 	if strings.Contains(r.CSVColumnSeparator, `\`) || strings.Contains(r.CSVRowDelimiter, `\`) {
 		return fmt.Errorf("streamload: CSV separators must not contain a backslash (StarRocks reads it as \\xNN or as the escape character)")
@@ -140,16 +160,11 @@ func (r *Request) header(txn bool) http.Header {
 	if r.MergeCondition != "" {
 		set("merge_condition", r.MergeCondition)
 	}
-	if r.MaxFilterRatio > 0 {
-		set("max_filter_ratio", strconv.FormatFloat(r.MaxFilterRatio, 'f', -1, 64))
-	}
 	if r.Timeout > 0 {
 		s := int64((r.Timeout + time.Second - 1) / time.Second)
 		set("timeout", strconv.FormatInt(s, 10))
 	}
-	if r.StrictMode {
-		set("strict_mode", "true")
-	}
+	set("strict_mode", "true")
 	if r.TimeZone != "" {
 		set("timezone", r.TimeZone)
 	}

@@ -95,6 +95,9 @@ func TestRunRejects(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 		{"missing init sql", []string{"--fe-http-addr", freeAddr(t), "--be-http-addr", freeAddr(t), "--mysql-addr", freeAddr(t),
 			"--init-sql", "testdata/missing.sql"}, "missing.sql"},
+		{"unknown fault", []string{"--fault", "nope=1"}, `unknown fault kind "nope"`},
+		{"bad spelling", []string{"--fe-http-addr", freeAddr(t), "--be-http-addr", freeAddr(t), "--mysql-addr", freeAddr(t),
+			"--info-schema", "xx"}, `info_schema "xx"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,5 +106,106 @@ func TestRunRejects(t *testing.T) {
 				t.Fatalf("run = %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// startCmd runs the command with args on free ports until the test ends
+// and returns its FE address once it answers.
+func startCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	fe, be, my := freeAddr(t), freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"--fe-http-addr", fe, "--be-http-addr", be, "--mysql-addr", my,
+			"--root-password", "pw", "--init-sql", "testdata/init.sql"}, args...))
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", my); err == nil {
+			c.Close()
+			return fe
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the emulator never answered")
+		}
+	}
+}
+
+// call sends a request with the root credentials and returns the status
+// and body.
+func call(t *testing.T, method, url, body string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.SetBasicAuth("root", "pw")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestFlagsAndControlEndpoint: the flags set StarRocks' side (faults,
+// shared-data, strictness, information_schema spelling…), GET
+// /_emulator/state shows them, and POST /_emulator/faults and
+// /_emulator/config change them while it runs.
+func TestFlagsAndControlEndpoint(t *testing.T) {
+	fe := startCmd(t, "--fault", "shutting_down=1", "--shared-data", "--memtable-rows", "1", "--info-schema", "be",
+		"--label-keep-max-num", "5", "--schema-change-duration", "1m")
+	var state struct {
+		Settings struct {
+			SharedData           bool   `json:"shared_data"`
+			MemtableRows         int    `json:"memtable_rows"`
+			InfoSchema           string `json:"info_schema"`
+			LabelKeepMaxNum      int    `json:"label_keep_max_num"`
+			SchemaChangeDuration string `json:"schema_change_duration"`
+			StrictMode           bool   `json:"strict_mode"`
+		}
+		Faults struct {
+			Answers []struct {
+				Kind string
+				Rate float64
+			}
+		}
+	}
+	code, body := call(t, http.MethodGet, "http://"+fe+"/_emulator/state", "", nil)
+	if err := json.Unmarshal([]byte(body), &state); code != 200 || err != nil {
+		t.Fatalf("state: %d %s", code, body)
+	}
+	s := state.Settings
+	if !s.SharedData || s.MemtableRows != 1 || s.InfoSchema != "be" || s.LabelKeepMaxNum != 5 || s.SchemaChangeDuration != "1m0s" || s.StrictMode ||
+		len(state.Faults.Answers) != 1 || state.Faults.Answers[0].Kind != "shutting_down" || state.Faults.Answers[0].Rate != 1 {
+		t.Errorf("state %s", body)
+	}
+	load := func(label, rows string) string {
+		_, b := call(t, http.MethodPut, "http://"+fe+"/api/subway/subway_info_copy/_stream_load", rows,
+			map[string]string{"Expect": "100-continue", "format": "json", "strip_outer_array": "true", "label": label})
+		return b
+	}
+	if b := load("c1", `[{"line_no":"1","station_name":"A"}]`); !strings.Contains(b, "Service is shutting down, please retry later!") {
+		t.Errorf("load under the fault: %s", b)
+	}
+	if code, b := call(t, http.MethodPost, "http://"+fe+"/_emulator/faults", `{}`, nil); code != 200 {
+		t.Fatalf("clear faults: %d %s", code, b)
+	}
+	if code, b := call(t, http.MethodPost, "http://"+fe+"/_emulator/config", `{"strict_mode":true}`, nil); code != 200 || !strings.Contains(b, `"strict_mode": true`) || !strings.Contains(b, `"shared_data": true`) {
+		t.Fatalf("config: %d %s", code, b)
+	}
+	if b := load("c2", `[{"line_no":"1","station_name":"A","station_cd":"12345678901"}]`); !strings.Contains(b, "too many filtered rows") {
+		t.Errorf("strict load of a too long value: %s", b)
+	}
+	for _, tt := range []struct{ path, body string }{
+		{"/_emulator/faults", `{"answers":[{"kind":"nope","rate":1}]}`},
+		{"/_emulator/config", `{"info_schema":"xx"}`},
+		{"/_emulator/config", `{"unknown_key":1}`},
+	} {
+		if code, b := call(t, http.MethodPost, "http://"+fe+tt.path, tt.body, nil); code != http.StatusBadRequest {
+			t.Errorf("%s %s: %d %s, want 400", tt.path, tt.body, code, b)
+		}
 	}
 }

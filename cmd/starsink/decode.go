@@ -43,6 +43,7 @@ func runDecode(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	keyFile := fs.String("key", "", "a file holding the record's key")
 	partition := fs.Int32("partition", 0, "the record's partition (for error messages)")
 	offset := fs.Int64("offset", 0, "the record's offset (for error messages)")
+	envelope := fs.String("envelope", "", "auto, raw or unwrapped (decoder.envelope; default: the configuration's, else auto)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -97,6 +98,11 @@ func runDecode(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return err
 		}
 		opts.OpColumn = table.Model == schema.ModelPrimaryKeys
+	}
+	if *envelope != "" {
+		if opts.Envelope, err = debezium.ParseEnvelope(*envelope); err != nil {
+			return fmt.Errorf("%w: --envelope: %v", errUsage, err)
+		}
 	}
 	row, ev, err := debezium.NewDecoder(table, opts).Decode(rec, nil)
 	if err != nil {

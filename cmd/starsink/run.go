@@ -108,6 +108,11 @@ func runWorker(ctx context.Context, cfg *config.Config, deps sink.Deps, log *zap
 	return w.Run(ctx)
 }
 
+// newLogger builds the process logger. log.format json (the default)
+// writes one JSON object per line for log collectors; console writes one
+// readable line per event for a person at a terminal (zap's console
+// encoder: time, level, message, then the fields as JSON), with the level
+// coloured only when out is a terminal and NO_COLOR is unset.
 func newLogger(c config.Log, out io.Writer) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
@@ -117,9 +122,29 @@ func newLogger(c config.Log, out io.Writer) (*zap.Logger, error) {
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	var enc zapcore.Encoder
 	if c.Format == "console" {
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		if colour(out) {
+			encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
+		encCfg.EncodeDuration = zapcore.StringDurationEncoder // "1.5s", not 1.5
+		encCfg.ConsoleSeparator = "  "
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	} else {
 		enc = zapcore.NewJSONEncoder(encCfg)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(out), lvl)), nil
+}
+
+// colour reports whether out is a terminal that colours are welcome on
+// (https://no-color.org: NO_COLOR set to anything turns them off).
+func colour(out io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

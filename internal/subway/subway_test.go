@@ -4,11 +4,13 @@ import (
 	"testing"
 
 	"github.com/starsink/starsink/debezium"
+	"github.com/starsink/starsink/schema"
 )
 
 // TestEventsDecode renders every kind of event, with and without schemas,
 // and checks that the decoder reads back the generated row.
 func TestEventsDecode(t *testing.T) {
+	zero := map[schema.Kind]string{schema.KindVarchar: `""`, schema.KindChar: `""`, schema.KindDecimal: "0", schema.KindBigInt: "0", schema.KindInt: "0"}
 	for _, schemas := range []bool{true, false} {
 		ev := NewEvents(schemas)
 		for _, tb := range Tables {
@@ -38,9 +40,14 @@ func TestEventsDecode(t *testing.T) {
 						want += ","
 					}
 					want += `"` + col.Name + `":`
-					if c.want[j] == nil {
+					switch {
+					case c.want[j] == nil && c.wantOp == debezium.OpDelete && !col.Key:
+						// A delete row never carries NULL: StarRocks filters
+						// NULL in NOT NULL columns of delete rows too.
+						want += zero[col.Kind]
+					case c.want[j] == nil:
 						want += "null"
-					} else {
+					default:
 						want += `"` + *c.want[j] + `"`
 					}
 				}
