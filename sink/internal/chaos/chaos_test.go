@@ -200,7 +200,7 @@ func TestModelFinalIsTheLastImage(t *testing.T) {
 		m.Append(ev)
 	}
 	for ti := range m.Tables {
-		diffs, _ := m.Diff(ti, apply(m, evs, ti))
+		diffs, _, _ := m.Diff(ti, apply(m, evs, ti))
 		if len(diffs) > 0 {
 			t.Errorf("table %d: %v", ti, diffs)
 		}
@@ -261,7 +261,7 @@ func TestCheckCommit(t *testing.T) {
 		{"past the end", n + 1, loaded(len(recs)), "past the end"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := m.CheckCommit(tp, c.offset, c.target)
+			_, err := m.CheckCommit(tp, c.offset, c.target)
 			switch {
 			case c.want == "" && err != nil:
 				t.Errorf("CheckCommit = %v, want nil", err)
@@ -327,9 +327,11 @@ func TestDiffCountsReverts(t *testing.T) {
 		ev.Topic = tb.Topic
 		m.Append(ev)
 	}
-	diffs, reverted := m.Diff(0, Target{"1": img(1, 10), "2": Row{int64(2), "zz", "1.00", int64(30)}, "3": img(3, 50)})
-	if len(diffs) != 3 || reverted != 1 {
-		t.Errorf("Diff = %v, %d reverted; want 3 differences, 1 reverted", diffs, reverted)
+	m.Append(Event{Topic: tb.Topic, KeyID: "4", Op: OpCreate, LSN: 40, Image: img(4, 40)})
+	m.Append(Event{Topic: tb.Topic, KeyID: "4", Op: OpDelete, LSN: 50})
+	diffs, reverted, resurrected := m.Diff(0, Target{"1": img(1, 10), "2": Row{int64(2), "zz", "1.00", int64(30)}, "3": img(3, 50), "4": img(4, 40)})
+	if len(diffs) != 4 || reverted != 2 || resurrected != 1 {
+		t.Errorf("Diff = %v, %d reverted, %d resurrected; want 4 differences, 2 reverted, 1 resurrected", diffs, reverted, resurrected)
 	}
 }
 
