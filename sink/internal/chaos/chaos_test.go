@@ -272,6 +272,37 @@ func TestCheckCommit(t *testing.T) {
 	}
 }
 
+// TestCheckCommitResurrected: a key the source deleted that the target
+// holds with an older image is told apart from a key left behind.
+func TestCheckCommitResurrected(t *testing.T) {
+	tb := Tables()[0]
+	m := NewModel([]*Table{tb})
+	img := func(id, lsn int64) Row { return Row{id, "o", "1.00", lsn} }
+	for _, ev := range []Event{
+		{KeyID: "1", Op: OpCreate, LSN: 10, Image: img(1, 10)},
+		{KeyID: "1", Op: OpDelete, LSN: 20},
+		{KeyID: "2", Op: OpCreate, LSN: 30, Image: img(2, 30)},
+	} {
+		ev.Topic = tb.Topic
+		m.Append(ev)
+	}
+	tp := TP{tb.Topic, 0}
+	for _, c := range []struct {
+		name             string
+		tgt              Target
+		wantErr, wantRes bool
+	}{
+		{"as the source", Target{"2": img(2, 30)}, false, false},
+		{"deleted key back", Target{"1": img(1, 10), "2": img(2, 30)}, true, true},
+		{"insert missing too", Target{"1": img(1, 10)}, true, false},
+	} {
+		res, err := m.CheckCommit(tp, 3, func(int) Target { return c.tgt })
+		if (err != nil) != c.wantErr || res != c.wantRes {
+			t.Errorf("%s: CheckCommit = %v, %v; want error %v, resurrected %v", c.name, res, err, c.wantErr, c.wantRes)
+		}
+	}
+}
+
 func TestWatch(t *testing.T) {
 	tb := Tables()[0]
 	m := NewModel([]*Table{tb})
