@@ -5,7 +5,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: demo test unit test-deps e2e e2e-matrix bench fuzz build lint
+.PHONY: demo test unit test-deps e2e e2e-matrix bench fuzz build lint chaos
 
 ## demo: the whole reference pipeline in one process (kfake + StarRocks emulator)
 demo:
@@ -64,3 +64,11 @@ fuzz:
 
 build:
 	bash deploy/build.sh
+
+## chaos: SEEDS fault schedules (default 20) from FIRST (default 1), each with the version guard on and off, under -race;
+## one seed again: go test -race -count=1 -run TestChaos ./sink/ -chaos.seed=N [-chaos.guard=on|off]
+SEEDS ?= 20
+FIRST ?= 1
+chaos:
+	$(GO) test ./sink/internal/chaos/
+	$(GO) test -race -count=1 -timeout 0 -run '^TestChaos$$' ./sink/ -chaos.first=$(FIRST) -chaos.seeds=$(SEEDS) -v
