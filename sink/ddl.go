@@ -269,3 +269,20 @@ func equalStrings(a, b []string) bool {
 // isTableNotFound reports whether the catalog answered that the table does
 // not exist.
 func isTableNotFound(err error) bool { return errors.Is(err, streamload.ErrTableNotFound) }
+
+// evolveError is a failure of mapping.evolve met while decoding a record
+// again: it stops the worker, it is not the record's fault.
+type evolveError struct{ err error }
+
+func (e *evolveError) Error() string { return e.err.Error() }
+func (e *evolveError) Unwrap() error { return e.err }
+
+// rejectDecode rejects a record that could not be decoded again, unless
+// evolving the table failed, which stops the worker.
+func (w *Worker) rejectDecode(r *kgo.Record, t *tableState, err error) error {
+	var ee *evolveError
+	if errors.As(err, &ee) {
+		return ee.err
+	}
+	return w.reject(r, t, "decode", err)
+}

@@ -458,11 +458,23 @@ func (w *Worker) add(d *decoded) error {
 		rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 		row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0])
 		w.redecoded, d.gen = row, t.gen
+		if err != nil && errors.Is(err, debezium.ErrRange) && w.evolving() {
+			// Out of range under a schema the table was not evolved
+			// for: evolve (at most once per table and record schema).
+			again, eerr := t.evolveRange(r, d.gen)
+			if eerr != nil {
+				return &evolveError{eerr}
+			}
+			if again {
+				row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0])
+				w.redecoded, d.gen = row, t.gen
+			}
+		}
 		return err
 	}
 	if d.gen != t.gen {
 		if err := redecode(); err != nil {
-			return w.reject(r, t, "decode", err)
+			return w.rejectDecode(r, t, err)
 		}
 	}
 	if ev.Unknown != "" {
@@ -471,7 +483,7 @@ func (w *Worker) add(d *decoded) error {
 		}
 		if d.gen != t.gen {
 			if err := redecode(); err != nil {
-				return w.reject(r, t, "decode", err)
+				return w.rejectDecode(r, t, err)
 			}
 		}
 	}
