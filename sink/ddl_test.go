@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -508,5 +509,52 @@ func TestEvolveUnchangedKeepsRangeError(t *testing.T) {
 	}
 	if n := s.ddlCount("modify_column") + s.ddlCount("add_column"); n != 0 {
 		t.Errorf("%v ALTERs ran", n)
+	}
+}
+
+// TestEvolveTimeoutStopsWithoutCommitting: a schema change that outlives
+// the poll's DDL bound (half of kafka.rebalance_timeout) stops the worker
+// with the DDL's error, and the records that needed the column are not
+// committed: a restart takes them again.
+func TestEvolveTimeoutStopsWithoutCommitting(t *testing.T) {
+	set := emulator.DefaultSettings()
+	set.SchemaChangeDuration = emulator.Duration(time.Hour)
+	s := newDDLStack(t, set, ordersTopic)
+	s.cfg.Mapping.CreateTables = true
+	s.cfg.Mapping.Evolve = "add_columns"
+	s.cfg.Kafka.RebalanceTimeout = 4 * time.Second
+	for i := range 10 {
+		s.event(ordersTopic, "orders", "c", ordersV1, map[string]any{"id": i, "name": "a", "qty": int64(i)})
+	}
+	w, err := New(s.cfg, Deps{Registerer: s.reg}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	if err := s.converged(30*time.Second, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 10; i < 20; i++ {
+		s.event(ordersTopic, "orders", "c", ordersV2, map[string]any{"id": i, "name": "b", "qty": int64(i), "note": "n"})
+	}
+	err = <-done
+	var de *ddl.Error
+	if !errors.As(err, &de) || de.Table != "shop.orders" || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		t.Fatalf("Run: %v; want the ALTER's deadline", err)
+	}
+	if n, _ := s.emu.Count("shop", "orders"); n != 10 {
+		t.Errorf("the table holds %d rows, want the 10 loaded before the new field", n)
+	}
+	offs, err := kadm.NewClient(s.prod).FetchOffsets(context.Background(), s.cfg.Kafka.GroupID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed int64
+	offs.Each(func(o kadm.OffsetResponse) { committed += max(0, o.At) })
+	if committed != 10 {
+		t.Errorf("committed %d records, want the 10 loaded", committed)
 	}
 }
