@@ -213,22 +213,73 @@ func (m *Manager) Evolve(ctx context.Context, target mapping.Target, table *sche
 		}
 	}
 	var done []Change
-	for _, c := range p.DDL {
-		if isExtra(c.Column, opts) {
-			continue // the worker names the version columns it lacks
-		}
-		if err := m.run(ctx, name, c); err != nil {
+	for races := 0; ; races++ {
+		again := false
+		for _, c := range p.DDL {
+			if isExtra(c.Column, opts) {
+				continue // the worker names the version columns it lacks
+			}
+			err := m.run(ctx, name, c)
+			if err == nil {
+				done = append(done, c)
+				continue
+			}
+			if races < maxRaces {
+				if now, ok := m.raced(ctx, target, src, opts, c); ok {
+					p, again = Plan(target.Database, target.Table, src, now, opts), true
+					break
+				}
+			}
 			if len(done) > 0 {
 				m.cfg.Catalog.Refresh(target.Database, target.Table)
 			}
 			return done, err
 		}
-		done = append(done, c)
+		if !again {
+			break
+		}
 	}
 	if len(done) > 0 {
 		m.cfg.Catalog.Refresh(target.Database, target.Table)
 	}
 	return done, nil
+}
+
+// maxRaces bounds how often Evolve plans again after losing a race.
+const maxRaces = 3
+
+// raced reports whether an ALTER that failed lost a race with another
+// schema change of the same table (another replica evolving it for the
+// same record schema): StarRocks refuses an ALTER while a job runs on the
+// table ("is not NORMAL"), and an ADD COLUMN of a column that another job
+// just added. It waits for the table's running job, reads the table again
+// and returns it when the failed change is no longer needed, or was
+// refused while another job ran (it is then planned and tried again).
+func (m *Manager) raced(ctx context.Context, target mapping.Target, src *Source, opts Options, failed Change) (*schema.Table, bool) {
+	job, err := m.lastJob(ctx, target.Database, target.Table)
+	if err != nil {
+		return nil, false
+	}
+	state := strings.ToUpper(job["State"])
+	running := job["JobId"] != "" && state != "FINISHED" && state != "CANCELLED"
+	if err := m.wait(ctx, target.Database, target.Table, ""); err != nil {
+		return nil, false
+	}
+	m.cfg.Catalog.Refresh(target.Database, target.Table)
+	now, err := m.cfg.Catalog.Table(ctx, target.Database, target.Table)
+	if err != nil {
+		return nil, false
+	}
+	needed := false
+	for _, c := range Plan(target.Database, target.Table, src, now, opts).DDL {
+		needed = needed || c.SQL == failed.SQL
+	}
+	if needed && !running {
+		return nil, false // not a race: the statement itself fails
+	}
+	m.log.Info("ddl: another schema change of the table ran at the same time; planning again", zap.String("table", target.Database+"."+target.Table),
+		zap.String("kind", failed.Kind), zap.String("column", failed.Column), zap.Bool("still_needed", needed))
+	return now, true
 }
 
 func (m *Manager) reportDropped(table, col string) {

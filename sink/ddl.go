@@ -136,19 +136,23 @@ func (t *tableState) evolve(r *kgo.Record, def *schema.Table) (bool, error) {
 	w := t.w
 	ctx, cancel := w.ddlContext()
 	defer cancel()
-	changes, err := w.ddl.Evolve(ctx, t.target(), def, r.Key, r.Value)
-	if err != nil {
+	// The statements are logged and counted by the Manager, the new schema
+	// by take.
+	if _, err := w.ddl.Evolve(ctx, t.target(), def, r.Key, r.Value); err != nil {
 		return false, &stopError{fmt.Errorf("topic %s partition %d offset %d: mapping.evolve: %w", r.Topic, r.Partition, r.Offset, err)}
 	}
-	if len(changes) == 0 {
-		return false, nil
-	}
+	// Read the schema again even when this replica ran nothing: another
+	// one may have evolved the table meanwhile (Evolve waits for its job).
 	refresher{w.schemas}.Refresh(def.Database, def.Name)
 	now, err := w.schemas.Table(ctx, def.Database, def.Name)
 	if err != nil {
 		return false, &stopError{fmt.Errorf("topic %s partition %d offset %d: mapping.evolve: reading the schema of %s again: %w", r.Topic, r.Partition, r.Offset, t.name, err)}
 	}
-	return true, t.take(r, now, "evolved")
+	gen := t.gen
+	if err := t.take(r, now, "evolved"); err != nil {
+		return false, err
+	}
+	return gen != t.gen, nil
 }
 
 // take makes def, read again, the table's schema when it differs from the
