@@ -558,3 +558,47 @@ func TestEvolveTimeoutStopsWithoutCommitting(t *testing.T) {
 		t.Errorf("committed %d records, want the 10 loaded", committed)
 	}
 }
+
+// TestEvolveTwoReplicasIntegration: two replicas share the topic's
+// partitions and meet the new schema at about the same time; both evolve
+// the table (one waits for the other's schema change) and the table ends
+// equal to the source.
+func TestEvolveTwoReplicasIntegration(t *testing.T) {
+	set := emulator.DefaultSettings()
+	set.SchemaChangeDuration = emulator.Duration(300 * time.Millisecond)
+	s := newDDLStack(t, set, ordersTopic)
+	s.cfg.Mapping.CreateTables = true
+	s.cfg.Mapping.Evolve = "add_columns"
+	for i := range 40 {
+		s.event(ordersTopic, "orders", "c", ordersV1, map[string]any{"id": i, "name": "a", "qty": int64(i)})
+	}
+	var stops []func() error
+	for _, id := range []string{"a", "b"} {
+		cfg := *s.cfg
+		cfg.Kafka.ClientID = "replica-" + id
+		w, err := New(&cfg, Deps{Registerer: prometheus.NewRegistry()}, zaptest.NewLogger(t).Named(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		stop := func() error { cancel(); return <-done }
+		stops = append(stops, sync.OnceValue(stop))
+		t.Cleanup(func() { stops[len(stops)-1]() })
+	}
+	if err := s.converged(30*time.Second, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 40; i < 200; i++ {
+		s.event(ordersTopic, "orders", "c", ordersV2, map[string]any{"id": i, "name": strings.Repeat("n", i), "qty": int64(i), "note": fmt.Sprint(i)})
+	}
+	if err := s.converged(30*time.Second, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	for _, stop := range stops {
+		if err := stop(); err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}
+}
