@@ -192,6 +192,9 @@ func (m *Manager) EnsureTable(ctx context.Context, target mapping.Target, key, v
 // are never dropped: they are logged once. Differences evolve cannot mend
 // (a key column too narrow, a narrowing) are left to `starsink plan`. It
 // returns the statements run, and refreshes the catalog when there were any.
+// Replicas evolving one table at once agree: a statement refused while
+// another schema change of the table runs, or made unneeded by one, waits
+// for it and plans again (raced).
 func (m *Manager) Evolve(ctx context.Context, target mapping.Target, table *schema.Table, key, value []byte) ([]Change, error) {
 	if m.cfg.Mapping.Evolve != "add_columns" || table == nil {
 		return nil, nil
