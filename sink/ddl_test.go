@@ -602,3 +602,56 @@ func TestEvolveTwoReplicasIntegration(t *testing.T) {
 		}
 	}
 }
+
+// refusingExec is a ddl.Executor whose statements all fail.
+type refusingExec struct{}
+
+var errRefused = errors.New("Access denied; you need the CREATE privilege")
+
+func (refusingExec) Exec(context.Context, string) error                         { return errRefused }
+func (refusingExec) Query(context.Context, string) ([]map[string]string, error) { return nil, errRefused }
+
+// TestCreateTablesStopsWhenItCannot: a table create_tables cannot create
+// (records without schemas, a statement StarRocks refuses) stops the
+// worker with the reason, never dead-letters, and commits nothing.
+func TestCreateTablesStopsWhenItCannot(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		exec ddl.Executor
+		rec  func(s *ddlStack)
+		want error
+	}{
+		{"records without schemas", nil, func(s *ddlStack) {
+			v, _ := json.Marshal(map[string]any{"before": nil, "after": map[string]any{"id": 1, "name": "a"}, "op": "c",
+				"source": map[string]any{"connector": "postgresql", "ts_ms": 1, "lsn": 8}})
+			if err := s.prod.ProduceSync(context.Background(), &kgo.Record{Topic: ordersTopic, Key: []byte(`{"id":1}`), Value: v}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}, ddl.ErrNoSchema},
+		{"statement refused", refusingExec{}, func(s *ddlStack) {
+			s.event(ordersTopic, "orders", "c", ordersV1, map[string]any{"id": 1, "name": "a", "qty": int64(1)})
+		}, errRefused},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newDDLStack(t, emulator.DefaultSettings(), ordersTopic)
+			s.cfg.Mapping.CreateTables = true
+			s.cfg.Errors.Tolerance = "all"
+			s.cfg.Errors.DLQTopic = "starsink.dlq"
+			tc.rec(s)
+			w, err := New(s.cfg, Deps{Registerer: s.reg, DDL: tc.exec}, zaptest.NewLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err = w.Run(ctx)
+			var de *ddl.Error
+			if !errors.Is(err, tc.want) || !errors.As(err, &de) || de.Kind != "create_table" || ctx.Err() != nil {
+				t.Fatalf("Run: %v; want a create_table error wrapping %v", err, tc.want)
+			}
+			if st := w.Stats(); st.DeadLettered != 0 || st.RowsLoaded != 0 {
+				t.Errorf("stats %+v: want nothing loaded or dead-lettered", st)
+			}
+		})
+	}
+}
