@@ -177,6 +177,7 @@ func (m *Manager) EnsureTable(ctx context.Context, target mapping.Target, key, v
 	}
 	for _, c := range p.DDL {
 		if err := m.run(ctx, name, c); err != nil {
+			m.failed(name, c, err)
 			return false, err
 		}
 	}
@@ -228,11 +229,12 @@ func (m *Manager) Evolve(ctx context.Context, target mapping.Target, table *sche
 				continue
 			}
 			if races < maxRaces {
-				if now, ok := m.raced(ctx, target, src, opts, c); ok {
+				if now, ok := m.raced(ctx, target, src, opts, c, err); ok {
 					p, again = Plan(target.Database, target.Table, src, now, opts), true
 					break
 				}
 			}
+			m.failed(name, c, err)
 			if len(done) > 0 {
 				m.cfg.Catalog.Refresh(target.Database, target.Table)
 			}
@@ -248,6 +250,12 @@ func (m *Manager) Evolve(ctx context.Context, target mapping.Target, table *sche
 	return done, nil
 }
 
+// failed logs a statement that failed.
+func (m *Manager) failed(table string, c Change, err error) {
+	m.log.Error("ddl failed", zap.String("table", table), zap.String("kind", c.Kind), zap.String("column", c.Column),
+		zap.String("sql", c.SQL), zap.Error(err))
+}
+
 // maxRaces bounds how often Evolve plans again after losing a race.
 const maxRaces = 3
 
@@ -258,7 +266,7 @@ const maxRaces = 3
 // just added. It waits for the table's running job, reads the table again
 // and returns it when the failed change is no longer needed, or was
 // refused while another job ran (it is then planned and tried again).
-func (m *Manager) raced(ctx context.Context, target mapping.Target, src *Source, opts Options, failed Change) (*schema.Table, bool) {
+func (m *Manager) raced(ctx context.Context, target mapping.Target, src *Source, opts Options, failed Change, refused error) (*schema.Table, bool) {
 	job, err := m.lastJob(ctx, target.Database, target.Table)
 	if err != nil {
 		return nil, false
@@ -281,7 +289,7 @@ func (m *Manager) raced(ctx context.Context, target mapping.Target, src *Source,
 		return nil, false // not a race: the statement itself fails
 	}
 	m.log.Info("ddl: another schema change of the table ran at the same time; planning again", zap.String("table", target.Database+"."+target.Table),
-		zap.String("kind", failed.Kind), zap.String("column", failed.Column), zap.Bool("still_needed", needed))
+		zap.String("kind", failed.Kind), zap.String("column", failed.Column), zap.Bool("still_needed", needed), zap.NamedError("refused", refused))
 	return now, true
 }
 
@@ -297,7 +305,8 @@ func (m *Manager) reportDropped(table, col string) {
 }
 
 // run executes one statement and, for an ALTER, waits for its schema
-// change; it logs and counts it.
+// change; it logs and counts it when it succeeds (the caller logs a
+// failure, which may be a race it recovers from).
 func (m *Manager) run(ctx context.Context, table string, c Change) error {
 	start := time.Now()
 	db, tbl, _ := strings.Cut(table, ".")
@@ -311,14 +320,10 @@ func (m *Manager) run(ctx context.Context, table string, c Change) error {
 		before = job["JobId"]
 	}
 	if err := m.cfg.Exec.Exec(ctx, c.SQL); err != nil {
-		m.log.Error("ddl failed", zap.String("table", table), zap.String("kind", c.Kind), zap.String("column", c.Column),
-			zap.String("sql", c.SQL), zap.Error(err))
 		return &Error{Table: table, Kind: c.Kind, SQL: c.SQL, Err: err}
 	}
 	if alter {
 		if err := m.wait(ctx, db, tbl, before); err != nil {
-			m.log.Error("ddl failed", zap.String("table", table), zap.String("kind", c.Kind), zap.String("column", c.Column),
-				zap.String("sql", c.SQL), zap.Error(err))
 			return &Error{Table: table, Kind: c.Kind, SQL: c.SQL, Err: err}
 		}
 	}
