@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -162,7 +163,7 @@ func (t *tableState) take(r *kgo.Record, def *schema.Table, why string) error {
 	if sameColumns(t.def, def) {
 		return nil
 	}
-	if def.Model != t.def.Model || !equalStrings(keyColumns(def), keyColumns(t.def)) {
+	if def.Model != t.def.Model || !slices.Equal(keyColumns(def), keyColumns(t.def)) {
 		return fmt.Errorf("topic %s partition %d offset %d: table %s changed its model or key (%s %v → %s %v): restart starsink to load into the new table",
 			r.Topic, r.Partition, r.Offset, t.name, t.def.Model, keyColumns(t.def), def.Model, keyColumns(def))
 	}
@@ -252,18 +253,6 @@ func sameColumns(a, b *schema.Table) bool {
 	for i := range a.Columns {
 		x, y := &a.Columns[i], &b.Columns[i]
 		if x.Name != y.Name || x.Type != y.Type || x.Nullable != y.Nullable || x.Key != y.Key {
-			return false
-		}
-	}
-	return true
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}

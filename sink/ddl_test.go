@@ -608,8 +608,10 @@ type refusingExec struct{}
 
 var errRefused = errors.New("Access denied; you need the CREATE privilege")
 
-func (refusingExec) Exec(context.Context, string) error                         { return errRefused }
-func (refusingExec) Query(context.Context, string) ([]map[string]string, error) { return nil, errRefused }
+func (refusingExec) Exec(context.Context, string) error { return errRefused }
+func (refusingExec) Query(context.Context, string) ([]map[string]string, error) {
+	return nil, errRefused
+}
 
 // TestCreateTablesStopsWhenItCannot: a table create_tables cannot create
 // (records without schemas, a statement StarRocks refuses) stops the
