@@ -105,7 +105,7 @@ func (w *Worker) createTable(topic string, target mapping.Target, notFound error
 	defer cancel()
 	created, err := w.ddl.EnsureTable(ctx, target, first.Key, first.Value)
 	if err != nil {
-		return nil, fmt.Errorf("mapping.create_tables: from topic %s partition %d offset %d: %w", first.Topic, first.Partition, first.Offset, err)
+		return nil, fmt.Errorf("mapping.create_tables: from topic %s partition %d offset %d: %w%s", first.Topic, first.Partition, first.Offset, err, w.boundHint(err))
 	}
 	refresher{w.schemas}.Refresh(target.Database, target.Table)
 	def, err := w.schemas.Table(ctx, target.Database, target.Table)
@@ -115,6 +115,14 @@ func (w *Worker) createTable(topic string, target mapping.Target, notFound error
 	w.log.Info("table ready", zap.String("table", def.QualifiedName()), zap.Bool("created", created),
 		zap.String("topic", first.Topic), zap.Int32("partition", first.Partition), zap.Int64("offset", first.Offset))
 	return def, nil
+}
+
+// boundHint explains a DDL cut short by the poll's DDL bound.
+func (w *Worker) boundHint(err error) string {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return ""
+	}
+	return fmt.Sprintf(" (the DDL of one poll is bounded by %s, half of kafka.rebalance_timeout: raise it, or run the DDL by hand; `starsink plan` prints it)", w.ddlTimeout())
 }
 
 // evolving reports whether mapping.evolve=add_columns is on.
@@ -140,7 +148,7 @@ func (t *tableState) evolve(r *kgo.Record, def *schema.Table) (bool, error) {
 	// The statements are logged and counted by the Manager, the new schema
 	// by take.
 	if _, err := w.ddl.Evolve(ctx, t.target(), def, r.Key, r.Value); err != nil {
-		return false, &stopError{fmt.Errorf("topic %s partition %d offset %d: mapping.evolve: %w", r.Topic, r.Partition, r.Offset, err)}
+		return false, &stopError{fmt.Errorf("topic %s partition %d offset %d: mapping.evolve: %w%s", r.Topic, r.Partition, r.Offset, err, w.boundHint(err))}
 	}
 	// Read the schema again even when this replica ran nothing: another
 	// one may have evolved the table meanwhile (Evolve waits for its job).
