@@ -293,6 +293,12 @@ const (
 func TestCreateTablesIntegration(t *testing.T) {
 	s := newDDLStack(t, emulator.DefaultSettings(), ordersTopic, customersTopic)
 	s.cfg.Mapping.CreateTables = true
+	// A tombstone first: the table is created from the first record that
+	// has a value.
+	tomb := &kgo.Record{Topic: ordersTopic, Key: []byte(`{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false},"payload":{"id":9999}}`)}
+	if err := s.prod.ProduceSync(context.Background(), tomb).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 120 {
 		s.event(ordersTopic, "orders", "c", ordersV1, map[string]any{"id": i, "name": fmt.Sprintf("주문%d", i), "qty": int64(i * 3)})
 		s.event(customersTopic, "customers", "r", customers, map[string]any{"id": i, "email": fmt.Sprintf("c%d@example.com", i), "points": i})
