@@ -79,6 +79,12 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 	fields := []zap.Field{zap.String("table", t.name), zap.String("label", b.Label), zap.Int("rows", b.Rows),
 		zap.Int("deletes", b.Deletes), zap.Int("bytes", b.body.Len()), zap.Duration("duration", time.Since(start)),
 		zap.String("flush", b.reason), zap.Bool("partial", b.Partial), zap.Any("partitions", b.Ranges)}
+	if err != nil && w.loadCtx.Err() != nil {
+		// The worker has stopped (after its shutdown fenced and settled
+		// what it could): nothing more is marked or reported.
+		t.failed.Store(true)
+		return
+	}
 	if err != nil && ctx.Err() != nil {
 		// Fenced: the request was cancelled, but StarRocks may have
 		// received it whole and may still commit it. Nothing else happens
