@@ -106,9 +106,12 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		case !landed:
 			w.log.Warn("cancelled load did not land", fields...)
 			if _, any := w.own.holds(b); any {
-				// Its partitions are still ours (shutdown): nothing after
-				// it may be marked.
+				// It holds partitions still ours (a shutdown, or a batch
+				// mixing kept and revoked partitions): nothing after it may
+				// be marked, and the worker stops for them to be replayed.
 				t.failed.Store(true)
+				w.fail(fmt.Errorf("sink: cancelled load of %s (label %s, %s) did not land: stopping without committing it",
+					t.name, b.Label, describeRanges(b.Ranges)))
 			}
 			w.m.batches.WithLabelValues(t.name, "cancelled").Inc()
 			return
