@@ -24,18 +24,24 @@ func (t *Table) Target(rows [][]any) Target {
 // offset, the target must hold the last of those changes or a newer one:
 // the image it wrote or a newer image, or no row when that change is a
 // delete or a newer delete exists. target returns table ti's rows now.
-func (m *Model) CheckCommit(tp TP, offset int64, target func(ti int) Target) error {
+//
+// resurrected reports that every key at fault is one the source deleted
+// (its last change before offset is a delete) and the target holds an older
+// image of: a late upsert landing after the delete, which no version can
+// stop since a deleted key leaves none to compare with.
+func (m *Model) CheckCommit(tp TP, offset int64, target func(ti int) Target) (resurrected bool, err error) {
 	ti := m.Table(tp.Topic)
 	if ti < 0 {
-		return nil
+		return false, nil
 	}
 	last, err := m.lastBefore(tp, offset)
 	if err != nil {
-		return fmt.Errorf("commit %s@%d: %w", tp, offset, err)
+		return false, fmt.Errorf("commit %s@%d: %w", tp, offset, err)
 	}
 	if len(last) == 0 {
-		return nil
+		return false, nil
 	}
+	resurrected = true
 	tgt := target(ti)
 	t := m.Tables[ti]
 	var errs []string
@@ -56,14 +62,16 @@ func (m *Model) CheckCommit(tp TP, offset int64, target func(ti int) Target) err
 				continue
 			}
 			errs = append(errs, fmt.Sprintf("key %s: its %c at lsn %d is not in the target, which has no row", k, ev.Op, ev.LSN))
+			resurrected = false
 		default:
 			errs = append(errs, fmt.Sprintf("key %s: its %c at lsn %d is not in the target, which holds lsn %d", k, ev.Op, ev.LSN, t.SeqOf(row)))
+			resurrected = resurrected && ev.Image == nil
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("commit %s@%d passes records not in the target: %s", tp, offset, strings.Join(errs, "; "))
+		return resurrected, fmt.Errorf("commit %s@%d passes records not in the target: %s", tp, offset, strings.Join(errs, "; "))
 	}
-	return nil
+	return false, nil
 }
 
 // Finding is one violation check (c) found, with its kind: what it means
@@ -119,6 +127,9 @@ func (w *Watch) Observe(tgt Target) []Finding {
 		if img, ok := imageAt(vs, s); !ok || !Equal(img, row) {
 			out = append(out, Finding{Phantom, fmt.Errorf("%s key %s: the target holds %v, never an image of this key in the source", t.Name, k, row)})
 		}
+		if prev, was := w.present[k]; was && prev == s {
+			continue // unchanged since the last look: already judged
+		}
 		if s < w.floor[k] {
 			if _, was := w.present[k]; was {
 				out = append(out, Finding{Regressed, fmt.Errorf("%s key %s: went back to the image at lsn %d after lsn %d was applied", t.Name, k, s, w.floor[k])})
@@ -156,7 +167,11 @@ func StaleDelete(beforeLSN, cur int64) bool { return cur > beforeLSN }
 // differences where the target holds an older state of the key (an older
 // image, or no row where the source deleted it once): what a member frozen
 // past its session and then released can write without the version guard.
-func (m *Model) Diff(ti int, tgt Target) (diffs []string, reverted int) {
+//
+// resurrected counts the reverted differences that are rows of keys the
+// source deleted, holding an older image: what a late upsert after a
+// delete leaves even with the version guard.
+func (m *Model) Diff(ti int, tgt Target) (diffs []string, reverted, resurrected int) {
 	t := m.Tables[ti]
 	want := m.Final(ti)
 	for k, w := range want {
@@ -179,9 +194,10 @@ func (m *Model) Diff(ti int, tgt Target) (diffs []string, reverted int) {
 			diffs = append(diffs, fmt.Sprintf("%s key %s: %v is not in the source", t.Name, k, got))
 			if img, ok := imageAt(m.Versions(ti, k), t.SeqOf(got)); ok && Equal(img, got) {
 				reverted++
+				resurrected++
 			}
 		}
 	}
 	slices.Sort(diffs)
-	return diffs, reverted
+	return diffs, reverted, resurrected
 }

@@ -30,16 +30,19 @@ type Event struct {
 	Value     []byte // Kafka value; nil for a tombstone
 	KeyID     string // the primary key (Table.Key)
 	Op        Op
-	LSN       int64 // source.lsn; 0 for tombstones
-	Image     Row   // the row after the change; nil for deletes and tombstones
+	// LSN is the change's version: its source.lsn, or 0 for snapshot
+	// reads and tombstones (a snapshot row ranks below every streamed
+	// change of its key, as starsink's version does).
+	LSN   int64
+	Image Row // the row after the change; nil for deletes and tombstones
 }
 
 // Generator produces a seeded stream of Debezium change events over its
-// tables: snapshot reads first, then inserts, updates (a few hot keys take
+// tables: snapshot reads first (version 0), then inserts, updates (a few hot keys take
 // a large share of them), deletes each followed by its tombstone, re-inserts
 // of deleted keys, and primary key changes (a delete and tombstone of the
 // old key, then a create of the new one, as Debezium writes them). Every
-// change carries a growing LSN, and its image's seq column holds it.
+// change carries a growing LSN, and its image's seq column holds its version.
 type Generator struct {
 	Tables     []*Table
 	Partitions int32 // per topic
@@ -68,7 +71,8 @@ func NewGenerator(seed int64, tables []*Table, partitions int32) *Generator {
 }
 
 // Snapshot returns the snapshot reads of n rows per table: op r, all at the
-// snapshot's LSN, as Debezium's initial snapshot writes them.
+// snapshot's LSN, as Debezium's initial snapshot writes them; their
+// version (Event.LSN, the image's seq) is 0.
 func (g *Generator) Snapshot(n int) []Event {
 	var out []Event
 	lsn := g.lsn
@@ -191,11 +195,15 @@ func (g *Generator) emit(ti int, op Op, lsn int64, before, after Row) Event {
 	if op == OpDelete {
 		row = before
 	}
+	version := lsn
+	if op == OpRead {
+		version = 0
+	}
 	if after != nil {
-		after[t.Seq] = lsn
+		after[t.Seq] = version
 	}
 	k := t.Key(row)
-	ev := Event{Table: ti, Topic: t.Topic, Partition: Partition(k, g.Partitions), KeyID: k, Op: op, LSN: lsn, Image: after}
+	ev := Event{Table: ti, Topic: t.Topic, Partition: Partition(k, g.Partitions), KeyID: k, Op: op, LSN: version, Image: after}
 	ev.Key = t.keyJSON(row)
 	ev.Value = t.valueJSON(op, lsn, g.txID, before, after)
 	switch op {
