@@ -61,7 +61,7 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 	// owned again under a new assignment, whose records are fetched anew)
 	// is never loaded.
 	if all, _ := w.own.holds(b); !all {
-		t.discard(b, "partition no longer owned")
+		t.discard(b, "partition no longer owned", false)
 		return
 	}
 	var err error
@@ -106,12 +106,9 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		case !landed:
 			w.log.Warn("cancelled load did not land", fields...)
 			if _, any := w.own.holds(b); any {
-				// It holds partitions still ours (a shutdown, or a batch
-				// mixing kept and revoked partitions): nothing after it may
-				// be marked, and the worker stops for them to be replayed.
-				t.failed.Store(true)
-				w.fail(fmt.Errorf("sink: cancelled load of %s (label %s, %s) did not land: stopping without committing it",
-					t.name, b.Label, describeRanges(b.Ranges)))
+				// It holds partitions still ours (a batch mixing kept and
+				// revoked partitions, or a shutdown): read them again.
+				t.rewind(b, "cancelled without landing", false)
 			}
 			w.m.batches.WithLabelValues(t.name, "cancelled").Inc()
 			return

@@ -111,6 +111,7 @@ func newFenceRig(t *testing.T) *fenceRig {
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
 	t.Cleanup(w.cancelLoads)
 	w.own = newOwner()
+	w.rewinds = map[string]map[int32]int64{}
 	w.own.assign(map[string][]int32{batchTopic: {0, 1}, "other.topic": {0}})
 	w.topics, w.tables, w.parts = map[string]*tableState{}, map[string]*tableState{}, map[string]map[int32]struct{}{}
 	w.mark = func(m map[string]map[int32]kgo.EpochOffset) {
@@ -308,8 +309,9 @@ func TestLostPartitionBatchesNeverLoad(t *testing.T) {
 
 // TestMixedBatchOfRevokedPartitionNotLoaded: a table fed by two
 // partitions holds a queued batch of both when one is given up: the batch
-// is not loaded, and since it holds rows of the partition still owned, the
-// worker stops rather than mark that partition past them.
+// is not loaded, and since it holds rows of the partition still owned,
+// that partition is read again from the batch's first offset (the open
+// batch holding it dropped), never marked past them.
 func TestMixedBatchOfRevokedPartitionNotLoaded(t *testing.T) {
 	rig := newFenceRig(t)
 	rig.sr.hold = make(chan struct{})
@@ -319,7 +321,8 @@ func TestMixedBatchOfRevokedPartitionNotLoaded(t *testing.T) {
 	rig.add(t, batchTopic, 0, 0, fixture(t, "insert.value.json"))
 	rig.add(t, batchTopic, 1, 1, fixture(t, "update.value.json"))
 	rig.flush(batchTopic)
-	rig.w.own.drop(map[string][]int32{batchTopic: {0}}) // lost under it
+	rig.add(t, batchTopic, 1, 2, fixture(t, "update.value.json")) // open
+	rig.w.own.drop(map[string][]int32{batchTopic: {0}})           // lost under it
 	close(rig.sr.hold)
 	ts := rig.w.topics[batchTopic]
 	if !rig.w.waitIdle([]*tableState{ts}, time.Now().Add(5*time.Second)) {
@@ -332,9 +335,18 @@ func TestMixedBatchOfRevokedPartitionNotLoaded(t *testing.T) {
 		t.Errorf("%d loads: the mixed batch was loaded", calls)
 	}
 	select {
-	case <-rig.w.fatal:
+	case err := <-rig.w.fatal:
+		t.Errorf("worker stopped: %v", err)
 	default:
-		t.Error("the worker goes on with a hole in partition 1")
+	}
+	rig.w.mu.Lock()
+	rewinds, open := fmt.Sprint(rig.w.rewinds), ts.cur
+	rig.w.mu.Unlock()
+	if want := fmt.Sprintf("map[%s:map[1:1]]", batchTopic); rewinds != want {
+		t.Errorf("rewinds %s, want %s", rewinds, want)
+	}
+	if open != nil {
+		t.Error("the open batch of the rewound partition was kept")
 	}
 	if m := rig.marked(); len(m) != 1 || m[0] != batchTopic+"[1]=1" {
 		t.Errorf("marks %v, want only the first batch's", m)
