@@ -378,3 +378,37 @@ func TestFlushAfterTimedOutRevoke(t *testing.T) {
 		}
 	}
 }
+
+// TestRewindAppliedBeforeNextRecords: the poll loop moves a rewound
+// partition's consume position back, if it still owns it, and skips the
+// records of it that the poll brought (fetched before the rewind).
+func TestRewindAppliedBeforeNextRecords(t *testing.T) {
+	rig := newFenceRig(t)
+	w := rig.w
+	var set string
+	w.setOffsets = func(m map[string]map[int32]kgo.EpochOffset) { set = fmt.Sprint(m) }
+	w.rewinds[batchTopic] = map[int32]int64{1: 5}
+	w.rewinds["gone.topic"] = map[int32]int64{0: 3} // not owned: skipped, not set
+	w.mu.Lock()
+	w.skip = w.applyRewinds()
+	key, val := change("c", 1)
+	fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: batchTopic, Partitions: []kgo.FetchPartition{
+		{Partition: 1, Records: []*kgo.Record{{Topic: batchTopic, Partition: 1, Offset: 9, Key: key, Value: val}}},
+		{Partition: 0, Records: []*kgo.Record{{Topic: batchTopic, Partition: 0, Offset: 4, Key: key, Value: val}}},
+	}}}}}
+	err := w.process(context.Background(), fetches)
+	cur := w.topics[batchTopic].cur
+	w.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("map[%s:map[1:{-1 5}]]", batchTopic); set != want {
+		t.Errorf("SetOffsets(%s), want %s", set, want)
+	}
+	if cur == nil || describeRanges(cur.Ranges) != batchTopic+"[0]@4-4" {
+		t.Errorf("open batch %v, want only partition 0's record", cur)
+	}
+	if len(w.rewinds) != 0 {
+		t.Errorf("rewinds %v left after applying", w.rewinds)
+	}
+}
