@@ -237,7 +237,11 @@ func DecoderOptions(c config.Decoder) (debezium.Options, error) {
 	if err != nil {
 		return debezium.Options{}, fmt.Errorf("decoder.envelope: %w", err)
 	}
-	return debezium.Options{Framing: fr, Envelope: env, FieldsPrefix: c.FieldsPrefix, TimeZone: loc, Placeholder: c.Placeholder,
+	dates, err := debezium.ParseOutOfRangeDates(c.OutOfRangeDates)
+	if err != nil {
+		return debezium.Options{}, fmt.Errorf("decoder.out_of_range_dates: %w", err)
+	}
+	return debezium.Options{Framing: fr, Envelope: env, FieldsPrefix: c.FieldsPrefix, OutOfRangeDates: dates, TimeZone: loc, Placeholder: c.Placeholder,
 		DecimalHandling: c.DecimalHandling, SchemalessTimestamp: c.SchemalessTimestamp}, nil
 }
 
