@@ -125,9 +125,11 @@ func (w *Worker) tableName(topic string) string {
 // pauses: franz-go keeps them separately, so the budget's
 // ResumeFetchTopics leaves a paused table paused.
 func (w *Worker) PauseTable(name string) error {
-	owned := w.own.partitions()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Read under w.mu: a partition assigned after this read is paused by
+	// pauseAssigned, which waits for w.mu and then sees the pause.
+	owned := w.own.partitions()
 	parts, known := w.partsOf(name, owned)
 	if !known {
 		return &status.UnknownTableError{Table: name}
@@ -148,10 +150,9 @@ func (w *Worker) PauseTable(name string) error {
 // ResumeTable implements status.Pauser: it resumes fetching every
 // partition of the table's topics the pause stopped, assigned or not.
 func (w *Worker) ResumeTable(name string) error {
-	owned := w.own.partitions()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, known := w.partsOf(name, owned); !known {
+	if _, known := w.partsOf(name, w.own.partitions()); !known {
 		return &status.UnknownTableError{Table: name}
 	}
 	if !w.userPaused[name] {

@@ -241,3 +241,58 @@ func TestStatusPauseResumeOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPauseHoldsOnPartitionsGainedLater pauses a table on one of two
+// workers, stops the other: the partition the paused worker takes over is
+// paused too, and everything loads once the table is resumed.
+func TestPauseHoldsOnPartitionsGainedLater(t *testing.T) {
+	h := newHarness(t, 2)
+	cfgA, cfgB := *h.cfg, *h.cfg
+	cfgA.Kafka.ClientID, cfgB.Kafka.ClientID = "a", "b"
+	a, stopA := h.worker(&cfgA)
+	b, stopB := h.worker(&cfgB)
+	owns := func(w *Worker, n int) func() bool {
+		return func() bool { return len(w.own.partitions()[testTopic]) == n }
+	}
+	until(t, "each worker to own one partition", func() bool { return owns(a, 1)() && owns(b, 1)() })
+	if err := a.PauseTable(statusTable); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PauseTable(statusTable); err != nil {
+		t.Fatalf("pausing a paused table: %v", err)
+	}
+	var unknown *status.UnknownTableError
+	if err := a.ResumeTable("subway.nope"); !errors.As(err, &unknown) {
+		t.Errorf("resume of a table the worker does not load: %v, want an UnknownTableError", err)
+	}
+	if err := stopB(); err != nil {
+		t.Fatalf("worker b: %v", err)
+	}
+	until(t, "worker a to own both partitions", owns(a, 2))
+	if got := a.cl.PauseFetchPartitions(nil)[testTopic]; len(got) != 2 {
+		t.Errorf("paused partitions %v after the rebalance, want both", got)
+	}
+	records := a.Stats().Records
+	for i := range 40 { // the sticky partitioner spreads them over both partitions
+		h.changeAt(i, time.Now().UnixMilli())
+	}
+	if tb := tableOf(a.Status(), statusTable); tb == nil || tb.State != status.StatePaused || len(tb.Partitions) != 2 {
+		t.Errorf("status of the paused table: %+v", tb)
+	}
+	time.Sleep(500 * time.Millisecond) // time the worker would need to fetch them
+	if got := a.Stats().Records; got != records {
+		t.Errorf("%d records consumed while the table was paused", got-records)
+	}
+	if err := a.ResumeTable(statusTable); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.converged(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopA(); err != nil {
+		t.Fatalf("worker a: %v", err)
+	}
+	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
+		t.Errorf("committed %d, end offsets %d", got, want)
+	}
+}
