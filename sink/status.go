@@ -19,6 +19,12 @@ import (
 // and the progress lines of a catch-up (pollDone). Nothing here runs per
 // record except SourceTimes.Add in addRow.
 
+// The handlers in http.go switch on through these interfaces.
+var (
+	_ status.Source = (*Worker)(nil)
+	_ status.Pauser = (*Worker)(nil)
+)
+
 // fetchPos is what the last fetch of a partition said: its high watermark
 // and the records left after the last one fetched.
 type fetchPos struct{ end, lag int64 }
@@ -35,11 +41,17 @@ func (w *Worker) Status() status.Member {
 	if w.cfg.Kafka.GroupID != "" {
 		m.MemberID, m.Generation = w.cl.GroupMetadata()
 	}
+	// Both outside w.mu: the client's own locks are held while it runs the
+	// rebalance callbacks, which take w.mu.
 	committed := w.cl.CommittedOffsets() // the client's copy: no request
 	owned := w.own.partitions()
-
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.statusLocked(m, committed, owned)
+}
+
+// statusLocked completes m from the worker's tables. Called under w.mu.
+func (w *Worker) statusLocked(m status.Member, committed map[string]map[int32]kgo.EpochOffset, owned map[string][]int32) status.Member {
 	byTable := map[string]*status.Table{}
 	table := func(name string) *status.Table {
 		tb := byTable[name]
@@ -75,7 +87,7 @@ func (w *Worker) Status() status.Member {
 		}
 	}
 	for name, t := range w.tables {
-		if _, ok := byTable[name]; !ok && !w.userPaused[name] {
+		if _, ok := byTable[name]; !ok && !w.userPaused[name] && !w.stoppedBy[name] && !t.failed.Load() {
 			continue // its partitions were revoked: another member loads it
 		}
 		tb := table(name)
@@ -88,8 +100,8 @@ func (w *Worker) Status() status.Member {
 	}
 	for name, tb := range byTable {
 		switch t := w.tables[name]; {
-		case t != nil && t.failed.Load():
-			tb.State, tb.Reason = status.StateFailed, "a batch could not be loaded: nothing after it is loaded or committed (see last_error)"
+		case t != nil && t.failed.Load() || w.stoppedBy[name]:
+			tb.State, tb.Reason = status.StateFailed, "stopped on an error: nothing after it is loaded or committed (see last_error)"
 		case w.userPaused[name]:
 			tb.State, tb.Reason = status.StatePaused, "paused by an operator"
 		case w.paused:
@@ -205,6 +217,16 @@ func (w *Worker) pauseAssigned(assigned map[string][]int32) {
 	}
 }
 
+// tableFailed records that a record of t stops the worker. Called under
+// w.mu.
+func (w *Worker) tableFailed(t *tableState, e status.Error) {
+	if w.stoppedBy == nil {
+		w.stoppedBy = map[string]bool{}
+	}
+	w.stoppedBy[t.name] = true
+	w.tracker.Failed(t.name, e)
+}
+
 // forgetStatus drops what the worker keeps of partitions given up, and
 // the tracker's series of tables none of whose partitions it still owns.
 // Called under w.mu, after own.drop.
@@ -218,8 +240,8 @@ func (w *Worker) forgetStatus(parts map[string][]int32) {
 			gone[name] = true
 		}
 	}
-	if len(gone) == 0 {
-		return
+	if len(gone) == 0 || w.closing.Load() {
+		return // a stopping worker keeps its history for a last /status
 	}
 	for topic := range w.own.partitions() {
 		delete(gone, w.tableName(topic))

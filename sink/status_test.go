@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/starsink/starsink/emulator"
 	"github.com/starsink/starsink/status"
 )
 
@@ -295,4 +296,67 @@ func TestPauseHoldsOnPartitionsGainedLater(t *testing.T) {
 	if got, want := h.committed(h.cfg.Kafka.GroupID), h.endOffsets(); got != want {
 		t.Errorf("committed %d, end offsets %d", got, want)
 	}
+}
+
+// TestStatusCountsRetriesDeadLettersAndFailure: /status counts a table's
+// Stream Load retries and dead-lettered records, keeps the last error with
+// the record it is about, shows a budget pause with its reason, and a
+// table whose record stops the worker as failed.
+func TestStatusCountsRetriesDeadLettersAndFailure(t *testing.T) {
+	t.Run("retries and dead letters", func(t *testing.T) {
+		h := newHarness(t, 1, "starsink.dlq")
+		h.cfg.Errors.Tolerance = "all"
+		h.cfg.Errors.DLQTopic = "starsink.dlq"
+		h.emu.SetFaults(emulator.Faults{FailRatio: 1})
+		w, stop := h.worker(h.cfg)
+		h.changeAt(1, time.Now().UnixMilli())
+		until(t, "a retry to be counted", func() bool {
+			tb := tableOf(w.Status(), statusTable)
+			return tb != nil && tb.Retries > 0
+		})
+		h.emu.SetFaults(emulator.Faults{})
+		h.produce([]byte(`{"k":1}`), []byte(`{not json`))
+		h.changeAt(2, time.Now().UnixMilli())
+		if err := h.converged(20 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		var tb *status.Table
+		until(t, "the dead-lettered record to be counted", func() bool {
+			tb = tableOf(w.Status(), statusTable)
+			return tb.DeadLettered == 1 && tb.LastLoad != nil
+		})
+		if e := tb.LastError; e == nil || e.Topic != testTopic || e.Offset != 1 || e.Message == "" {
+			t.Errorf("last error %+v, want the dead-lettered record's", e)
+		}
+		committed, owned := w.cl.CommittedOffsets(), w.own.partitions()
+		w.mu.Lock()
+		w.buffered.Add(w.cfg.Batch.BufferMemory)
+		w.budget()
+		tb = tableOf(w.statusLocked(status.Member{}, committed, owned), statusTable)
+		w.buffered.Add(-w.cfg.Batch.BufferMemory)
+		w.budget()
+		w.mu.Unlock()
+		if tb.State != status.StatePaused || !strings.Contains(tb.Reason, "batch.buffer_memory") {
+			t.Errorf("budget pause: state %s reason %q", tb.State, tb.Reason)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("failed", func(t *testing.T) {
+		h := newHarness(t, 1)
+		h.changeAt(1, time.Now().UnixMilli())
+		h.produce([]byte(`{"k":1}`), []byte(`{not json`))
+		w, stop := h.worker(h.cfg)
+		until(t, "the table to fail", func() bool {
+			tb := tableOf(w.Status(), statusTable)
+			return tb != nil && tb.State == status.StateFailed
+		})
+		if err := stop(); err == nil {
+			t.Error("Run returned no error after a poison record")
+		}
+		if e := tableOf(w.Status(), statusTable).LastError; e.Topic != testTopic || e.Offset != 1 {
+			t.Errorf("last error %+v, want the poison record's", e)
+		}
+	})
 }

@@ -99,6 +99,7 @@ type Worker struct {
 	tracker    *status.Tracker
 	progress   *status.Progress
 	userPaused map[string]bool
+	stoppedBy  map[string]bool // tables whose record stopped the worker
 	fetched    map[tp]fetchPos
 }
 
@@ -477,14 +478,14 @@ func (e *stopError) Unwrap() error { return e.err }
 func (w *Worker) reject(r *kgo.Record, t *tableState, stage string, err error) error {
 	if w.dlq == nil {
 		if t != nil {
-			w.tracker.Failed(t.name, recordError(r, err))
+			w.tableFailed(t, recordError(r, err))
 		}
 		return err
 	}
 	if derr := w.dlq.send(r, stage, err); derr != nil {
 		err = fmt.Errorf("%w (and the dead-letter topic failed: %v)", err, derr)
 		if t != nil {
-			w.tracker.Failed(t.name, recordError(r, err))
+			w.tableFailed(t, recordError(r, err))
 		}
 		return err
 	}
