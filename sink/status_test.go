@@ -13,9 +13,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/emulator"
+	"github.com/starsink/starsink/mapping"
 	"github.com/starsink/starsink/status"
 )
 
@@ -359,4 +364,32 @@ func TestStatusCountsRetriesDeadLettersAndFailure(t *testing.T) {
 			t.Errorf("last error %+v, want the poison record's", e)
 		}
 	})
+}
+
+// TestProgressPollsWithTheFetchLag: once per poll the worker reports its
+// rows loaded and the records left over its partitions (as the last
+// fetches said) to the progress log.
+func TestProgressPollsWithTheFetchLag(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	mc := config.Default().Mapping
+	mc.Template = "{table}"
+	mapper, err := mapping.New(mc, "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Worker{progress: status.NewProgress(zap.New(core), 100, time.Hour, nil), mapper: mapper,
+		tracker: status.NewTracker(prometheus.NewRegistry(), nil)}
+	w.fetchedAt(&kgo.FetchTopicPartition{Topic: "a", FetchPartition: kgo.FetchPartition{Partition: 0, HighWatermark: 500}}, 90)
+	w.fetchedAt(&kgo.FetchTopicPartition{Topic: "b", FetchPartition: kgo.FetchPartition{Partition: 3, HighWatermark: 80}}, 40)
+	w.rowsLoaded.Store(7)
+	w.pollDone()
+	entries := logs.FilterMessage("catching up").All()
+	if len(entries) != 1 || entries[0].ContextMap()["lag"] != int64(130) {
+		t.Fatalf("progress log %v, want one catching up line with lag 130", logs.All())
+	}
+	w.forgetStatus(map[string][]int32{"a": {0}})
+	w.pollDone()
+	if entries := logs.FilterMessage("caught up").All(); len(entries) != 1 || entries[0].ContextMap()["lag"] != int64(40) {
+		t.Fatalf("progress log %v, want caught up with lag 40 once partition a/0 is given up", logs.All())
+	}
 }
