@@ -174,14 +174,14 @@ func (t *tableState) refused(ctx context.Context, b *Batch, err error, fields []
 		return
 	}
 	if derr := t.isolate(ctx, b, err); derr != nil {
-		w.tracker.Failed(t.name, status.Error{Message: derr.Error(), Offset: -1, At: time.Now()})
+		w.track().Failed(t.name, status.Error{Message: derr.Error(), Offset: -1, At: time.Now()})
 		t.failed.Store(true)
 		w.log.Error("batch failed", append(fields, zap.Error(derr))...)
 		w.fail(derr)
 		return
 	}
 	w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()
-	w.tracker.Freshness.Loaded(t.name, time.Now(), b.src) // the rows not dead-lettered are in
+	w.track().Freshness.Loaded(t.name, time.Now(), b.src) // the rows not dead-lettered are in
 	w.log.Warn("batch refused as data: refused records dead-lettered, the others loaded", append(fields, zap.Error(err))...)
 	w.markBatch(b)
 }

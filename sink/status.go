@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -29,9 +30,20 @@ var (
 // and the records left after the last one fetched.
 type fetchPos struct{ end, lag int64 }
 
+// track returns the worker's tracker; a Worker not built by New (in
+// tests) gets one of its own, registered nowhere.
+func (w *Worker) track() *status.Tracker {
+	w.trackOnce.Do(func() {
+		if w.tracker == nil {
+			w.tracker = status.NewTracker(prometheus.NewRegistry(), nil)
+		}
+	})
+	return w.tracker
+}
+
 // Freshness returns the worker's freshness metrics (GET /status reads the
 // tables' lag in seconds from it).
-func (w *Worker) Freshness() *status.Freshness { return w.tracker.Freshness }
+func (w *Worker) Freshness() *status.Freshness { return w.track().Freshness }
 
 // Status implements status.Source: a copy of the worker's view, taken
 // under its locks. It asks Kafka nothing: the group metadata, committed
@@ -87,7 +99,7 @@ func (w *Worker) statusLocked(m status.Member, committed map[string]map[int32]kg
 		}
 	}
 	for name, t := range w.tables {
-		if _, ok := byTable[name]; !ok && !w.userPaused[name] && !w.stoppedBy[name] && !t.failed.Load() {
+		if _, ok := byTable[name]; !ok && !w.pausedByOperator(name) && !w.stoppedBy[name] && !t.failed.Load() {
 			continue // its partitions were revoked: another member loads it
 		}
 		tb := table(name)
@@ -102,12 +114,12 @@ func (w *Worker) statusLocked(m status.Member, committed map[string]map[int32]kg
 		switch t := w.tables[name]; {
 		case t != nil && t.failed.Load() || w.stoppedBy[name]:
 			tb.State, tb.Reason = status.StateFailed, "stopped on an error: nothing after it is loaded or committed (see last_error)"
-		case w.userPaused[name]:
+		case w.pausedByOperator(name):
 			tb.State, tb.Reason = status.StatePaused, "paused by an operator"
 		case w.paused:
 			tb.State, tb.Reason = status.StatePaused, "buffer budget full (batch.buffer_memory): fetching paused until the loads free memory"
 		}
-		w.tracker.Fill(tb)
+		w.track().Fill(tb)
 		if tb.State == status.StateFailed && tb.LastError != nil {
 			tb.Reason = tb.LastError.Message
 		}
@@ -122,6 +134,14 @@ func (w *Worker) statusLocked(m status.Member, committed map[string]map[int32]kg
 func (w *Worker) tableName(topic string) string {
 	if t := w.topics[topic]; t != nil {
 		return t.name
+	}
+	return w.targetName(topic)
+}
+
+// targetName is tableName from the mapping alone (no lock).
+func (w *Worker) targetName(topic string) string {
+	if w.mapper == nil {
+		return "" // a Worker not built by New (tests)
 	}
 	target, err := w.mapper.Resolve(topic)
 	if err != nil {
@@ -138,12 +158,14 @@ func (w *Worker) tableName(topic string) string {
 // ResumeFetchTopics leaves a paused table paused.
 func (w *Worker) PauseTable(name string) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	// Read under w.mu: a partition assigned after this read is paused by
-	// pauseAssigned, which waits for w.mu and then sees the pause.
-	owned := w.own.partitions()
-	parts, known := w.partsOf(name, owned)
-	if !known {
+	loaded := w.tables[name] != nil
+	w.mu.Unlock()
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	// Read under pmu: a partition assigned after this read is paused by
+	// pauseAssigned, which waits for pmu and then sees the pause.
+	parts := w.partsOf(name, w.own.partitions())
+	if len(parts) == 0 && !loaded && !w.userPaused[name] {
 		return &status.UnknownTableError{Table: name}
 	}
 	if w.userPaused == nil {
@@ -163,17 +185,20 @@ func (w *Worker) PauseTable(name string) error {
 // partition of the table's topics the pause stopped, assigned or not.
 func (w *Worker) ResumeTable(name string) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, known := w.partsOf(name, w.own.partitions()); !known {
-		return &status.UnknownTableError{Table: name}
-	}
+	loaded := w.tables[name] != nil
+	w.mu.Unlock()
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
 	if !w.userPaused[name] {
+		if !loaded && len(w.partsOf(name, w.own.partitions())) == 0 {
+			return &status.UnknownTableError{Table: name}
+		}
 		return nil
 	}
 	delete(w.userPaused, name)
 	resume := map[string][]int32{}
 	for topic, ps := range w.cl.PauseFetchPartitions(nil) {
-		if w.tableName(topic) == name {
+		if w.targetName(topic) == name {
 			resume[topic] = ps
 		}
 	}
@@ -184,30 +209,30 @@ func (w *Worker) ResumeTable(name string) error {
 	return nil
 }
 
-// partsOf returns the owned partitions of the topics that load into name,
-// and whether this worker loads name at all (it owns such a partition,
-// has loaded the table, or has it paused). Called under w.mu.
-func (w *Worker) partsOf(name string, owned map[string][]int32) (map[string][]int32, bool) {
+// partsOf returns the owned partitions of the topics that load into name.
+func (w *Worker) partsOf(name string, owned map[string][]int32) map[string][]int32 {
 	parts := map[string][]int32{}
 	for topic, ps := range owned {
-		if w.tableName(topic) == name {
+		if w.targetName(topic) == name {
 			parts[topic] = ps
 		}
 	}
-	return parts, len(parts) > 0 || w.tables[name] != nil || w.userPaused[name]
+	return parts
 }
 
 // pauseAssigned pauses the newly assigned partitions of paused tables, so
-// that a rebalance does not resume a table an operator paused.
+// that a rebalance does not resume a table an operator paused. It runs in
+// the rebalance callback and takes no lock but pmu: the poll loop may hold
+// w.mu while it waits on the client.
 func (w *Worker) pauseAssigned(assigned map[string][]int32) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
 	if len(w.userPaused) == 0 {
 		return
 	}
 	parts := map[string][]int32{}
 	for topic, ps := range assigned {
-		if w.userPaused[w.tableName(topic)] {
+		if w.userPaused[w.targetName(topic)] {
 			parts[topic] = ps
 		}
 	}
@@ -217,6 +242,13 @@ func (w *Worker) pauseAssigned(assigned map[string][]int32) {
 	}
 }
 
+// pausedByOperator reports whether name is paused by an operator.
+func (w *Worker) pausedByOperator(name string) bool {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	return w.userPaused[name]
+}
+
 // tableFailed records that a record of t stops the worker. Called under
 // w.mu.
 func (w *Worker) tableFailed(t *tableState, e status.Error) {
@@ -224,7 +256,7 @@ func (w *Worker) tableFailed(t *tableState, e status.Error) {
 		w.stoppedBy = map[string]bool{}
 	}
 	w.stoppedBy[t.name] = true
-	w.tracker.Failed(t.name, e)
+	w.track().Failed(t.name, e)
 }
 
 // forgetStatus drops what the worker keeps of partitions given up, and
@@ -247,7 +279,7 @@ func (w *Worker) forgetStatus(parts map[string][]int32) {
 		delete(gone, w.tableName(topic))
 	}
 	for name := range gone {
-		w.tracker.Forget(name)
+		w.track().Forget(name)
 	}
 }
 
@@ -260,8 +292,21 @@ func (w *Worker) fetchedAt(p *kgo.FetchTopicPartition, lag int64) {
 }
 
 // pollDone feeds the progress log once per poll: rows loaded so far and
-// the records left over the owned partitions. Called under w.mu.
+// the records left over the owned partitions; and keeps the tables' names
+// by bare name for retried. Called under w.mu.
 func (w *Worker) pollDone() {
+	if m := w.qualified.Load(); m == nil || len(*m) != len(w.tables) {
+		q := make(map[string]string, len(w.tables))
+		for name, t := range w.tables {
+			if prev, ok := q[t.def.Name]; !ok || name < prev {
+				q[t.def.Name] = name
+			}
+		}
+		w.qualified.Store(&q)
+	}
+	if w.progress == nil {
+		return
+	}
 	var lag int64
 	for _, fp := range w.fetched {
 		lag += fp.lag
@@ -284,22 +329,17 @@ func (o *owner) partitions() map[string][]int32 {
 }
 
 // retried counts a Stream Load retry for the tracker. The streamload
-// client names the table without its database: the worker's tables are
-// searched for it (retries are rare).
+// client names the table without its database: the name is looked up in
+// the map pollDone keeps, without a lock (the load goroutine must not
+// wait for the poll loop).
 func (w *Worker) retried(table string) {
-	w.mu.Lock()
-	names := make([]string, 0, 1)
-	for name, t := range w.tables {
-		if t.def.Name == table {
-			names = append(names, name)
+	name := table
+	if m := w.qualified.Load(); m != nil {
+		if q, ok := (*m)[table]; ok {
+			name = q
 		}
 	}
-	w.mu.Unlock()
-	if len(names) == 0 {
-		names = append(names, table)
-	}
-	sort.Strings(names)
-	w.tracker.Retried(names[0])
+	w.track().Retried(name)
 }
 
 // trackLoaded tells the tracker a batch is in StarRocks.
@@ -312,7 +352,7 @@ func (t *tableState) trackLoaded(b *Batch, start time.Time) {
 		st = "Success"
 	}
 	now := time.Now()
-	t.w.tracker.Loaded(t.name, status.Load{Label: b.Label, Rows: int64(b.Rows), DurationSeconds: now.Sub(start).Seconds(),
+	t.w.track().Loaded(t.name, status.Load{Label: b.Label, Rows: int64(b.Rows), DurationSeconds: now.Sub(start).Seconds(),
 		Status: st, Message: b.message, At: now}, b.src)
 }
 
@@ -328,7 +368,7 @@ func (t *tableState) trackFailed(b *Batch, start time.Time, err error) {
 	if len(b.Ranges) == 1 {
 		e.Topic, e.Partition = b.Ranges[0].Topic, b.Ranges[0].Partition
 	}
-	t.w.tracker.LoadFailed(t.name, l, e)
+	t.w.track().LoadFailed(t.name, l, e)
 }
 
 // recordError is err about record r, for the tracker.

@@ -94,13 +94,17 @@ type Worker struct {
 	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
 
 	// Operations (status.go): the tracker of load outcomes and freshness,
-	// the catch-up log; under w.mu, the tables an operator paused and what
-	// the last fetch of each partition said.
-	tracker    *status.Tracker
+	// the catch-up log; under pmu (taken after w.mu, never before), the
+	// tables an operator paused; under w.mu, the tables whose record
+	// stopped the worker and what the last fetch of each partition said.
+	tracker    *status.Tracker // see track
+	trackOnce  sync.Once
 	progress   *status.Progress
+	pmu        sync.Mutex
 	userPaused map[string]bool
-	stoppedBy  map[string]bool // tables whose record stopped the worker
+	stoppedBy  map[string]bool
 	fetched    map[tp]fetchPos
+	qualified  atomic.Pointer[map[string]string] // "db.table" by table name (retried)
 }
 
 // New builds a worker: the Kafka client, the mapper, the loader and the
@@ -490,7 +494,7 @@ func (w *Worker) reject(r *kgo.Record, t *tableState, stage string, err error) e
 		return err
 	}
 	if t != nil {
-		w.tracker.DeadLettered(t.name, 1, recordError(r, err))
+		w.track().DeadLettered(t.name, 1, recordError(r, err))
 	}
 	w.deadLettered.Add(1)
 	w.m.deadLettered.WithLabelValues(r.Topic, stage).Inc()
