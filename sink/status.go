@@ -164,7 +164,7 @@ func (w *Worker) PauseTable(name string) error {
 	defer w.pmu.Unlock()
 	// Read under pmu: a partition assigned after this read is paused by
 	// pauseAssigned, which waits for pmu and then sees the pause.
-	parts := w.partsOf(name, w.own.partitions())
+	parts := w.partsOf(name)
 	if len(parts) == 0 && !loaded && !w.userPaused[name] {
 		return &status.UnknownTableError{Table: name}
 	}
@@ -190,7 +190,7 @@ func (w *Worker) ResumeTable(name string) error {
 	w.pmu.Lock()
 	defer w.pmu.Unlock()
 	if !w.userPaused[name] {
-		if !loaded && len(w.partsOf(name, w.own.partitions())) == 0 {
+		if !loaded && len(w.partsOf(name)) == 0 {
 			return &status.UnknownTableError{Table: name}
 		}
 		return nil
@@ -209,24 +209,39 @@ func (w *Worker) ResumeTable(name string) error {
 	return nil
 }
 
-// partsOf returns the owned partitions of the topics that load into name.
-func (w *Worker) partsOf(name string, owned map[string][]int32) map[string][]int32 {
+// partsOf returns the assigned partitions of the topics that load into
+// name. Called under pmu.
+func (w *Worker) partsOf(name string) map[string][]int32 {
 	parts := map[string][]int32{}
-	for topic, ps := range owned {
+	for topic, ps := range w.assigned {
 		if w.targetName(topic) == name {
-			parts[topic] = ps
+			for p := range ps {
+				parts[topic] = append(parts[topic], p)
+			}
 		}
 	}
 	return parts
 }
 
-// pauseAssigned pauses the newly assigned partitions of paused tables, so
-// that a rebalance does not resume a table an operator paused. It runs in
-// the rebalance callback and takes no lock but pmu: the poll loop may hold
-// w.mu while it waits on the client.
+// pauseAssigned records newly assigned partitions (w.assigned) and pauses
+// those of paused tables, so that a rebalance does not resume a table an
+// operator paused. It runs in the rebalance callback and takes no lock
+// but pmu: the poll loop may hold w.mu, and a load the owner's lock, while
+// they wait on the client.
 func (w *Worker) pauseAssigned(assigned map[string][]int32) {
 	w.pmu.Lock()
 	defer w.pmu.Unlock()
+	if w.assigned == nil {
+		w.assigned = map[string]map[int32]struct{}{}
+	}
+	for topic, ps := range assigned {
+		if w.assigned[topic] == nil {
+			w.assigned[topic] = map[int32]struct{}{}
+		}
+		for _, p := range ps {
+			w.assigned[topic][p] = struct{}{}
+		}
+	}
 	if len(w.userPaused) == 0 {
 		return
 	}
@@ -263,6 +278,16 @@ func (w *Worker) tableFailed(t *tableState, e status.Error) {
 // the tracker's series of tables none of whose partitions it still owns.
 // Called under w.mu, after own.drop.
 func (w *Worker) forgetStatus(parts map[string][]int32) {
+	w.pmu.Lock()
+	for topic, ps := range parts {
+		for _, p := range ps {
+			delete(w.assigned[topic], p)
+		}
+		if len(w.assigned[topic]) == 0 {
+			delete(w.assigned, topic)
+		}
+	}
+	w.pmu.Unlock()
 	gone := map[string]bool{}
 	for topic, ps := range parts {
 		for _, p := range ps {

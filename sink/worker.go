@@ -94,14 +94,17 @@ type Worker struct {
 	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
 
 	// Operations (status.go): the tracker of load outcomes and freshness,
-	// the catch-up log; under pmu (taken after w.mu, never before), the
-	// tables an operator paused; under w.mu, the tables whose record
-	// stopped the worker and what the last fetch of each partition said.
+	// the catch-up log; under pmu (taken after w.mu, never before, and
+	// never holding another lock of the worker), the tables an operator
+	// paused and the assigned partitions; under w.mu, the tables whose
+	// record stopped the worker and what the last fetch of each partition
+	// said.
 	tracker    *status.Tracker // see track
 	trackOnce  sync.Once
 	progress   *status.Progress
 	pmu        sync.Mutex
 	userPaused map[string]bool
+	assigned   map[string]map[int32]struct{}
 	stoppedBy  map[string]bool
 	fetched    map[tp]fetchPos
 	qualified  atomic.Pointer[map[string]string] // "db.table" by table name (retried)
