@@ -22,6 +22,9 @@ const (
 	MetricBuffered       = "starsink_buffered_bytes"
 	MetricCommits        = "starsink_commits_total"
 	MetricRowsFiltered   = "starsink_rows_filtered_total"
+	// MetricDDL is registered by the ddl package's Manager, which the
+	// worker builds when mapping.create_tables or mapping.evolve is on.
+	MetricDDL = "starsink_ddl_total"
 )
 
 // MetricNames lists every metric the worker exports itself (franz-go's own
@@ -29,7 +32,7 @@ const (
 func MetricNames() []string {
 	return []string{MetricRecords, MetricRowsLoaded, MetricRowsDeleted, MetricRecordsSkipped, MetricLoadBytes,
 		MetricBatches, MetricLoadDuration, MetricFlushes, MetricLag, MetricRetries, MetricDeadLettered,
-		MetricPaused, MetricBuffered, MetricCommits, MetricRowsFiltered}
+		MetricPaused, MetricBuffered, MetricCommits, MetricRowsFiltered, MetricDDL}
 }
 
 type metrics struct {

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/ddl"
 	"github.com/starsink/starsink/debezium"
 	"github.com/starsink/starsink/mapping"
 	"github.com/starsink/starsink/schema"
@@ -37,6 +38,9 @@ type Deps struct {
 	Schemas    SchemaSource // default: streamload.NewCatalog
 	KafkaOpts  []kgo.Opt    // appended to the options built from the configuration
 	Registerer prometheus.Registerer
+	// DDL runs mapping.create_tables and mapping.evolve statements
+	// (default: ddl.OpenExecutor on starrocks.mysql_addr).
+	DDL ddl.Executor
 }
 
 // Stats are the worker's running totals.
@@ -90,6 +94,14 @@ type Worker struct {
 	lanes     []lane    // decode lanes (decoder.workers); lane i uses each table's decs[i]
 	recs      []decoded // one poll's records, reused
 	redecoded []byte    // a row decoded again under a table's new schema (add)
+
+	// ddl creates and evolves tables (nil: mapping.create_tables and
+	// mapping.evolve are off; see ddl.go). fetched and pollCtx are the
+	// poll being processed, ddlBy the deadline of its DDL.
+	ddl     *ddl.Manager
+	fetched kgo.Fetches
+	pollCtx context.Context
+	ddlBy   time.Time
 
 	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
 
@@ -175,6 +187,9 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		}
 		w.closers = append(w.closers, func() { cat.Close() })
 		w.schemas = cat
+	}
+	if err := w.newDDL(deps.DDL, reg); err != nil {
+		return nil, err
 	}
 	opts, err := kafkaOptions(cfg)
 	if err != nil {
@@ -367,9 +382,11 @@ func (w *Worker) shutdown(runErr error) error {
 // dead-lettered.
 func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 	recs := w.recs[:0]
+	w.fetched, w.pollCtx, w.ddlBy = fetches, ctx, time.Time{}
 	defer func() {
 		clear(recs) // no record outlives its poll here
 		w.recs = recs[:0]
+		w.fetched, w.pollCtx = nil, nil
 		clear(w.prefetched)
 		w.release()
 	}()
@@ -441,7 +458,19 @@ func (w *Worker) add(d *decoded) error {
 	}
 	t := d.t
 	if d.err != nil {
-		return w.reject(r, t, "decode", d.err)
+		// mapping.evolve: a value out of its column's range may come from
+		// a widened source type; once the table is evolved, the record is
+		// decoded again (below), once.
+		again := false
+		if errors.Is(d.err, debezium.ErrRange) && w.evolving() {
+			var err error
+			if again, err = t.evolveRange(r, d.gen); err != nil {
+				return err
+			}
+		}
+		if !again {
+			return w.reject(r, t, "decode", d.err)
+		}
 	}
 	l := &w.lanes[d.lane]
 	row, ev := l.buf[d.start:d.end], d.ev
@@ -452,11 +481,23 @@ func (w *Worker) add(d *decoded) error {
 		rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 		row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0])
 		w.redecoded, d.gen = row, t.gen
+		if err != nil && errors.Is(err, debezium.ErrRange) && w.evolving() {
+			// Out of range under a schema the table was not evolved
+			// for: evolve (at most once per table and record schema).
+			again, eerr := t.evolveRange(r, d.gen)
+			if eerr != nil {
+				return &evolveError{eerr}
+			}
+			if again {
+				row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0])
+				w.redecoded, d.gen = row, t.gen
+			}
+		}
 		return err
 	}
 	if d.gen != t.gen {
 		if err := redecode(); err != nil {
-			return w.reject(r, t, "decode", err)
+			return w.rejectDecode(r, t, err)
 		}
 	}
 	if ev.Unknown != "" {
@@ -465,7 +506,7 @@ func (w *Worker) add(d *decoded) error {
 		}
 		if d.gen != t.gen {
 			if err := redecode(); err != nil {
-				return w.reject(r, t, "decode", err)
+				return w.rejectDecode(r, t, err)
 			}
 		}
 	}
@@ -528,6 +569,9 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 		def, ok := w.prefetched[key]
 		if !ok {
 			def, err = w.schemas.Table(ctx, target.Database, target.Table)
+			if err != nil && isTableNotFound(err) {
+				def, err = w.createTable(topic, target, err)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", key, err)
