@@ -92,7 +92,7 @@ func (w *Worker) statusLocked(m status.Member, committed map[string]map[int32]kg
 			if o, ok := committed[topic][p]; ok && o.Offset >= 0 {
 				sp.Committed = o.Offset
 			}
-			if fp, ok := w.fetched[tp{topic, p}]; ok {
+			if fp, ok := w.positions[tp{topic, p}]; ok {
 				sp.End, sp.Lag = fp.end, fp.lag
 			}
 			tb.Partitions = append(tb.Partitions, sp)
@@ -291,7 +291,7 @@ func (w *Worker) forgetStatus(parts map[string][]int32) {
 	gone := map[string]bool{}
 	for topic, ps := range parts {
 		for _, p := range ps {
-			delete(w.fetched, tp{topic, p})
+			delete(w.positions, tp{topic, p})
 		}
 		if name := w.tableName(topic); name != "" {
 			gone[name] = true
@@ -310,10 +310,10 @@ func (w *Worker) forgetStatus(parts map[string][]int32) {
 
 // fetchedAt records what a fetch said of a partition. Called under w.mu.
 func (w *Worker) fetchedAt(p *kgo.FetchTopicPartition, lag int64) {
-	if w.fetched == nil {
-		w.fetched = map[tp]fetchPos{}
+	if w.positions == nil {
+		w.positions = map[tp]fetchPos{}
 	}
-	w.fetched[tp{p.Topic, p.Partition}] = fetchPos{end: p.HighWatermark, lag: lag}
+	w.positions[tp{p.Topic, p.Partition}] = fetchPos{end: p.HighWatermark, lag: lag}
 }
 
 // pollDone feeds the progress log once per poll: rows loaded so far and
@@ -333,7 +333,7 @@ func (w *Worker) pollDone() {
 		return
 	}
 	var lag int64
-	for _, fp := range w.fetched {
+	for _, fp := range w.positions {
 		lag += fp.lag
 	}
 	w.progress.Poll(w.rowsLoaded.Load(), lag)

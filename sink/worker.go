@@ -118,7 +118,7 @@ type Worker struct {
 	userPaused map[string]bool
 	assigned   map[string]map[int32]struct{}
 	stoppedBy  map[string]bool
-	fetched    map[tp]fetchPos
+	positions  map[tp]fetchPos
 	qualified  atomic.Pointer[map[string]string] // "db.table" by table name (retried)
 }
 
