@@ -53,8 +53,8 @@ func (w *Worker) Status() status.Member {
 	if w.cfg.Kafka.GroupID != "" {
 		m.MemberID, m.Generation = w.cl.GroupMetadata()
 	}
-	// Both outside w.mu: the client's own locks are held while it runs the
-	// rebalance callbacks, which take w.mu.
+	// Read before taking w.mu: CommittedOffsets takes the client's group
+	// lock, and nothing waits for a client lock while holding w.mu here.
 	committed := w.cl.CommittedOffsets() // the client's copy: no request
 	owned := w.own.partitions()
 	w.mu.Lock()
