@@ -62,7 +62,7 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 	// owned again under a new assignment, whose records are fetched anew)
 	// is never loaded.
 	if all, _ := w.own.holds(b); !all {
-		t.discard(b, "partition no longer owned")
+		t.discard(b, "partition no longer owned", false)
 		return
 	}
 	var err error
@@ -80,6 +80,12 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 	fields := []zap.Field{zap.String("table", t.name), zap.String("label", b.Label), zap.Int("rows", b.Rows),
 		zap.Int("deletes", b.Deletes), zap.Int("bytes", b.body.Len()), zap.Duration("duration", time.Since(start)),
 		zap.String("flush", b.reason), zap.Bool("partial", b.Partial), zap.Any("partitions", b.Ranges)}
+	if err != nil && w.loadCtx.Err() != nil {
+		// The worker has stopped (after its shutdown fenced and settled
+		// what it could): nothing more is marked or reported.
+		t.failed.Store(true)
+		return
+	}
 	if err != nil && ctx.Err() != nil {
 		// Fenced: the request was cancelled, but StarRocks may have
 		// received it whole and may still commit it. Nothing else happens
@@ -101,9 +107,9 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		case !landed:
 			w.log.Warn("cancelled load did not land", fields...)
 			if _, any := w.own.holds(b); any {
-				// Its partitions are still ours (shutdown): nothing after
-				// it may be marked.
-				t.failed.Store(true)
+				// It holds partitions still ours (a batch mixing kept and
+				// revoked partitions, or a shutdown): read them again.
+				t.rewind(b, "cancelled without landing", false)
 			}
 			w.m.batches.WithLabelValues(t.name, "cancelled").Inc()
 			return

@@ -74,6 +74,7 @@ type Worker struct {
 	// new tables, by "db.table".
 	prefetched map[string]*schema.Table
 	paused     bool
+	skip       map[tp]bool                   // partitions whose records this poll skips (applyRewinds)
 	topicIDs   map[string][16]byte           // Kafka topic IDs from the fetches (labels)
 	parts      map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
@@ -82,6 +83,12 @@ type Worker struct {
 	cancelLoads context.CancelFunc
 	own         *owner      // partitions owned (nil: all, without a consumer group)
 	closing     atomic.Bool // shutdown is leaving the group (see onRevoked)
+	stopping    atomic.Bool // shutdown has begun (see rewind)
+	// rewinds are the partitions to read again, from these offsets, before
+	// their next records (rewind, applyRewinds; under mu); setOffsets is
+	// the client's SetOffsets.
+	rewinds    map[string]map[int32]int64
+	setOffsets func(map[string]map[int32]kgo.EpochOffset)
 	// mark and commit are the client's MarkCommitOffsets and
 	// CommitMarkedOffsets (see commit.go).
 	mark     func(map[string]map[int32]kgo.EpochOffset)
@@ -211,7 +218,8 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 	if w.cl, err = kgo.NewClient(opts...); err != nil {
 		return nil, fmt.Errorf("sink: kafka client: %w", err)
 	}
-	w.mark, w.commit = w.cl.MarkCommitOffsets, w.cl.CommitMarkedOffsets
+	w.mark, w.commit, w.setOffsets = w.cl.MarkCommitOffsets, w.cl.CommitMarkedOffsets, w.cl.SetOffsets
+	w.rewinds = map[string]map[int32]int64{}
 	if cfg.Errors.Tolerance == "all" {
 		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID, w.records.Load)
 	}
@@ -313,6 +321,7 @@ loop:
 			}
 		})
 		w.mu.Lock()
+		w.skip = w.applyRewinds()
 		perr := w.process(ctx, fetches)
 		w.flushAged()
 		if fetches.NumRecords() == 0 && w.cfg.Batch.IdleFlush {
@@ -338,6 +347,7 @@ loop:
 func (w *Worker) shutdown(runErr error) error {
 	start := time.Now()
 	grace := w.cfg.Shutdown.GracePeriod
+	w.stopping.Store(true)
 	w.mu.Lock()
 	w.flushAll("shutdown")
 	tables := w.tablesOf(nil)
@@ -409,10 +419,11 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 		if len(p.Records) == 0 {
 			return
 		}
-		if w.own.gen(p.Topic, p.Partition) == 0 {
-			// Fetched before the partition was revoked or lost: its
+		if w.own.gen(p.Topic, p.Partition) == 0 || w.skip[tp{p.Topic, p.Partition}] {
+			// Fetched before the partition was revoked or lost (its
 			// records are the next owner's to load, and must not join a
-			// batch with the partitions this member keeps.
+			// batch with the partitions this member keeps), or before it
+			// was rewound (applyRewinds: they come again).
 			return
 		}
 		last := p.Records[len(p.Records)-1]
