@@ -642,6 +642,20 @@ func (r *chaosRun) kill(m *chaosMember) {
 // recreate deletes topic and creates it again with the same partitions;
 // the changes after it go to the new topic from offset 0.
 func (r *chaosRun) recreate(topic string) {
+	// Deleting a topic deletes its records: wait until they are all
+	// committed, as an operator would before re-creating it (the records a
+	// deletion drops are not the worker's to load).
+	if r.pick(0) == nil {
+		r.join()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !r.committedToEnd(topic) {
+		if time.Now().After(deadline) {
+			r.fail("%s not committed to its end within 30s before its re-creation; %s", topic, r.describeGroup())
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	r.mu.Lock()
 	if r.recreated == nil {
 		r.recreated = map[string]bool{}
@@ -735,7 +749,7 @@ func (r *chaosRun) settle() {
 		recreated := len(r.recreated) > 0
 		r.mu.Unlock()
 		if recreated {
-			r.failKnown(bugRecreate, "(a) not converged after %s: %s", time.Since(start).Round(time.Second), why)
+			r.failKnown(bugRecreate, "(a) not converged after %s: %s; %s", time.Since(start).Round(time.Second), why, r.describeGroup())
 		} else {
 			r.fail("(a) not converged after %s: %s; %s", time.Since(start).Round(time.Second), why, r.describeGroup())
 		}
@@ -791,6 +805,19 @@ func (r *chaosRun) describeGroup() string {
 		}
 	}
 	return b.String()
+}
+
+// committedToEnd reports whether every partition of topic is committed to
+// its end.
+func (r *chaosRun) committedToEnd(topic string) bool {
+	gi := r.cluster.GroupInfo(chaosGroup)
+	for p := range r.s.Partitions {
+		end := r.model.End(chaos.TP{Topic: topic, Partition: p})
+		if end > 0 && (gi == nil || gi.Commits[topic][p].Offset != end) {
+			return false
+		}
+	}
+	return true
 }
 
 // converged returns "" when every partition is committed to its end and
