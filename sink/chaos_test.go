@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -511,13 +512,11 @@ func (r *chaosRun) play() {
 	g := chaos.NewGenerator(r.s.Seed, r.model.Tables, r.s.Partitions)
 	r.produce(g.Snapshot(r.s.Snapshot))
 	steps := r.s.Steps
-	var ends []func()
-	endAt := map[int][]func(){}
+	endAt := map[int][]func(){} // a window's end, by change
 	for i := range r.s.Changes {
 		for len(steps) > 0 && steps[0].At == i {
 			if end, at := r.inject(steps[0]); end != nil {
 				endAt[at] = append(endAt[at], end)
-				ends = append(ends, end)
 			}
 			steps = steps[1:]
 		}
@@ -534,7 +533,6 @@ func (r *chaosRun) play() {
 			}
 		}
 	}
-	_ = ends
 }
 
 // produce appends events to the model, then produces them, checking that
@@ -760,11 +758,15 @@ func (r *chaosRun) settle() {
 	}
 	r.mu.Lock()
 	ms := slices.Clone(r.members)
-	r.mu.Unlock()
+	var running []*chaosMember
 	for _, m := range ms {
 		if m.state == "running" {
-			r.leave(m)
+			running = append(running, m)
 		}
+	}
+	r.mu.Unlock()
+	for _, m := range running {
+		r.leave(m)
 	}
 	for _, m := range ms {
 		select {
@@ -996,19 +998,7 @@ type beProxy struct {
 	labels map[string][32]byte // body digest by label
 	loss   float64
 	rnd    *rand.Rand
-	lost   atomicCount
-}
-
-type atomicCount struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (a *atomicCount) Add() { a.mu.Lock(); a.n++; a.mu.Unlock() }
-func (a *atomicCount) Load() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.n
+	lost   atomic.Int64 // loads whose answer was lost
 }
 
 func newBEProxy(r *chaosRun, emu *emulator.Server) *beProxy {
@@ -1077,7 +1067,7 @@ func (p *beProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			p.check(ti, tb, before, body, req.Header)
 		}
 		if p.lose() {
-			p.lost.Add()
+			p.lost.Add(1)
 			hijackClose(w) // applied, and the answer never arrives
 			return
 		}
