@@ -329,6 +329,7 @@ func TestWatch(t *testing.T) {
 		{"back past a delete", []Target{{k: img(1000, 20)}, {}, {k: img(1000, 20)}}, DeleteOrder, "came back"},
 		{"deleted after the last delete", []Target{{k: img(1000, 40)}, {}}, DeleteOrder, "disappeared"},
 		{"never an image", []Target{{k: Row{int64(1000), "x", "1.00", int64(20)}}}, Phantom, "never an image"},
+		{"replay after a stale delete", []Target{{k: img(1000, 40)}, {}, {k: img(1000, 10)}, {k: img(1000, 20)}}, DeleteOrder, "disappeared"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := m.NewWatch(0)
