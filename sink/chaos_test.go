@@ -134,7 +134,7 @@ type chaosMember struct {
 	// through a fault window may outlast shutdown.grace_period, and Run
 	// then says so (docs/architecture.md, Shutdown).
 	early bool
-	err     error
+	err   error
 }
 
 func runSchedule(t *testing.T, s chaos.Schedule) {
