@@ -5,7 +5,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: demo test unit test-deps e2e bench fuzz build lint chaos
+.PHONY: demo test unit test-deps e2e e2e-matrix bench fuzz build lint chaos
 
 ## demo: the whole reference pipeline in one process (kfake + StarRocks emulator)
 demo:
@@ -30,11 +30,24 @@ test-deps:
 		|| echo "test-deps: apt-get could not install chromium: TestStatusPageInBrowser will skip"; \
 	else echo "test-deps: chromium is missing and apt-get as root is not available to install it: TestStatusPageInBrowser will skip"; fi
 
-## e2e: PostgreSQL 15 -> Debezium -> Kafka 4.0 -> starsink -> StarRocks emulator, real processes on loopback,
-## with the classic group protocol, then again with KIP-848's consumer protocol
+## e2e: PostgreSQL 15 -> Debezium -> Kafka 4.0 -> starsink -> StarRocks emulator, real processes on loopback.
+## The reference scenario on the seed's cell (2.6-raw-schemas) with the classic group protocol, then again with
+## KIP-848's consumer protocol, then on 3.6-raw-schemas; the short scenario on the other cells of the matrix
+## (e2e/README.md, "The matrix"). E2E_PENDING: cells left out of CI until the decoder can pass them (none).
+E2E_CELLS_26 := 2.6-raw-schemas 2.6-raw-schemaless 2.6-rewrite-schemas 2.6-rewrite-schemaless 2.6-tombstone-schemas 2.6-tombstone-schemaless
+E2E_CELLS_36 := $(subst 2.6-,3.6-,$(E2E_CELLS_26))
+E2E_PENDING :=
+comma := ,
+e2e_list = $(subst $(eval) ,$(comma),$(strip $(1)))
 e2e:
-	bash e2e/run.sh
-	STARSINK_KAFKA_GROUP_PROTOCOL=consumer bash e2e/run.sh
+	bash e2e/run.sh --full 2.6-raw-schemas --short $(call e2e_list,$(filter-out 2.6-raw-schemas $(E2E_PENDING),$(E2E_CELLS_26)))
+	STARSINK_KAFKA_GROUP_PROTOCOL=consumer bash e2e/run.sh --full 2.6-raw-schemas
+	bash e2e/run.sh --no-secure --full 3.6-raw-schemas --short $(call e2e_list,$(filter-out 3.6-raw-schemas $(E2E_PENDING),$(E2E_CELLS_36)))
+
+## e2e-matrix: the reference scenario on every cell of the matrix, pending ones included (about an hour)
+e2e-matrix:
+	bash e2e/run.sh --full $(call e2e_list,$(E2E_CELLS_26))
+	bash e2e/run.sh --no-secure --full $(call e2e_list,$(E2E_CELLS_36))
 
 ## bench: the benchmarks recorded in docs/performance.md
 bench:

@@ -123,6 +123,12 @@ type Mapping struct {
 	Template string `koanf:"template"`
 	// Tables holds per-table options, keyed by "table" or "db.table".
 	Tables map[string]TableOptions `koanf:"tables"`
+	// VersionColumn turns the version guard on for every Primary Key
+	// table (mapping.tables.<t>.version_column overrides it per table):
+	// the BIGINT column filled with the change's version, and loads carry
+	// merge_condition on it, so an older image never overwrites a newer
+	// one. In the versioned mode it is the default version column.
+	VersionColumn string `koanf:"version_column"`
 	// CreateTables: a mapped table that does not exist is created from the
 	// record's Debezium schema before its first load (package ddl).
 	CreateTables bool `koanf:"create_tables"`
@@ -152,8 +158,9 @@ type TableOptions struct {
 	Mode              string            `koanf:"mode"`                // "upsert" (default) or "versioned"
 	MergeCondition    string            `koanf:"merge_condition"`     // Primary Key tables: version guard column
 	PartialUpdateMode string            `koanf:"partial_update_mode"` // row or column
-	VersionColumn     string            `koanf:"version_column"`      // versioned mode: BIGINT column of the change's version; "" = _version
+	VersionColumn     string            `koanf:"version_column"`      // BIGINT column of the change's version: Primary Key tables: the version guard (merge_condition); versioned mode: "" = _version
 	DeletedColumn     string            `koanf:"deleted_column"`      // versioned mode: BOOLEAN column set on deletes; "" = _deleted
+	Aggregate         string            `koanf:"aggregate"`           // "allow": load into an Aggregate Key table whose value columns are not all REPLACE
 }
 
 // Versioned reports whether the table stores changes as versioned inserts.

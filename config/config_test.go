@@ -119,9 +119,17 @@ func TestValidate(t *testing.T) {
 		{"versioned", func(c *Config) {
 			c.Mapping.Tables = map[string]TableOptions{
 				"v": {Mode: "versioned", MergeCondition: "_version", VersionColumn: "x", DeletedColumn: "x"},
-				"u": {VersionColumn: "lsn"},
+				"u": {DeletedColumn: "gone"},
+				"g": {VersionColumn: "ver", MergeCondition: "other"},
+				"a": {Aggregate: "yes"},
 			}
-		}, []string{"mapping.tables.v.merge_condition: not with mode versioned", "mapping.tables.v.deleted_column: must differ", "mapping.tables.u.version_column: version_column and deleted_column need mode versioned"}},
+			c.Mapping.VersionColumn = "1x"
+		}, []string{"mapping.tables.v.merge_condition: not with mode versioned", "mapping.tables.v.deleted_column: must differ", "mapping.tables.u.deleted_column: deleted_column needs mode versioned",
+			"mapping.tables.g.merge_condition: differs from version_column", "mapping.tables.a.aggregate:", "mapping.version_column: must be a column name"}},
+		{"version guard", func(c *Config) {
+			c.Mapping.VersionColumn = "_version"
+			c.Mapping.Tables = map[string]TableOptions{"g": {VersionColumn: "ver", MergeCondition: "ver"}, "h": {Aggregate: "allow"}}
+		}, nil},
 		{"retry budget", func(c *Config) { c.StarRocks.RetryFor = 0; c.StarRocks.MaxRetries = -1 },
 			[]string{"starrocks.retry_for: must be > 0", "starrocks.max_retries: must be >= 0"}},
 		{"headers starsink sets itself", func(c *Config) {

@@ -28,7 +28,7 @@ var Options = []Option{
 	{Key: "kafka.start_offset", Java: "consumer.auto.offset.reset", Doc: "Where a partition with no committed offset starts: earliest or latest."},
 	{Key: "kafka.fetch_max_bytes", Java: "consumer.fetch.max.bytes", Doc: "Maximum bytes of one fetch response (per broker). Fetched records wait in memory, decompressed, outside batch.buffer_memory: larger values did not load faster in the benchmarks and cost memory (docs/performance.md).", Size: true},
 	{Key: "kafka.session_timeout", Java: "consumer.session.timeout.ms", Doc: "Group session timeout (classic protocol)."},
-	{Key: "kafka.rebalance_timeout", Java: "consumer.max.poll.interval.ms", Doc: "Time a member has to rejoin during a rebalance (classic protocol)."},
+	{Key: "kafka.rebalance_timeout", Java: "consumer.max.poll.interval.ms", Doc: "Time a member has to rejoin during a rebalance (classic protocol). Also the bound on settling loads cancelled by a revoke or a lost assignment (their labels looked up until final): past it the worker stops rather than run on with a load that may still land."},
 	{Key: "kafka.refused_timeout", Doc: "How long the brokers may keep refusing starsink's login (SASL) or certificate (TLS) after it started, with no connection succeeding in between, before it stops with the reason (0 = at the first refusal). A refusal at start always stops it at once."},
 	{Key: "kafka.tls.enabled", Java: "security.protocol=SSL|SASL_SSL", Doc: "Use TLS to the brokers."},
 	{Key: "kafka.tls.ca_file", Java: "ssl.truststore.location", Doc: "PEM file of the CAs that sign the broker certificates (\"\" = system roots)."},
@@ -64,7 +64,8 @@ var Options = []Option{
 	{Key: "mapping.topic2table", Java: "starrocks.topic2table.map", Doc: "Exact topic → table map; also the Java string form \"topic:table,topic:table\". A table may be written db.table."},
 	{Key: "mapping.rules", Doc: "Regex rules tried in order after the exact map: {regex, table, database}; table may use $1 groups and {prefix}/{schema}/{table}/{topic}.", FileOnly: true},
 	{Key: "mapping.template", Doc: "Table name for any other topic over its segments <prefix>.<schema>.<table>: e.g. \"{table}\" or \"{schema}_{table}\". \"\" = unmatched topics are an error."},
-	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers (extra Stream Load headers, as starrocks.properties), deletes (apply|skip|fail), truncates (fail|skip), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column and deleted_column (versioned mode; default _version, _deleted). See docs/architecture.md, versioned mode.", FileOnly: true},
+	{Key: "mapping.tables", Doc: "Per-table options keyed by table or db.table: format, headers (extra Stream Load headers, as starrocks.properties), deletes (apply|skip|fail), truncates (fail|skip), mode (upsert|versioned), merge_condition, partial_update_mode (row|column), version_column (Primary Key tables: the version guard, overriding mapping.version_column; versioned mode: default _version), deleted_column (versioned mode; default _deleted), aggregate (allow: load into an Aggregate Key table whose value columns are not all REPLACE). See docs/architecture.md.", FileOnly: true},
+	{Key: "mapping.version_column", Doc: "Version guard for every Primary Key table: a BIGINT column the table must have, filled with the change's version (its source position; below every streamed change for a snapshot row); loads carry merge_condition on it, so an older image never overwrites a newer one (a replay, a second topic, a late load of a member that lost its partitions). Deletes are not conditional in StarRocks (docs/architecture.md). \"\" = off; recommended: _version. Also the versioned mode's default version column."},
 	{Key: "mapping.create_tables", Doc: "Create a mapped table that does not exist from its topic's Debezium schema (key fields → PRIMARY KEY, types as in the type table below; versioned tables as Duplicate Key tables with their version and deleted columns and the latest-row view) before its first load. Needs schemas in the records. `starsink plan` shows the DDL."},
 	{Key: "mapping.evolve", Doc: "none, or add_columns: a source field the table lacks is added (ALTER TABLE ADD COLUMN, mapped type) and a widened source type (varchar(50) → varchar(200), a larger precision) widened with MODIFY COLUMN where StarRocks allows it, waiting for the schema change to finish. A column dropped in the source is never dropped (logged once)."},
 	{Key: "mapping.table_properties", Doc: "PROPERTIES of the tables create_tables creates, name=value (replication_num, storage_volume, …). Buckets are left to StarRocks' automatic bucketing.", EnvEntries: true},
@@ -87,11 +88,11 @@ var Options = []Option{
 	{Key: "batch.buffer_memory", Doc: "One byte budget for all buffers; fetching pauses beyond it, nothing is dropped.", Size: true},
 
 	{Key: "commit.interval", Java: "offset.flush.interval.ms", Doc: "How often marked offsets are committed."},
-	{Key: "commit.revoke_timeout", Doc: "Bound on flush and commit when partitions are revoked."},
+	{Key: "commit.revoke_timeout", Doc: "Time a revoke waits for the loads of the revoked partitions' tables; loads still running then are cancelled and settled (kafka.rebalance_timeout), so none lands after the revoke."},
 
 	{Key: "errors.tolerance", Java: "errors.tolerance", Doc: "none: stop on a record that cannot be decoded or that StarRocks refuses as data, without committing it; all: send such records to the dead-letter topic. StarRocks being unavailable is never dead-lettered: it is retried for starrocks.retry_for, then the worker stops (see Errors and the dead-letter topic)."},
 	{Key: "errors.dlq_topic", Java: "errors.deadletterqueue.topic.name", Doc: "Dead-letter topic. Required when errors.tolerance=all."},
-	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered; records are counted, not batches (a refused batch counts each of its records)."},
+	{Key: "errors.dlq_max_failures", Doc: "Stop when more than this many of the last dlq_window records were dead-lettered; records are counted, not batches (a batch StarRocks refuses is bisected, so only its refused records are dead-lettered and counted)."},
 	{Key: "errors.dlq_window", Doc: "Window of consumed records over which dlq_max_failures counts."},
 
 	{Key: "http.addr", Doc: "Address of /metrics, /healthz and /readyz (\"\" disables)."},
@@ -104,7 +105,7 @@ var Options = []Option{
 	{Key: "log.level", Doc: "debug, info, warn or error."},
 	{Key: "log.format", Doc: "json (one JSON object per line, for collectors) or console (one readable line per event for a terminal, coloured when stderr is one)."},
 
-	{Key: "shutdown.grace_period", Doc: "Time to flush, commit and leave the group after SIGTERM."},
+	{Key: "shutdown.grace_period", Doc: "Time to flush, load, commit and leave the group after SIGTERM; loads still running then are cancelled and settled, and what did not land stays uncommitted."},
 }
 
 var optionByKey = func() map[string]Option {

@@ -130,6 +130,9 @@ func (c *Config) Validate() error {
 		v.placeholders(key+".table", r.Table)
 	}
 	v.placeholders("mapping.template", m.Template)
+	if m.VersionColumn != "" && !identifier(m.VersionColumn) {
+		v.add("mapping.version_column", "must be a column name (letters, digits, _)")
+	}
 	v.oneOf("mapping.evolve", m.Evolve, "none", "add_columns")
 	for name, val := range m.TableProperties {
 		if name == "" || strings.ContainsAny(name, "\"\\") || strings.ContainsAny(val, "\"\\") {
@@ -151,9 +154,20 @@ func (c *Config) Validate() error {
 			if ver, del := t.VersionColumns(); ver == del {
 				v.add(key+".deleted_column", "must differ from version_column")
 			}
-		} else if t.VersionColumn != "" || t.DeletedColumn != "" {
-			v.add(key+".version_column", "version_column and deleted_column need mode versioned")
+		} else {
+			if t.DeletedColumn != "" {
+				v.add(key+".deleted_column", "deleted_column needs mode versioned")
+			}
+			if ver := t.VersionColumn; ver == "" {
+				ver = m.VersionColumn
+				if ver != "" && t.MergeCondition != "" && t.MergeCondition != ver {
+					v.add(key+".merge_condition", "differs from mapping.version_column, which sets it (set version_column on the table instead)")
+				}
+			} else if t.MergeCondition != "" && t.MergeCondition != ver {
+				v.add(key+".merge_condition", "differs from version_column, which sets it")
+			}
 		}
+		v.oneOf(key+".aggregate", t.Aggregate, "", "allow")
 	}
 
 	d := &c.Decoder
@@ -360,4 +374,14 @@ func (v *validator) placeholders(key, tmpl string) {
 			v.addf(key, "unknown placeholder %s (want {prefix}, {schema}, {table} or {topic})", p)
 		}
 	}
+}
+
+// identifier reports whether s is a plain column name.
+func identifier(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -153,8 +153,9 @@ type Event struct {
 	// Version orders the changes of one key however they reached Kafka
 	// (docs/architecture.md, "The version of a change"): the source
 	// position of a streamed change, below every streamed change for a
-	// snapshot row. 0 with VersionErr set when the message carries no
-	// position to take it from; callers that need it refuse the record.
+	// snapshot row. 0 with VersionErr (a *VersionError wrapping
+	// ErrNoVersion, naming the field) when the message carries no position
+	// to take it from; callers that need it refuse the record, naming it.
 	Version    int64
 	VersionErr error
 }
@@ -317,6 +318,16 @@ type Decoder struct {
 	zeros, labels []string
 	filled        []bool
 	deleting      bool
+	// fitted is set by value when what it rendered fits the column by
+	// construction (a date it formatted, a decimal whose digits it
+	// counted), so that render skips the check of fits.
+	fitted bool
+	// keysSeen counts the key columns render wrote for the current row;
+	// nKeys is the table's number of key columns.
+	keysSeen, nKeys int
+	// errNoMetaPosition is the VersionErr of an unwrapped row without
+	// position fields, named with the decoder's add.fields prefix.
+	errNoMetaPosition *VersionError
 	// sawRaw is set once this decoder has decoded a raw envelope: with
 	// EnvelopeAuto, a tombstone is then the one Debezium writes after a
 	// delete (skipped), not an unwrapped delete.
@@ -334,6 +345,7 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 	if d.prefix == "" {
 		d.prefix = DefaultFieldsPrefix
 	}
+	d.errNoMetaPosition = &VersionError{Field: d.prefix + "lsn", Reason: noPosition}
 	d.ph = opts.Placeholder
 	if d.ph == "" {
 		d.ph = DefaultPlaceholder
@@ -361,6 +373,9 @@ func NewDecoder(table *schema.Table, opts Options) *Decoder {
 		for i := range table.Columns {
 			c := &table.Columns[i]
 			d.keyCols[i] = c.Key
+			if c.Key {
+				d.nKeys++
+			}
 			d.labels[i] = string(append(appendEscaped([]byte{'"'}, c.Name), '"', ':'))
 			if !slices.Contains(opts.Omit, c.Name) { // the caller writes those
 				d.zeros[i] = zeroValue(c)
@@ -384,14 +399,14 @@ func str(b []byte) string {
 // Decode decodes rec and, for OpUpsert and OpDelete, appends the row to dst
 // as one JSON object. On error dst is returned unchanged.
 func (d *Decoder) Decode(rec *Record, dst []byte) ([]byte, Event, error) {
-	d.unavail, d.unknown, d.deleting = d.unavail[:0], "", false
+	d.unavail, d.unknown, d.deleting, d.keysSeen = d.unavail[:0], "", false, 0
 	defer d.forget()
 	ev := Event{}
 	if rec.Value == nil {
 		if d.tombstoneDeletes() {
 			// ExtractNewRecordState's delete.tombstone.handling.mode=tombstone
 			// (3.x's default): the delete itself, keyed by the Kafka key.
-			ev.Op, ev.VersionErr = OpDelete, d.fail(rec, "", errNoPosition("a tombstone"))
+			ev.Op, ev.VersionErr = OpDelete, errTombstone
 			return d.deleteFromKey(rec, dst, ev)
 		}
 		ev.Reason = ReasonTombstone
@@ -472,7 +487,7 @@ func (d *Decoder) nullPayload(rec *Record, dst []byte, si *schemaInfo) ([]byte, 
 	if d.opts.Envelope == EnvelopeRaw || d.opts.Envelope == EnvelopeAuto && si.envelope {
 		return dst, Event{Reason: ReasonNullPayload}, nil
 	}
-	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: d.fail(rec, "payload", errNoPosition("a null payload"))})
+	return d.deleteFromKey(rec, dst, Event{Op: OpDelete, VersionErr: errNullPayload})
 }
 
 // rawOps are the op values of Debezium's envelopes.
@@ -595,25 +610,43 @@ type position struct {
 	file, pos, row                      string // MySQL
 }
 
-// set notes a source member (the first of each name, as gjson's Get).
+// set notes a source member (the first of each name, as gjson's Get). It
+// runs for every member of every source block: it tells the names apart by
+// length first, then by one comparison.
 func (p *position) set(k, v string) {
-	switch k {
-	case "connector":
-		setFirst(&p.connector, v)
-	case "ts_ms":
-		setFirst(&p.tsMs, v)
-	case "snapshot":
-		setFirst(&p.snapshot, v)
-	case "sequence":
-		setFirst(&p.sequence, v)
-	case "lsn":
-		setFirst(&p.lsn, v)
-	case "file":
-		setFirst(&p.file, v)
-	case "pos":
-		setFirst(&p.pos, v)
-	case "row":
-		setFirst(&p.row, v)
+	var dst *string
+	switch len(k) {
+	case 3:
+		switch k {
+		case "lsn":
+			dst = &p.lsn
+		case "pos":
+			dst = &p.pos
+		case "row":
+			dst = &p.row
+		}
+	case 4:
+		if k == "file" {
+			dst = &p.file
+		}
+	case 5:
+		if k == "ts_ms" {
+			dst = &p.tsMs
+		}
+	case 8:
+		switch k {
+		case "snapshot":
+			dst = &p.snapshot
+		case "sequence":
+			dst = &p.sequence
+		}
+	case 9:
+		if k == "connector" {
+			dst = &p.connector
+		}
+	}
+	if dst != nil && *dst == "" {
+		*dst = v
 	}
 }
 
@@ -767,7 +800,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 		ev.Op, part = OpDelete, "before"
 	case "t":
 		ev.Op = OpTruncate
-		d.setVersion(rec, &ev, &env.src, "source.")
+		d.setVersion(&ev, &env.src, true, ev.LSN)
 		return dst, ev, nil
 	case "m":
 		ev.Reason = ReasonMessage
@@ -775,7 +808,7 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	default:
 		return dst, ev, d.fail(rec, "op", fmt.Errorf("%w %q", ErrUnknownOp, opv.Str))
 	}
-	d.setVersion(rec, &ev, &env.src, "source.")
+	d.setVersion(&ev, &env.src, true, ev.LSN)
 	row, p := after, si.after
 	if part == "before" {
 		row, p = before, si.before
@@ -799,6 +832,9 @@ func (d *Decoder) decodeEnvelope(rec *Record, dst []byte, si *schemaInfo, env *e
 	dst, err = d.render(rec, dst, part, fields, p)
 	if err != nil {
 		return dst, ev, err
+	}
+	if k := d.missingKey(fields); k != "" {
+		return dst[:start], ev, d.fail(rec, part+"."+k, fmt.Errorf("%w: the %s image has no key column %s", ErrMissingRow, part, k))
 	}
 	if d.deleting {
 		dst = d.fillDelete(dst)
@@ -978,7 +1014,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 			ev.Op = OpDelete
 		case "t":
 			ev.Op = OpTruncate
-			d.setVersion(rec, &ev, &m.pos, d.prefix)
+			d.setVersion(&ev, &m.pos, false, ev.LSN)
 			return dst, ev, nil
 		default:
 			return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w %q", ErrUnknownOp, op.Str))
@@ -994,7 +1030,7 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	default:
 		return dst, ev, d.fail(rec, "__op", fmt.Errorf("%w: __op is %s", ErrUnknownOp, typeName(op)))
 	}
-	d.setVersion(rec, &ev, &m.pos, d.prefix)
+	d.setVersion(&ev, &m.pos, false, ev.LSN)
 	var err error
 	start := len(dst)
 	if ev.Op == OpDelete {
@@ -1003,6 +1039,9 @@ func (d *Decoder) decodeUnwrapped(rec *Record, dst []byte, payload gjson.Result,
 	dst, err = d.render(rec, dst, "", env.fields, si.row)
 	if err != nil {
 		return dst, ev, err
+	}
+	if k := d.missingKey(env.fields); k != "" {
+		return dst[:start], ev, d.fail(rec, k, fmt.Errorf("%w: the row has no key column %s (if the topic holds Debezium envelopes, set decoder.envelope=raw)", ErrMissingRow, k))
 	}
 	if d.deleting {
 		dst = d.fillDelete(dst)
@@ -1047,9 +1086,13 @@ func (d *Decoder) deleteFromKey(rec *Record, dst []byte, ev Event) ([]byte, Even
 	}
 	var err error
 	d.beginDelete()
+	start := len(dst)
 	dst, err = d.render(rec, dst, "key", d.keyFields, kp)
 	if err != nil {
 		return dst, ev, err
+	}
+	if k := d.missingKey(d.keyFields); k != "" {
+		return dst[:start], ev, d.fail(rec, "key."+k, fmt.Errorf("%w: the Kafka key has no key column %s", ErrMissingRow, k))
 	}
 	if d.deleting {
 		dst = d.fillDelete(dst)
@@ -1111,10 +1154,4 @@ func typeName(r gjson.Result) string {
 		return "a boolean"
 	}
 	return "unknown"
-}
-
-// errNoPosition is the VersionErr of a change whose message carries no
-// source position.
-func errNoPosition(what string) error {
-	return fmt.Errorf("%w: %s has none (with ExtractNewRecordState use delete.tombstone.handling.mode=rewrite and add.fields=op,lsn,source.ts_ms so that deletes carry one; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds Debezium envelopes)", ErrNoVersion, what)
 }

@@ -167,3 +167,41 @@ func TestMetadataFields(t *testing.T) {
 }
 
 func errorsAs(err error, target **DecodeError) bool { return errors.As(err, target) }
+
+// TestMissingKey checks that a row of a Primary Key table without one of
+// its key columns is refused before StarRocks would fill the key with NULL
+// and fail the whole load: most often a Debezium envelope taken for a row.
+func TestMissingKey(t *testing.T) {
+	pk := &schema.Table{Name: "t", Model: schema.ModelPrimaryKeys, Columns: []schema.Column{
+		schema.NewColumn("id", "int", false, true), schema.NewColumn("k2", "int", false, true), schema.NewColumn("v", "int", true, false)}}
+	dup := &schema.Table{Name: "t", Model: schema.ModelDupKeys, Columns: pk.Columns}
+	src := `{"connector":"postgresql","ts_ms":1}`
+	tests := []struct {
+		name       string
+		tbl        *schema.Table
+		key, value string
+		field      string // "" : decodes
+	}{
+		{"unwrapped row without a key column", pk, "", `{"id":1,"v":2}`, "k2"},
+		{"envelope with an unknown op taken for a row", pk, "", `{"before":null,"after":{"id":1,"k2":2},"source":` + src + `,"op":"x"}`, "id"},
+		{"raw after image without a key column", pk, "", `{"before":null,"after":{"id":1},"source":` + src + `,"op":"c"}`, "after.k2"},
+		{"Kafka key without a key column", pk, `{"id":1}`, `{"before":null,"after":null,"source":` + src + `,"op":"d"}`, "key.k2"},
+		{"key columns match case-insensitively", pk, "", `{"ID":1,"K2":2}`, ""},
+		{"duplicate key tables are not checked", dup, "", `{"id":1,"v":2}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := NewDecoder(tt.tbl, Options{}).Decode(&Record{Topic: "p.s.t", Key: []byte(tt.key), Value: []byte(tt.value)}, nil)
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				return
+			}
+			var de *DecodeError
+			if !errors.As(err, &de) || !errors.Is(err, ErrMissingRow) || de.Field != tt.field {
+				t.Fatalf("err = %v, want ErrMissingRow for %s", err, tt.field)
+			}
+		})
+	}
+}

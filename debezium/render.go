@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -230,6 +231,9 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 		var col *schema.Column
 		if f.col >= 0 {
 			col = &d.table.Columns[f.col]
+			if col.Key {
+				d.keysSeen++
+			}
 		}
 		v := row[i].result()
 		if d.unavailable(v) {
@@ -254,8 +258,9 @@ func (d *Decoder) render(rec *Record, dst []byte, where string, row []member, p 
 				continue
 			}
 		}
+		d.fitted = false
 		dst, err = d.value(dst, v, f.sem, f.elem, f.scale, col)
-		if err == nil && col != nil {
+		if err == nil && col != nil && !d.fitted {
 			err = fits(dst[mark:], col)
 		}
 		if err != nil {
@@ -394,4 +399,31 @@ func (d *Decoder) fillDelete(dst []byte) []byte {
 func (d *Decoder) beginDelete() {
 	d.deleting = d.table != nil
 	clear(d.filled)
+}
+
+// missingKey returns the first key column of a Primary Key table that the
+// row just rendered lacks ("" when it has them all). StarRocks would fill
+// it with NULL and filter the row, failing the whole load; a row without
+// its key is more likely a value the decoder took for the wrong envelope.
+func (d *Decoder) missingKey(row []member) string {
+	if d.table == nil || d.table.Model != schema.ModelPrimaryKeys || d.keysSeen >= d.nKeys {
+		return ""
+	}
+	for i := range d.table.Columns {
+		c := &d.table.Columns[i]
+		if !c.Key {
+			continue
+		}
+		found := false
+		for j := range row {
+			if strings.EqualFold(row[j].key, c.Name) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return c.Name
+		}
+	}
+	return ""
 }

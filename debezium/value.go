@@ -88,6 +88,7 @@ func (d *Decoder) outOfRange(dst []byte, v gjson.Result, hi, dateOnly bool, what
 		bound = "0000-01-01"
 	}
 	if d.opts.OutOfRangeDates == DatesClamp {
+		d.fitted = col != nil && (col.Kind == schema.KindDate || col.Kind == schema.KindDatetime)
 		return append(append(append(dst, '"'), bound...), '"'), nil
 	}
 	typ := "a date"
@@ -135,6 +136,11 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		if s, err = d.guess(v, col); err != nil {
 			return dst, err
 		}
+		if s == semDecimal && col != nil {
+			// a schemaless Decimal's scale is the column's: the bytes are
+			// the unscaled value (decimal.handling.mode=precise)
+			scale = col.Scale
+		}
 	}
 	switch s {
 	case semInt, semMicroDuration:
@@ -168,6 +174,7 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		if v.Type != gjson.True && v.Type != gjson.False {
 			return dst, errType("want a boolean, got %s", typeName(v))
 		}
+		d.fitted = kind == schema.KindBoolean
 		return append(dst, v.Raw...), nil
 	case semString, semZonedTime:
 		if v.Type != gjson.String {
@@ -252,6 +259,7 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		}
 		dst = append(dst, '"')
 		dst = time.Unix(days*86400, 0).UTC().AppendFormat(dst, "2006-01-02")
+		d.fitted = kind == schema.KindDate || kind == schema.KindDatetime // in range, canonical
 		return append(dst, '"'), nil
 	case semTimeMs, semTimeUs, semTimeNs:
 		if v.Type != gjson.Number {
@@ -293,6 +301,7 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		if y := t.Year(); y < 0 || y > 9999 {
 			return d.outOfRange(dst, v, y > 9999, dateOnly, "", col)
 		}
+		d.fitted = kind == schema.KindDate || kind == schema.KindDatetime // in range, canonical
 		return appendDatetime(dst, t, kind), nil
 	case semZonedTs:
 		if v.Type != gjson.String {
@@ -316,6 +325,7 @@ func (d *Decoder) value(dst []byte, v gjson.Result, s, elem sem, scale int, col 
 		if y := t.Year(); y < 0 || y > 9999 {
 			return d.outOfRange(dst, v, y > 9999, kind == schema.KindDate, "", col)
 		}
+		d.fitted = kind == schema.KindDate || kind == schema.KindDatetime // in range, canonical
 		return appendDatetime(dst, t, kind), nil
 	case semArray:
 		if !v.IsArray() {
@@ -606,6 +616,17 @@ func (d *Decoder) decimalDigits(dst []byte, neg bool, digits []byte, scale int, 
 	// Strip leading zeros of the integer part.
 	for len(digits) > scale+1 && digits[0] == '0' {
 		digits = digits[1:]
+	}
+	if col != nil && col.Kind == schema.KindDecimal {
+		intDigits := len(digits) - scale
+		if intDigits == 1 && digits[0] == '0' {
+			intDigits = 0
+		}
+		if intDigits > col.Precision-col.Scale {
+			return dst, rangeErr(col, []byte(fmtDecimal(neg, digits, scale)),
+				fmt.Sprintf("%d integer digits, the column holds %d", intDigits, col.Precision-col.Scale))
+		}
+		d.fitted = true
 	}
 	zero := true
 	for _, c := range digits {

@@ -29,26 +29,69 @@ import (
 )
 
 // ErrNoVersion: the message carries no source position to take the
-// change's version from (Event.VersionErr wraps it in a DecodeError).
+// change's version from. Event.VersionErr is a *VersionError wrapping it.
 var ErrNoVersion = errors.New("no source position to version the change by")
+
+// VersionError says why a change has no version: the field that is missing
+// or unreadable, and what to do. It names no record: the common cases are
+// shared values, so that decoding a topic without positions allocates
+// nothing; the caller that refuses the record adds its topic, partition and
+// offset.
+type VersionError struct {
+	Field  string // e.g. "source.lsn", "__lsn"
+	Reason string
+}
+
+func (e *VersionError) Error() string {
+	f := e.Field
+	if f == "" {
+		f = "(value)"
+	}
+	return "field " + f + ": " + ErrNoVersion.Error() + ": " + e.Reason
+}
+
+func (e *VersionError) Unwrap() error { return ErrNoVersion }
 
 const (
 	maxPosition  = 1 << 62  // positions are below it
 	snapshotBase = -1 << 62 // snapshot rows: position + snapshotBase
 )
 
+// noPosition is the reason of a change without any position field.
+const noPosition = "the change has no lsn, sequence or binlog position (with ExtractNewRecordState add them with add.fields=op,lsn,source.ts_ms for PostgreSQL, op,file,pos,row for MySQL)"
+
+// Shared VersionErr values of the common cases (see VersionError).
+var (
+	errNoSourcePosition = &VersionError{Field: "source.lsn", Reason: noPosition}
+	errTombstone        = &VersionError{Reason: "a tombstone has none" + noPositionDelete}
+	errNullPayload      = &VersionError{Field: "payload", Reason: "a null payload has none" + noPositionDelete}
+)
+
+const noPositionDelete = " (with ExtractNewRecordState use delete.tombstone.handling.mode=rewrite and add.fields=op,lsn,source.ts_ms so that deletes carry one; with decoder.envelope=auto a tombstone seen before any change event of the table is taken for an unwrapped delete: set decoder.envelope=raw if the topic holds Debezium envelopes)"
+
 // setVersion sets ev.Version, or ev.VersionErr, from the position fields of
-// a change: source's members (prefix "source.") or an unwrapped row's
-// add.fields (prefix d.prefix).
-func (d *Decoder) setVersion(rec *Record, ev *Event, p *position, prefix string) {
+// a change: source's members (raw) or an unwrapped row's add.fields. lsn
+// is p.lsn already read as an integer (ev.LSN).
+func (d *Decoder) setVersion(ev *Event, p *position, raw bool, lsn int64) {
 	snap, err := snapshotOf(p.snapshot, ev.Snapshot)
 	if err != nil {
-		ev.VersionErr = d.fail(rec, prefix+"snapshot", err)
+		ev.VersionErr = &VersionError{Field: d.metaName(raw, "snapshot"), Reason: err.Error()}
 		return
 	}
-	pos, field, err := positionOf(p)
-	if err != nil {
-		ev.VersionErr = d.fail(rec, prefix+field, fmt.Errorf("%w: %v", ErrNoVersion, err))
+	var pos int64
+	var field string
+	if notNull(p.lsn) && p.lsn[0] != '"' && lsn > 0 && lsn < maxPosition {
+		pos = lsn // the common case, read once
+	} else if pos, field, err = positionOf(p); err != nil {
+		if err == errNone {
+			if raw {
+				ev.VersionErr = errNoSourcePosition
+			} else {
+				ev.VersionErr = d.errNoMetaPosition
+			}
+			return
+		}
+		ev.VersionErr = &VersionError{Field: d.metaName(raw, field), Reason: err.Error()}
 		return
 	}
 	if snap {
@@ -56,6 +99,18 @@ func (d *Decoder) setVersion(rec *Record, ev *Event, p *position, prefix string)
 	}
 	ev.Version = pos
 }
+
+// metaName is the name of a position field in the message: source.<f>, or
+// the add.fields name of an unwrapped row.
+func (d *Decoder) metaName(raw bool, f string) string {
+	if raw {
+		return "source." + f
+	}
+	return d.prefix + f
+}
+
+// errNone: the message has no position field at all.
+var errNone = errors.New(noPosition)
 
 // snapshotOf reads source.snapshot: true for the rows of an initial,
 // blocking or incremental snapshot. A read (op r) is a snapshot row
@@ -93,7 +148,7 @@ func positionOf(p *position) (int64, string, error) {
 	case notNull(p.file) || notNull(p.pos): // MySQL
 		return mysqlPosition(p)
 	}
-	return 0, "lsn", errors.New("the change has no lsn, sequence or binlog position (with ExtractNewRecordState add them with add.fields=op,lsn,source.ts_ms for PostgreSQL, op,file,pos,row for MySQL)")
+	return 0, "lsn", errNone
 }
 
 func notNull(span string) bool { return span != "" && span != "null" }

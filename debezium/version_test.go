@@ -59,6 +59,8 @@ func TestVersion(t *testing.T) {
 		{"unwrapped snapshot read with __lsn", "", `{"id":1,"__op":"r","__lsn":5435922728}`, Options{}, base + 5435922728, "", 0},
 		{"unwrapped incremental with qualified fields", "", `{"id":1,"__op":"r","__source_snapshot":"incremental","__source_lsn":null,"__source_sequence":"[null,\"900\"]"}`, Options{}, base + 900, "", 0},
 		{"unwrapped tombstone", `{"id":1}`, "nil", Options{Envelope: EnvelopeUnwrapped}, 0, "", 0},
+		{"unwrapped null payload", `{"id":1}`, `{"schema":{"type":"struct","name":"p.s.t.Value"},"payload":null}`, Options{}, 0, "payload", 0},
+		{"unwrapped with another prefix", "", `{"id":1,"meta_op":"u"}`, Options{FieldsPrefix: "meta_"}, 0, "meta_lsn", 0},
 		// MySQL, by hand after the MySQL connector documentation's create event
 		// (file mysql-bin.000003, pos 154, row 0).
 		{"mysql streamed", "", my("c", `"snapshot":"false","file":"mysql-bin.000003","pos":154,"row":0`), Options{}, 3<<32 | 154, "", 1651535750218},
@@ -86,11 +88,11 @@ func TestVersion(t *testing.T) {
 				}
 				return
 			}
-			var de *DecodeError
-			if ev.Version != 0 || !errors.As(ev.VersionErr, &de) || de.Field != tt.wantErr || de.Offset != 2 {
-				t.Errorf("Version = %d, VersionErr = %v; want 0 and a DecodeError for %q", ev.Version, ev.VersionErr, tt.wantErr)
+			var ve *VersionError
+			if ev.Version != 0 || !errors.As(ev.VersionErr, &ve) || ve.Field != tt.wantErr {
+				t.Errorf("Version = %d, VersionErr = %v; want 0 and a VersionError for %q", ev.Version, ev.VersionErr, tt.wantErr)
 			}
-			if !errors.Is(ev.VersionErr, ErrNoVersion) && tt.wantErr != "source.snapshot" {
+			if !errors.Is(ev.VersionErr, ErrNoVersion) {
 				t.Errorf("VersionErr %v does not wrap ErrNoVersion", ev.VersionErr)
 			}
 		})
@@ -123,5 +125,26 @@ func TestVersionOrder(t *testing.T) {
 			t.Errorf("%s: version %d is not above the previous %d", c.name, ev.Version, prev)
 		}
 		prev = ev.Version
+	}
+}
+
+// TestNoVersionAllocatesNothing checks that a change without a position
+// (an unwrapped row without add.fields, the common case of unwrapped
+// topics) costs no allocation for its VersionErr.
+func TestNoVersionAllocatesNothing(t *testing.T) {
+	value, err := os.ReadFile(filepath.Join("testdata", "fixtures", "unwrapped-update.value.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(subwayPassengers(), Options{OpColumn: true})
+	rec := &Record{Topic: "p.s.t", Value: value}
+	buf := make([]byte, 0, 4096)
+	if allocs := testing.AllocsPerRun(100, func() {
+		_, ev, err := d.Decode(rec, buf[:0])
+		if err != nil || ev.VersionErr == nil {
+			t.Fatalf("Decode: %v, VersionErr %v", err, ev.VersionErr)
+		}
+	}); allocs != 0 {
+		t.Errorf("%v allocations per record, want 0", allocs)
 	}
 }

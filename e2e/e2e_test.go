@@ -14,24 +14,43 @@ import (
 )
 
 // TestIntegrationEndToEnd is issue 5's scenario on the real stack that
-// run.sh started: initial snapshot, bulk insert with a replica killed in the
-// middle, bulk update, bulk delete, the dashboard queries, every column type
-// with an unchanged TOAST value, and the capture of real Debezium messages.
+// run.sh started, for each cell of E2E_FULL_CELLS that the stack's Debezium
+// runs: initial snapshot, bulk insert with a replica killed in the middle,
+// bulk update, bulk delete, the dashboard queries, every column type with
+// an unchanged TOAST value, and the capture of real Debezium messages.
 func TestIntegrationEndToEnd(t *testing.T) {
 	e := loadEnv(t)
+	cells := parseCells(t, e.fullCells)
+	if len(cells) == 0 {
+		t.Skip("E2E_FULL_CELLS names no cell")
+	}
+	for _, c := range cells {
+		if !e.runs(c) {
+			t.Errorf("cell %s needs Debezium %s; this stack runs %s", c.name, debeziumReleases[c.debezium], e.debezium)
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) { reference(t, e, c) })
+	}
+}
+
+// reference runs the whole scenario on one cell.
+func reference(t *testing.T, e env, c cell) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 
-	pg := pgConn(ctx, t, e.pgDSN)
+	c.createDatabase(ctx, t, e)
+	pg := pgConn(ctx, t, c.pgDSN(t, e))
 	setupPostgres(ctx, t, pg)
-	createTopics(ctx, t, e)
+	createTopics(ctx, t, e, c)
 	var sr *sql.DB
 	var replicas []*replica
+	var config string
 	if !e.captureOnly {
-		sr = srConn(ctx, t, e.srMySQL, "subway")
+		sr = srConn(ctx, t, e.srMySQL, c.id())
 		setupTarget(ctx, t, sr)
+		config = c.starsinkConfig(t, e)
 		for i := 1; i <= e.replicas; i++ {
-			replicas = append(replicas, startReplica(t, e, i))
+			replicas = append(replicas, startReplica(t, e, c, i, config))
 		}
 		defer func() {
 			for _, r := range replicas {
@@ -41,9 +60,10 @@ func TestIntegrationEndToEnd(t *testing.T) {
 			}
 		}()
 	}
+	defer unregisterCell(ctx, t, e, c)
 
 	t0 := time.Now()
-	registerConnector(t)
+	registerCell(ctx, t, e, c)
 
 	if !e.captureOnly {
 		ok := t.Run("initial_load", func(t *testing.T) {
@@ -79,15 +99,18 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	// The fixture scenario of shared/reference/debezium-fixtures plus the
 	// all-types rows: the changes the captured messages come from.
 	t.Run("changes_for_capture", func(t *testing.T) { captureChanges(ctx, t, pg) })
-	t.Run("capture", func(t *testing.T) { captureMessages(ctx, t, e) })
+	t.Run("capture", func(t *testing.T) { captureMessages(ctx, t, e, c) })
+	if c.topics == "raw" {
+		t.Run("incremental_snapshot", func(t *testing.T) { incrementalSnapshot(ctx, t, e, c, pg) })
+	}
 	if e.captureOnly {
 		if e.sourceOnly {
-			t.Run("source_only", func(t *testing.T) { measureSource(ctx, t, e, pg) })
+			t.Run("source_only", func(t *testing.T) { measureSource(ctx, t, e, c, pg) })
 		}
 		return
 	}
 
-	t.Run("all_types", func(t *testing.T) { checkAllTypes(ctx, t, pg, sr) })
+	t.Run("all_types", func(t *testing.T) { checkAllTypes(ctx, t, pg, sr, c) })
 
 	passengers := subwayTables[1]
 	t.Run("bulk_insert", func(t *testing.T) {
@@ -125,7 +148,7 @@ func TestIntegrationEndToEnd(t *testing.T) {
 				r.kill9(t)
 				replicas[1] = nil
 				t.Logf("killed replica %d at %d of %d rows", r.n, n-base, e.bulkRows)
-				replicas[1] = startReplica(t, e, r.n)
+				replicas[1] = startReplica(t, e, c, r.n, config)
 			}
 			return n == want, fmt.Sprintf("%d of %d rows", n-base, e.bulkRows)
 		})
@@ -213,8 +236,8 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	}
 }
 
-// setupPostgres creates the four tables, their initial rows and the
-// publication the connector reads.
+// setupPostgres creates the four tables, their initial rows, the signal
+// table of incremental snapshots and the publication the connector reads.
 func setupPostgres(ctx context.Context, t *testing.T, pg *pgx.Conn) {
 	t.Helper()
 	stmts := []string{stationsSQL}
@@ -223,8 +246,9 @@ func setupPostgres(ctx context.Context, t *testing.T, pg *pgx.Conn) {
 	}
 	stmts = append(stmts, seedSQL...)
 	stmts = append(stmts, allTypesPG, "ALTER TABLE public.all_types REPLICA IDENTITY DEFAULT",
+		`CREATE TABLE public.debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))`,
 		`CREATE PUBLICATION starsink_e2e FOR TABLE public.subway_info_copy, public.subway_passengers_copy,
-  public.subway_passengers_time_copy, public.all_types`)
+  public.subway_passengers_time_copy, public.all_types, public.debezium_signal`)
 	for _, s := range stmts {
 		if _, err := pg.Exec(ctx, s); err != nil {
 			t.Fatalf("postgres setup: %v\n%s", err, s)

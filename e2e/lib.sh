@@ -7,7 +7,10 @@ E2E_CACHE="${E2E_CACHE:-$E2E_ROOT/.cache/e2e}"
 E2E_LOGS="$E2E_CACHE/logs"
 E2E_RUN="$E2E_CACHE/run"
 KAFKA_LIBS="$E2E_CACHE/kafka/libs"
-PLUGIN_PATH="$E2E_CACHE/plugins"
+# The Debezium release the run uses (the matrix runs 2.6.2.Final and
+# 3.6.1.Final); each has its own Connect plugin.path.
+DEBEZIUM_VERSION="${DEBEZIUM_VERSION:-2.6.2.Final}"
+PLUGIN_PATH="$E2E_CACHE/plugins/$DEBEZIUM_VERSION"
 
 # Fixed loopback ports below Linux's ephemeral range (32768-60999): inside
 # it, any outgoing connection of the machine may hold the port at the moment

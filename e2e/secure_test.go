@@ -72,7 +72,7 @@ func TestIntegrationSecureListener(t *testing.T) {
 			}
 			group := "starsink-e2e-" + table
 			cfg := secureConfig(t, dir, table, addr, group, topic, tt.ca, tt.mechanism, user, passFile, srHTTP, e.srMySQL, "")
-			r := startReplicaWith(t, e, 10+i, cfg)
+			r := startReplicaWith(t, e, 10+i, cfg, "secure-")
 			want := rows
 			if tt.wantExit != "" {
 				want = 0
@@ -149,7 +149,7 @@ func TestIntegrationSecureListener(t *testing.T) {
 		}
 		group := "starsink-e2e-" + table
 		cfg := secureConfig(t, dir, table, addr, group, topic, ca, "SCRAM-SHA-512", revUser, passFile, srHTTP, e.srMySQL, "5s")
-		r := startReplicaWith(t, e, 10+len(tests), cfg)
+		r := startReplicaWith(t, e, 10+len(tests), cfg, "secure-")
 		deadline := time.Now().Add(90 * time.Second)
 		for time.Now().Before(deadline) && committedTotal(ctx, t, e.kafka, group, topic) < rows && !r.exited() {
 			time.Sleep(200 * time.Millisecond)

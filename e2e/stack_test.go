@@ -28,6 +28,8 @@ type env struct {
 	pgDSN, kafka, connectURL, srMySQL string
 	bin, config, logs, run, capture   string
 	topicPrefix                       string
+	debezium                          string // the release Connect runs, e.g. 3.6.1.Final
+	fullCells, shortCells             string // the cells of the reference and the short scenario
 	captureOnly, sourceOnly           bool
 	bulkRows, changeRows, replicas    int
 }
@@ -45,6 +47,9 @@ func loadEnv(t *testing.T) env {
 		run:         os.Getenv("E2E_RUN"),
 		capture:     os.Getenv("E2E_CAPTURE_DIR"),
 		topicPrefix: envOr("TOPIC_PREFIX", "dip.cdc"),
+		debezium:    envOr("DEBEZIUM_VERSION", "2.6.2.Final"),
+		fullCells:   os.Getenv("E2E_FULL_CELLS"),
+		shortCells:  os.Getenv("E2E_SHORT_CELLS"),
 		captureOnly: os.Getenv("E2E_CAPTURE_ONLY") == "1" || os.Getenv("E2E_SOURCE_ONLY") == "1",
 		sourceOnly:  os.Getenv("E2E_SOURCE_ONLY") == "1",
 		bulkRows:    envInt(t, "E2E_BULK_ROWS", 950000),
@@ -80,7 +85,8 @@ func envInt(t *testing.T, name string, def int) int {
 	return n
 }
 
-func (e env) topic(table string) string { return e.topicPrefix + ".public." + table }
+// runs reports whether the stack's Connect runs the cell's Debezium.
+func (e env) runs(c cell) bool { return debeziumReleases[c.debezium] == e.debezium }
 
 // pgConn opens one PostgreSQL connection.
 func pgConn(ctx context.Context, t *testing.T, dsn string) *pgx.Conn {
@@ -116,23 +122,26 @@ func srConn(ctx context.Context, t *testing.T, addr, db string) *sql.DB {
 // replica is one starsink process of the consumer group.
 type replica struct {
 	n    int
+	tag  string
 	cmd  *exec.Cmd
 	log  *os.File
 	done chan struct{} // closed when the process has ended
 	err  error         // its exit status, once done is closed
 }
 
-// startReplica starts starsink replica n with the shared configuration; its
-// client id and health address come from the environment.
-func startReplica(t *testing.T, e env, n int) *replica {
+// startReplica starts starsink replica n of a cell with its configuration
+// file; its client id and health address come from the environment. Its
+// log is starsink-<cell id>-<n>.log.
+func startReplica(t *testing.T, e env, c cell, n int, config string) *replica {
 	t.Helper()
-	return startReplicaWith(t, e, n, e.config)
+	return startReplicaWith(t, e, n, config, c.id()+"-")
 }
 
-// startReplicaWith is startReplica with the configuration file config.
-func startReplicaWith(t *testing.T, e env, n int, config string) *replica {
+// startReplicaWith starts replica n with the configuration file config;
+// tag goes into its log's and pid file's names.
+func startReplicaWith(t *testing.T, e env, n int, config, tag string) *replica {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(e.logs, fmt.Sprintf("starsink-%d.log", n)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(e.logs, fmt.Sprintf("starsink-%s%d.log", tag, n)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatalf("replica %d log: %v", n, err)
 	}
@@ -147,9 +156,9 @@ func startReplicaWith(t *testing.T, e env, n int, config string) *replica {
 		t.Fatalf("start starsink replica %d: %v", n, err)
 	}
 	// run.sh's trap stops what the pid files name if the test dies.
-	_ = os.WriteFile(filepath.Join(e.run, fmt.Sprintf("starsink-%d.pid", n)), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
-	t.Logf("starsink replica %d started (pid %d)", n, cmd.Process.Pid)
-	r := &replica{n: n, cmd: cmd, log: f, done: make(chan struct{})}
+	_ = os.WriteFile(filepath.Join(e.run, fmt.Sprintf("starsink-%s%d.pid", tag, n)), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+	t.Logf("starsink replica %s%d started (pid %d)", tag, n, cmd.Process.Pid)
+	r := &replica{n: n, tag: tag, cmd: cmd, log: f, done: make(chan struct{})}
 	go func() { r.err = cmd.Wait(); close(r.done) }()
 	return r
 }
@@ -190,16 +199,16 @@ func deadReplicas(rs []*replica) string {
 	var out []string
 	for _, r := range rs {
 		if r != nil && r.exited() {
-			out = append(out, fmt.Sprintf("replica %d exited (%v, see starsink-%d.log)", r.n, r.err, r.n))
+			out = append(out, fmt.Sprintf("replica %s%d exited (%v, see starsink-%s%d.log)", r.tag, r.n, r.err, r.tag, r.n))
 		}
 	}
 	return strings.Join(out, "; ")
 }
 
-// createTopics creates the connector's four topics with 3 partitions before
-// the replicas start, as a platform would. A worker subscribed by regex
-// learns of topics created later only at its next metadata refresh.
-func createTopics(ctx context.Context, t *testing.T, e env) {
+// createTopics creates the cell's four topics with 3 partitions before the
+// replicas start, as a platform would. A worker subscribed by regex learns
+// of topics created later only at its next metadata refresh.
+func createTopics(ctx context.Context, t *testing.T, e env, c cell) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka))
 	if err != nil {
@@ -208,7 +217,7 @@ func createTopics(ctx context.Context, t *testing.T, e env) {
 	defer cl.Close()
 	var names []string
 	for _, tb := range []string{"subway_info_copy", "subway_passengers_copy", "subway_passengers_time_copy", "all_types"} {
-		names = append(names, e.topic(tb))
+		names = append(names, c.topic(e, tb))
 	}
 	res, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 1, nil, names...)
 	if err != nil {
@@ -219,16 +228,4 @@ func createTopics(ctx context.Context, t *testing.T, e env) {
 			t.Fatalf("create topic %s: %v", r.Topic, r.Err)
 		}
 	}
-}
-
-// registerConnector registers the Debezium connector through kafka.sh, which
-// holds the one copy of the connector configuration.
-func registerConnector(t *testing.T) {
-	t.Helper()
-	// go test runs in e2e/
-	out, err := exec.Command("bash", "kafka.sh", "register").CombinedOutput()
-	if err != nil {
-		t.Fatalf("register the Debezium connector: %v\n%s", err, out)
-	}
-	t.Logf("%s", out)
 }

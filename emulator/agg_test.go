@@ -30,6 +30,9 @@ func TestAggregateKeyTable(t *testing.T) {
 		t.Errorf("rows %s, want %s", b, want)
 	}
 
+	if sch, _ := s.Schema("db", "ag"); sch.Columns[1].Agg != "SUM" || sch.Columns[6].Agg != "REPLACE_IF_NOT_NULL" || sch.Columns[0].Agg != "" {
+		t.Errorf("Schema() aggregates %+v", sch.Columns)
+	}
 	db := mysqlDB(t, s)
 	// show answers a query as "Field:Extra:Key" per row, and its columns.
 	show := func(q string) (string, string) {
@@ -63,6 +66,22 @@ func TestAggregateKeyTable(t *testing.T) {
 		// DESC: the function hidden for OLAP tables (TableSchemaProcDir).
 		{"DESC ag", "Field,Type,Null,Key,Default,Extra",
 			"k::true total::false amount::false hi::false lo::false last::false keep::false"},
+	}
+	// information_schema.columns has no aggregate function: the BE
+	// scanner writes EXTRA empty.
+	var extras []string
+	rs, err := db.Query("SELECT EXTRA FROM information_schema.columns WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 'ag'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var e string
+		rs.Scan(&e)
+		extras = append(extras, e)
+	}
+	rs.Close()
+	if strings.Join(extras, "") != "" || len(extras) != 7 {
+		t.Errorf("information_schema EXTRA %q, want 7 empty", extras)
 	}
 	for _, tt := range tests {
 		cols, rows := show(tt.query)

@@ -182,6 +182,9 @@ func (t *table) applyAlter(clauses []alterClause) {
 			cols := append([]schema.Column(nil), t.def.Columns...)
 			col := c.column
 			col.Key = cols[i].Key
+			if col.Agg == "" {
+				col.Agg = cols[i].Agg
+			}
 			cols[i] = col
 			t.def.Columns = cols
 			x := c.extra

@@ -178,6 +178,9 @@ func TestCreateTableForms(t *testing.T) {
 		"CREATE TABLE IF NOT EXISTS `db`.`g1` (`id` BIGINT NOT NULL COMMENT 'id', `name` VARCHAR(65533) NULL) ENGINE=OLAP PRIMARY KEY(`id`) DISTRIBUTED BY HASH(`id`) PROPERTIES (\"replication_num\" = \"1\", \"storage_volume\" = \"builtin_storage_volume\")",
 		"CREATE TABLE g2 (id INT NOT NULL, v INT) PRIMARY KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 8",
 		"CREATE TABLE g3 (id INT NOT NULL, total BIGINT SUM DEFAULT \"0\", last VARCHAR(10) REPLACE_IF_NOT_NULL) AGGREGATE KEY(id) DISTRIBUTED BY HASH(id)",
+		"CREATE TABLE g4 (dt DATE NOT NULL, id INT NOT NULL, v INT) PRIMARY KEY(dt, id) PARTITION BY RANGE(dt) (PARTITION p1 VALUES LESS THAN (\"2024-01-01\"), PARTITION p2 VALUES LESS THAN (MAXVALUE)) DISTRIBUTED BY HASH(id) ORDER BY(v) PROPERTIES (\"replication_num\" = \"1\")",
+		"CREATE TABLE g5 (dt DATETIME NOT NULL, id INT NOT NULL) DUPLICATE KEY(dt) PARTITION BY date_trunc('day', dt) DISTRIBUTED BY RANDOM",
+		"CREATE TABLE g6 (city VARCHAR(10) NOT NULL, id INT NOT NULL) DUPLICATE KEY(city) PARTITION BY city, id DISTRIBUTED BY HASH(id) BUCKETS 2",
 		"CREATE VIEW v_g2 AS SELECT id, v FROM g2 WHERE v > 1",
 		"CREATE VIEW IF NOT EXISTS v_g2 AS SELECT id FROM g2",
 	} {
@@ -189,5 +192,47 @@ func TestCreateTableForms(t *testing.T) {
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM v_g2").Scan(&n); err != nil || n != 1 {
 		t.Errorf("view: %d %v", n, err)
+	}
+}
+
+// TestShowAlterSharedData: a shared-data cluster adds the Warehouse column
+// (SchemaChangeProcDir, RunMode.SHARED_DATA).
+func TestShowAlterSharedData(t *testing.T) {
+	st := DefaultSettings()
+	st.SharedData = true
+	s := start(t, Config{Settings: &st})
+	db := mysqlDB(t, s)
+	if _, err := db.Exec("ALTER TABLE p ADD COLUMN extra INT"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query("SHOW ALTER TABLE COLUMN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	if len(cols) != 14 || cols[13] != "Warehouse" {
+		t.Errorf("columns %v", cols)
+	}
+}
+
+// TestLatestRowView: a view as the versioned mode creates it (IF NOT
+// EXISTS, a qualified name, a window function) is created and queried
+// through the MySQL port.
+func TestLatestRowView(t *testing.T) {
+	s := start(t, Config{})
+	db := mysqlDB(t, s)
+	for _, q := range []string{
+		"CREATE TABLE `db`.`iv` (`k` INT NOT NULL, `v` INT NULL, `_version` BIGINT NOT NULL, `_deleted` BOOLEAN NOT NULL) DUPLICATE KEY (`k`) DISTRIBUTED BY HASH (`k`)",
+		"CREATE VIEW IF NOT EXISTS `db`.`i_latest` AS\nSELECT `k`, `v` FROM (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY `k` ORDER BY `_version` DESC) AS `__rn`\n  FROM `db`.`iv`) `latest`\nWHERE `__rn` = 1 AND NOT `_deleted`",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load(t, s, "iv", `[{"k":1,"v":1,"_version":1,"_deleted":false},{"k":1,"v":2,"_version":2,"_deleted":false},{"k":2,"v":3,"_version":1,"_deleted":true}]`, with(jsonHdr, "label", "v1"))
+	var n, v int
+	if err := db.QueryRow("SELECT COUNT(*), MAX(v) FROM i_latest").Scan(&n, &v); err != nil || n != 1 || v != 2 {
+		t.Fatalf("%d %d %v", n, v, err)
 	}
 }

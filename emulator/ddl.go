@@ -18,7 +18,6 @@ type stmt struct {
 	extras      []colExtra // per column of table
 	clauses     []alterClause
 	viewSQL     string // CREATE VIEW: the SELECT
-	createSQL   string
 }
 
 // indexWordAS finds the first AS keyword outside quotes and parentheses
@@ -251,7 +250,6 @@ func parseDDL(sql string) (*stmt, error) {
 			return nil, fmt.Errorf("CREATE VIEW %s: AS SELECT … expected", s.name)
 		}
 		s.viewSQL = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql[i+2:]), ";"))
-		s.createSQL = strings.TrimSpace(sql)
 	case p.is("drop", "view"):
 		s.kind = "drop view"
 		s.ifExists = p.is("if", "exists")
@@ -314,6 +312,7 @@ func (p *parser) column() (schema.Column, colExtra, error) {
 		case p.is("auto_increment"):
 		default:
 			c := schema.NewColumn(name, typ, nullable, false)
+			c.Agg = x.agg
 			if c.Kind == schema.KindUnknown {
 				return c, x, fmt.Errorf("column %s: unsupported type %s", name, typ)
 			}
@@ -441,7 +440,25 @@ func (p *parser) createTable(s *stmt) error {
 		case p.is("buckets"):
 			p.next()
 			continue
-		case p.is("partition", "by"), p.is("order", "by"), p.is("properties"):
+		case p.is("partition", "by"):
+			// RANGE(c) (PARTITION …), LIST, date_trunc('day', c), or a
+			// bare column list: skipped up to the next clause.
+			for {
+				switch w := strings.ToLower(p.peek()); {
+				case w == "(":
+					if err := p.skipParens(); err != nil {
+						return err
+					}
+					continue
+				case w == "" || w == "distributed" || w == "order" || w == "properties" || w == "comment":
+				default:
+					p.next()
+					continue
+				}
+				break
+			}
+			continue
+		case p.is("order", "by"), p.is("properties"):
 			if err := p.skipParens(); err != nil {
 				return err
 			}

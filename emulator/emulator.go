@@ -347,7 +347,10 @@ func (s *Server) exec(sql, curDB string) error {
 				}
 				return fmt.Errorf("Table '%s' already exists", st.name)
 			}
-			d.views[strings.ToLower(st.name)] = gms.ViewDefinition{Name: st.name, TextDefinition: st.viewSQL, CreateViewStatement: st.createSQL}
+			// go-mysql-server parses the CREATE text again when the view is
+			// read, and knows neither IF NOT EXISTS nor a database there.
+			create := "CREATE VIEW `" + strings.ReplaceAll(st.name, "`", "``") + "` AS " + st.viewSQL
+			d.views[strings.ToLower(st.name)] = gms.ViewDefinition{Name: st.name, TextDefinition: st.viewSQL, CreateViewStatement: create}
 		case "drop view":
 			if _, ok := d.views[strings.ToLower(st.name)]; !ok && !st.ifExists {
 				return fmt.Errorf("Unknown view '%s'", st.name)

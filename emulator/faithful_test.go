@@ -488,3 +488,114 @@ func TestJSONReading(t *testing.T) {
 		t.Errorf("rows %s, want %s", b, want)
 	}
 }
+
+// TestEmptyLoad: a load that loads no row fails with "all partitions have
+// no load data" (fe.conf empty_load_as_error, true) and its label is
+// ABORTED; with the setting off it succeeds.
+func TestEmptyLoad(t *testing.T) {
+	s := start(t, Config{})
+	_, r := load(t, s, "p", `[]`, with(jsonHdr, "label", "e1"))
+	if r.Status != "Fail" || r.Message != "all partitions have no load data" || loadState(t, s, "e1") != "ABORTED" {
+		t.Errorf("empty: %+v", r)
+	}
+	_, r = load(t, s, "p", `[{"k":null}]`, with(jsonHdr, "label", "e2", "max_filter_ratio", "1"))
+	if r.Status != "Fail" || r.Message != "all partitions have no load data" || r.NumberFilteredRows != 1 {
+		t.Errorf("all filtered within the ratio: %+v", r)
+	}
+	st := s.Settings()
+	st.EmptyLoadAsError = false
+	s.SetSettings(st)
+	if _, r = load(t, s, "p", `[]`, with(jsonHdr, "label", "e3")); r.Status != "Success" {
+		t.Errorf("empty_load_as_error=false: %+v", r)
+	}
+}
+
+// TestLoadStateUnknownDatabase: GetStreamLoadState answers an unknown
+// database with a FAILED RestBaseResult and no state.
+func TestLoadStateUnknownDatabase(t *testing.T) {
+	s := start(t, Config{})
+	req, _ := http.NewRequest(http.MethodGet, s.FEURL()+"/api/nodb/get_load_state?label=x", nil)
+	req.SetBasicAuth("root", "pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]string
+	json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != 200 || m["status"] != "FAILED" || m["msg"] != "unknown database, database=nodb" || m["state"] != "" {
+		t.Errorf("%d %v", resp.StatusCode, m)
+	}
+}
+
+// TestOpColumn: __op is a TINYINT slot (Load.initColumns): a constant
+// 'delete'/'upsert' becomes 1/0, another string constant fails the plan;
+// in the data 1 deletes, a value that is not a number is NULL (an upsert)
+// unless strict, where the row is filtered.
+func TestOpColumn(t *testing.T) {
+	s := start(t, Config{})
+	load(t, s, "p", `[{"k":"a"},{"k":"b"},{"k":"c"}]`, with(jsonHdr, "label", "seed"))
+	tests := []struct {
+		name, body string
+		hdr        []string
+		status     string
+		msg        string
+		left       string
+	}{
+		{"constant delete", `[{"k":"a"}]`, []string{"columns", "k,__op='delete'"}, "Success", "OK", "b,c"},
+		{"constant upsert", `[{"k":"a"}]`, []string{"columns", "k,__op='UPSERT'"}, "Success", "OK", "a,b,c"},
+		{"other constant", `[{"k":"a"}]`, []string{"columns", "k,__op='remove'"}, "Fail", "load op type string not supported: remove", "a,b,c"},
+		{"numeric string deletes", `[{"k":"a","__op":"1"}]`, nil, "Success", "OK", "b,c"},
+		{"a word is NULL, an upsert", `[{"k":"a","__op":"delete"}]`, nil, "Success", "OK", "a,b,c"},
+		{"a word filtered when strict", `[{"k":"a","__op":"delete"}]`, []string{"strict_mode", "true"}, "Fail", "too many filtered rows", "a,b,c"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r := load(t, s, "p", tt.body, with(with(jsonHdr, tt.hdr...), "label", fmt.Sprintf("op%d", i)))
+			if r.Status != tt.status || r.Message != tt.msg {
+				t.Fatalf("%+v, want %s %q", r, tt.status, tt.msg)
+			}
+			var keys []string
+			for _, k := range []string{"a", "b", "c"} {
+				if _, ok := rows(t, s, "p")[k]; ok {
+					keys = append(keys, k)
+				}
+			}
+			if got := strings.Join(keys, ","); got != tt.left {
+				t.Errorf("rows %s, want %s", got, tt.left)
+			}
+		})
+	}
+}
+
+// TestUnknownTable: the FE redirects without looking the table up; the
+// BE's begin_txn meets the FE's refusal (loadTxnBeginImpl), answered Fail.
+func TestUnknownTable(t *testing.T) {
+	s := start(t, Config{})
+	_, r := load(t, s, "nope", `[]`, with(jsonHdr, "label", "u1"))
+	if r.Status != "Fail" || r.Message != `unknown table "db.nope"` {
+		t.Errorf("%+v", r)
+	}
+}
+
+// TestErrorLogHoldsFiftyRows: the error log holds the first 50 rejected
+// rows; NumberFilteredRows counts all.
+func TestErrorLogHoldsFiftyRows(t *testing.T) {
+	s := start(t, Config{})
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < 60; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"k":null,"n":%d}`, i)
+	}
+	b.WriteString("]")
+	_, r := load(t, s, "p", b.String(), with(jsonHdr, "label", "many"))
+	if r.NumberFilteredRows != 60 {
+		t.Fatalf("%+v", r)
+	}
+	if n := strings.Count(errorLog(t, r.ErrorURL), "\n"); n != 50 {
+		t.Errorf("error log has %d lines, want 50", n)
+	}
+}

@@ -15,37 +15,54 @@ func (d *database) register(j *job) {
 // runs it every transaction_clean_interval_second (30 s); the emulator runs
 // it at each new label, so a label goes at most one load late rather than
 // up to 30 s late. A dropped label answers UNKNOWN and can load again.
-// Callers hold s.mu.
+//
+// Age eviction walks from the oldest label and stops at the first one
+// still running or young, so it costs little per load; count eviction
+// walks the list only while it is longer than the bound. Callers hold
+// s.mu.
 func (s *Server) evictLabels(d *database, now time.Time) {
 	keep, maxNum := time.Duration(s.set.LabelKeepMaxSecond), s.set.LabelKeepMaxNum
-	if keep <= 0 && maxNum <= 0 {
-		return
-	}
-	type fin struct {
-		done bool
-		at   time.Time
-	}
-	states := make([]fin, len(d.order))
-	finished := 0
-	for i, j := range d.order {
+	done := func(j *job) (bool, time.Time) {
 		j.mu.Lock()
-		states[i] = fin{done: (j.state == "VISIBLE" || j.state == "ABORTED") && !j.running, at: j.finished}
-		j.mu.Unlock()
-		if states[i].done {
-			finished++
+		defer j.mu.Unlock()
+		return (j.state == "VISIBLE" || j.state == "ABORTED") && !j.running, j.finished
+	}
+	drop := func(j *job) {
+		if d.labels[j.label] == j {
+			delete(d.labels, j.label)
 		}
 	}
-	if maxNum <= 0 {
-		maxNum = finished
+	if keep > 0 {
+		n := 0
+		for _, j := range d.order {
+			ok, at := done(j)
+			if !ok || now.Sub(at) <= keep {
+				break
+			}
+			drop(j)
+			n++
+		}
+		if n > 0 {
+			rest := copy(d.order, d.order[n:])
+			clear(d.order[rest:])
+			d.order = d.order[:rest]
+		}
+	}
+	if maxNum <= 0 || len(d.order) <= maxNum {
+		return
+	}
+	finished := make([]bool, len(d.order))
+	count := 0
+	for i, j := range d.order {
+		if finished[i], _ = done(j); finished[i] {
+			count++
+		}
 	}
 	out := d.order[:0]
 	for i, j := range d.order {
-		st := states[i]
-		if st.done && (finished > maxNum || keep > 0 && now.Sub(st.at) > keep) {
-			if d.labels[j.label] == j {
-				delete(d.labels, j.label)
-			}
-			finished--
+		if finished[i] && count > maxNum {
+			drop(j)
+			count--
 			continue
 		}
 		out = append(out, j)

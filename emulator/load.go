@@ -175,6 +175,13 @@ func (s *Server) serveLoadState(w http.ResponseWriter, r *http.Request, db strin
 	label := r.URL.Query().Get("label")
 	state := "UNKNOWN"
 	s.mu.Lock()
+	if s.dbs[db] == nil {
+		s.mu.Unlock()
+		// GetStreamLoadState: a RestBaseResult without a state.
+		msg := "unknown database, database=" + db
+		writeJSON(w, http.StatusOK, map[string]string{"status": "FAILED", "code": "1", "msg": msg, "message": msg})
+		return
+	}
 	if d := s.dbs[db]; d != nil {
 		if j := d.labels[label]; j != nil {
 			j.mu.Lock()
@@ -424,6 +431,13 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 		s.filtered.Add(int64(len(reasons)))
 		return finish("ABORTED")
 	}
+	if len(ops) == 0 && set.EmptyLoadAsError {
+		// The FE aborts a transaction with no data
+		// (TxnStatusChangeReason.NO_PARTITIONS, empty_load_as_error).
+		resp.Status, resp.Message = "Fail", "all partitions have no load data"
+		s.filtered.Add(int64(len(reasons)))
+		return finish("ABORTED")
+	}
 	if fault == FaultCompactionScore {
 		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())
 		return finish("ABORTED")
@@ -447,9 +461,19 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 	return finish("VISIBLE")
 }
 
+// maxErrorRows is how many rejected rows a load's error log holds.
+const maxErrorRows = 50
+
 // storeErrorLog keeps the reasons of filtered rows and returns their
 // ErrorURL (fragment_mgr.cpp to_load_error_http_path).
+//
+// Only the first 50 rejected rows are written, as the scanners stop
+// reporting after 50 (csv_scanner.cpp, FileScanner::materialize);
+// NumberFilteredRows still counts them all.
 func (s *Server) storeErrorLog(label string, id int64, reasons []string) string {
+	if len(reasons) > maxErrorRows {
+		reasons = reasons[:maxErrorRows]
+	}
 	file := fmt.Sprintf("error_log_%s_%d", strings.ReplaceAll(label, "/", "_"), id)
 	s.errLogs.Store(file, strings.Join(reasons, "\n")+"\n")
 	return s.BEURL() + "/api/_load_error_log?file=" + file

@@ -40,7 +40,7 @@ type loadPlan struct {
 // answers its errors (each fails the load before a row is read).
 func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 	def := &v.def
-	p := &loadPlan{view: v, specs: o.columns, listed: make([]bool, len(def.Columns)), defs: make([]any, len(def.Columns)), mc: -1}
+	p := &loadPlan{view: v, specs: append([]colSpec(nil), o.columns...), listed: make([]bool, len(def.Columns)), defs: make([]any, len(def.Columns)), mc: -1}
 	if len(p.specs) == 0 {
 		for _, c := range def.Columns {
 			p.specs = append(p.specs, colSpec{name: c.Name})
@@ -65,6 +65,25 @@ func planLoad(v *tableView, o loadOptions) (*loadPlan, error) {
 			p.idx[i] = slotOp
 			if !pk {
 				p.idx[i] = slotIgnored
+				continue
+			}
+			if cs.expr != "" {
+				// A constant: 'upsert'/'delete' become 0/1, an integer
+				// stays, anything else is refused.
+				switch {
+				case cs.konst == nil:
+				case strings.HasPrefix(cs.expr, "'"):
+					switch op := strings.ToLower(*cs.konst); op {
+					case "upsert", "delete":
+						k := map[string]string{"upsert": "0", "delete": "1"}[op]
+						p.specs[i].konst = &k
+					default:
+						return nil, fmt.Errorf("load op type string not supported: %s", op)
+					}
+				}
+				if cs.konst == nil && !isIdent(cs.expr) {
+					return nil, fmt.Errorf("const load op type column should only be upsert(0)/delete(1)")
+				}
 			}
 			continue
 		}
@@ -165,15 +184,17 @@ func parseRows(v *tableView, p *loadPlan, body []byte, o loadOptions, rowsHint i
 				v, ok = gjson.Result{Type: gjson.String, Str: *cs.konst, Raw: strconv.Quote(*cs.konst)}, true
 			}
 			if idx[i] == slotOp {
-				switch {
-				case !ok || v.Type == gjson.Null:
-				case v.Raw == "1" || v.Str == "1" || strings.EqualFold(v.Str, "delete"):
-					o2.delete = true
-				case v.Raw == "0" || v.Str == "0" || strings.EqualFold(v.Str, "upsert"):
-				default:
-					reject(fmt.Sprintf("Invalid argument: Unable to cast string value to BIGINT. value=%s, column=__op", v.String()), src)
+				// A TINYINT slot: 1 deletes (TOpType.DELETE); 0, NULL and
+				// any other number upsert (other numbers: not confirmed).
+				if !ok || v.Type == gjson.Null {
+					continue
+				}
+				n, cerr := convert(&opColumn, v)
+				if cerr != nil && o.strict {
+					reject(cerr.Error(), src)
 					return
 				}
+				o2.delete = n == int64(1)
 				continue
 			}
 			if !ok {
@@ -373,4 +394,22 @@ func destRow(def *schema.Table, row []any) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// opColumn is the __op slot: TINYINT.
+var opColumn = schema.Column{Name: "__op", Type: "tinyint", Kind: schema.KindTinyInt, Nullable: true}
+
+// isIdent reports whether an expression of the columns header is a plain
+// name (a mapping from another field), not a constant or a call.
+func isIdent(s string) bool {
+	s = strings.Trim(s, "`")
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return !(s[0] >= '0' && s[0] <= '9')
 }

@@ -54,6 +54,9 @@ type Settings struct {
 	// txn's timeout). TxnTimeout is the default begin timeout
 	// (stream_load_default_timeout_second, 600 s).
 	TxnTimeout Duration `json:"txn_timeout"`
+	// EmptyLoadAsError is fe.conf empty_load_as_error (true): a load that
+	// loads no row fails with "all partitions have no load data".
+	EmptyLoadAsError bool `json:"empty_load_as_error"`
 }
 
 // DefaultSettings are StarRocks 3.5's defaults.
@@ -65,6 +68,7 @@ func DefaultSettings() Settings {
 		StreamingLoadMaxBatchSizeMB: 100,
 		RollbackDelay:               Duration(time.Second),
 		TxnTimeout:                  Duration(600 * time.Second),
+		EmptyLoadAsError:            true,
 	}
 }
 

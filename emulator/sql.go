@@ -294,8 +294,13 @@ func (h *handler) showAlter(db, table string) (*sqltypes.Result, error) {
 		return nil, err
 	}
 	res := &sqltypes.Result{}
-	for _, n := range []string{"JobId", "TableName", "CreateTime", "FinishTime", "IndexName", "IndexId", "OriginIndexId",
-		"SchemaVersion", "TransactionId", "State", "Msg", "Progress", "Timeout"} {
+	names := []string{"JobId", "TableName", "CreateTime", "FinishTime", "IndexName", "IndexId", "OriginIndexId",
+		"SchemaVersion", "TransactionId", "State", "Msg", "Progress", "Timeout"}
+	shared := h.s.Settings().SharedData
+	if shared {
+		names = append(names, "Warehouse") // RunMode.SHARED_DATA
+	}
+	for _, n := range names {
 		res.Fields = append(res.Fields, &querypb.Field{Name: n, Type: querypb.Type_VARCHAR, Charset: 33})
 	}
 	str := sqltypes.NewVarChar
@@ -304,6 +309,9 @@ func (h *handler) showAlter(db, table string) (*sqltypes.Result, error) {
 		res.Rows = append(res.Rows, []sqltypes.Value{num(j.JobID), str(j.TableName), str(j.CreateTime), str(j.FinishTime),
 			str(j.IndexName), num(j.IndexID), num(j.OriginIndexID), str(j.SchemaVersion), num(j.TransactionID),
 			str(j.State), str(j.Msg), str(j.Progress), num(j.Timeout)})
+		if shared {
+			res.Rows[len(res.Rows)-1] = append(res.Rows[len(res.Rows)-1], str("default_warehouse"))
+		}
 	}
 	res.RowsAffected = uint64(len(res.Rows))
 	return res, nil

@@ -81,9 +81,9 @@ func (j *job) expire(now time.Time) {
 	}
 	switch {
 	case !j.deadline.IsZero() && now.After(j.deadline):
-		j.state, j.reason, j.finished, j.staged = "ABORTED", "transaction is aborted by timeout", now, nil
+		j.state, j.reason, j.finished, j.staged = "ABORTED", "transaction is aborted by timeout.", now, nil
 	case j.idle > 0 && now.Sub(j.active) > j.idle:
-		j.state, j.reason, j.finished, j.staged = "ABORTED", "transaction is aborted by idle timeout", now, nil
+		j.state, j.reason, j.finished, j.staged = "ABORTED", "transaction is aborted by idle timeout.", now, nil
 	}
 }
 
@@ -155,7 +155,6 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request, fe bool) {
 		if timeout > 0 {
 			j.deadline = now.Add(timeout)
 		}
-		j.idle = timeout
 		if v, err := strconv.Atoi(r.Header.Get("idle_transaction_timeout")); err == nil && v > 0 {
 			j.idle = time.Duration(v) * time.Second
 		}
@@ -176,6 +175,12 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request, fe bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.expire(now)
+	if !fe && j.state != "PREPARE" {
+		// TransactionMgr removes a txn's context from the BE when it is
+		// prepared, committed or rolled back (a timeout included).
+		fail("TXN_NOT_EXISTS", fmt.Sprintf("transaction with label %s not exists", label))
+		return
+	}
 	j.active = now
 	switch op {
 	case "load":
@@ -249,6 +254,12 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request, fe bool) {
 				return
 			}
 		}
+		if j.state == "PREPARE" && j.plan == nil {
+			// _commit_transaction: no load reached the BE.
+			j.state, j.finished, j.reason = "ABORTED", now, "no data"
+			fail("INTERNAL_ERROR", fmt.Sprintf("transaction label=%s, txn_id=%d hasn't send any data yet", label, j.id))
+			return
+		}
 		resp := txnResp{Status: "OK", Message: "", TxnID: j.id, NumberTotalRows: i64(j.total),
 			NumberLoadedRows: i64(int64(len(j.staged))), NumberFilteredRows: i64(int64(len(j.reasons))),
 			NumberUnselectedRows: i64(0), LoadBytes: i64(j.bytes)}
@@ -285,16 +296,16 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request, fe bool) {
 			s.txnStateInvalid(j, fail)
 			return
 		}
-		j.staged, j.state, j.finished, j.reason = nil, "ABORTED", now, "rollback by user"
+		j.staged, j.state, j.finished, j.reason = nil, "ABORTED", now, "transaction is aborted by user."
 		answer(txnResp{Status: "OK", Message: "", TxnID: j.id})
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-// txnStateInvalid answers an operation the txn's state does not allow
-// (the words of StarRocks' transaction documentation, sic). Callers hold
-// j.mu.
+// txnStateInvalid answers on the FE an operation the txn's state does not
+// allow (the words of StarRocks' transaction documentation, sic; the FE's
+// own wording is not confirmed). Callers hold j.mu.
 func (s *Server) txnStateInvalid(j *job, fail func(status, msg string)) {
 	if j.state == "ABORTED" && j.reason != "" {
 		fail("ABORTED", j.reason)

@@ -73,6 +73,10 @@ func TestTransactionInterface(t *testing.T) {
 	if _, _, m = txnCall(t, be, "load", "nope", `[]`); m["Status"] != "TXN_NOT_EXISTS" {
 		t.Errorf("unknown label: %v", m)
 	}
+	txnCall(t, be, "begin", "x0", "")
+	if _, _, m = txnCall(t, be, "commit", "x0", ""); m["Status"] != "INTERNAL_ERROR" || !strings.HasSuffix(m["Message"].(string), "hasn't send any data yet") {
+		t.Errorf("commit without a load: %v", m)
+	}
 
 	txnCall(t, be, "begin", "x2", "")
 	txnCall(t, be, "load", "x2", `[{"k":"b","n":1}]`)
@@ -90,8 +94,8 @@ func TestTransactionInterface(t *testing.T) {
 	}
 
 	for _, tt := range []struct{ name, hdr, reason string }{
-		{"timeout", "timeout", "transaction is aborted by timeout"},
-		{"idle", "idle_transaction_timeout", "transaction is aborted by idle timeout"},
+		{"timeout", "timeout", "transaction is aborted by timeout."},
+		{"idle", "idle_transaction_timeout", "transaction is aborted by idle timeout."},
 	} {
 		txnCall(t, be, "begin", "to-"+tt.name, "", tt.hdr, "5")
 		j := s.txnJob("db", "to-"+tt.name)
@@ -102,8 +106,17 @@ func TestTransactionInterface(t *testing.T) {
 			j.active = time.Now().Add(-6 * time.Second) // idle for 6 s
 		}
 		j.mu.Unlock()
-		if _, _, m = txnCall(t, be, "load", "to-"+tt.name, `[{"k":"c"}]`); m["Status"] != "ABORTED" || m["Message"] != tt.reason {
+		// The BE drops the txn's context when it aborts it.
+		if _, _, m = txnCall(t, be, "load", "to-"+tt.name, `[{"k":"c"}]`); m["Status"] != "TXN_NOT_EXISTS" || m["Message"] != "transaction with label to-"+tt.name+" not exists" {
 			t.Errorf("%s: %v", tt.name, m)
 		}
+		if got := loadState(t, s, "to-"+tt.name); got != "ABORTED" {
+			t.Errorf("%s: state %s", tt.name, got)
+		}
+		j.mu.Lock()
+		if j.reason != tt.reason {
+			t.Errorf("%s: reason %q, want %q", tt.name, j.reason, tt.reason)
+		}
+		j.mu.Unlock()
 	}
 }

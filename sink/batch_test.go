@@ -40,6 +40,7 @@ func batchWorker(t testing.TB) *Worker {
 	cfg := config.Default()
 	cfg.Batch.MaxRows = 100
 	cfg.Batch.MaxBytes = 1 << 20
+	cfg.Decoder.Envelope = "raw"
 	opts, err := DecoderOptions(cfg.Decoder)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestDecoderOptionsFromConfig(t *testing.T) {
 		schema.NewColumn("ts", "datetime", true, false),
 		schema.NewColumn("amount", "decimal(13,2)", true, false),
 	}}
-	value := []byte(`{"before":null,"after":{"ts":1717581912345678,"amount":"22.50"},"source":{},"op":"c"}`)
+	value := []byte(`{"before":null,"after":{"ts":1717581912345678,"amount":"22.50"},"source":{"connector":"postgresql","ts_ms":1},"op":"c"}`)
 	tests := []struct {
 		name    string
 		decoder config.Decoder
@@ -217,7 +218,8 @@ func versionedTable(verType string) *schema.Table {
 }
 
 // TestVersioned: in the versioned mode every change is a row with its
-// version (0 for snapshot reads, else the source LSN) and the deleted flag,
+// version (the decoder's Event.Version: below every streamed change for
+// snapshot reads, the source LSN otherwise) and the deleted flag,
 // deletes included; tables without the columns, or Primary Key tables, are
 // refused with the fix in the message.
 func TestVersioned(t *testing.T) {
@@ -231,7 +233,7 @@ func TestVersioned(t *testing.T) {
 	}{
 		{name: "every op a row", table: versionedTable("bigint(20)"), opts: config.TableOptions{Mode: "versioned"},
 			values: []string{"snapshot-read.value.json", "insert.value.json", "update.value.json", "delete.value.json", ""},
-			rows: []string{`"_version":0,"_deleted":false}`, `"_version":5436001896,"_deleted":false}`,
+			rows: []string{`"_version":-4611686012991465176,"_deleted":false}`, `"_version":5436001896,"_deleted":false}`,
 				`"_version":5436004176,"_deleted":false}`, `"_version":5436006440,"_deleted":true}`}},
 		{name: "columns renamed", table: func() *schema.Table {
 			tb := batchTable(schema.ModelDupKeys)
@@ -322,7 +324,7 @@ func TestSchemaChangeRedecodes(t *testing.T) {
 	w.schemas = stubSchemas{altered, &reads}
 	value := func(station, extra string) []byte {
 		return []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1","station_name":"` + station +
-			`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"` + extra + `},"source":{"lsn":1},"op":"c"}`)
+			`","pass_in":"AQ==","pass_out":null,"reg_date":"20240604"` + extra + `},"source":{"connector":"postgresql","ts_ms":1,"lsn":1},"op":"c"}`)
 	}
 	recs := []decoded{
 		{r: &kgo.Record{Topic: batchTopic, Offset: 0, Value: value("a", "")}, t: ts},

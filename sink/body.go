@@ -100,3 +100,17 @@ func (b *body) release() {
 	clear(b.parts)
 	b.chunks, b.parts, b.n, b.cap = b.chunks[:0], b.parts[:0], 0, 0
 }
+
+// copyTo writes b's bytes [start, end) to dst.
+func (b *body) copyTo(dst *body, start, end int) {
+	off := 0
+	for _, c := range b.chunks {
+		cs := *c
+		if lo, hi := max(start-off, 0), min(end-off, len(cs)); lo < hi {
+			dst.write(cs[lo:hi])
+		}
+		if off += len(cs); off >= end {
+			return
+		}
+	}
+}

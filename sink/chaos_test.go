@@ -961,6 +961,19 @@ func (l *faultLoader) Load(ctx context.Context, b *Batch) error {
 	return l.inner.Load(ctx, b)
 }
 
+// LoadState passes label look-ups through (LoadStater: the worker settles
+// a cancelled load with them); a killed member looks nothing up.
+func (l *faultLoader) LoadState(ctx context.Context, db, label string) (string, error) {
+	l.mu.Lock()
+	dead := l.dead
+	l.mu.Unlock()
+	if dead {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	return l.inner.(LoadStater).LoadState(ctx, db, label)
+}
+
 func (l *faultLoader) kill() {
 	l.mu.Lock()
 	l.dead = true

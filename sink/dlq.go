@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/debezium"
+	"github.com/starsink/starsink/streamload"
 )
 
 // dlq writes records that cannot be loaded to the dead-letter topic, with
@@ -25,6 +27,8 @@ type dlq struct {
 
 	window int64
 	seq    func() int64 // records consumed so far: the position of the record at hand
+
+	produce func(context.Context, *kgo.Record) error // default: the client's ProduceSync
 
 	mu   sync.Mutex
 	hits []int64 // positions of the last max+1 dead-lettered records, oldest first
@@ -73,8 +77,98 @@ func (d *dlq) send(r *kgo.Record, stage string, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out := &kgo.Record{Topic: d.topic, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}
-	if err := d.cl.ProduceSync(ctx, out).FirstErr(); err != nil {
+	produce := d.produce
+	if produce == nil {
+		produce = func(ctx context.Context, r *kgo.Record) error { return d.cl.ProduceSync(ctx, r).FirstErr() }
+	}
+	if err := produce(ctx, out); err != nil {
 		return fmt.Errorf("dead-letter topic %s: %w", d.topic, err)
 	}
 	return nil
+}
+
+// isolate finds the records StarRocks refuses in a batch it refused as
+// data (cause), dead-letters them, and loads the others: the batch is cut
+// in halves, each loaded with the label of its own ranges, and a half
+// refused again is cut again, down to single records. Halves load in
+// order, so rows of a key still apply in partition order. A batch with k
+// bad records of n costs about 2k·log2(n) loads. Replayed after a crash,
+// the same halves have the same labels, so none loads twice. Anything but
+// a data refusal on the way (StarRocks unavailable, the load fenced, the
+// dead-letter topic failing or over errors.dlq_max_failures) is returned
+// and stops the worker.
+func (t *tableState) isolate(ctx context.Context, b *Batch, cause error) error {
+	return t.bisect(ctx, b, 0, len(b.kept), cause)
+}
+
+func (t *tableState) bisect(ctx context.Context, b *Batch, lo, hi int, cause error) error {
+	w := t.w
+	if hi <= lo {
+		return nil
+	}
+	if hi-lo == 1 {
+		r := b.record(lo)
+		if err := w.dlq.send(r, "load", cause); err != nil {
+			return fmt.Errorf("load %s (label %s): %w; dead-letter topic: %v", t.name, b.Label, cause, err)
+		}
+		w.deadLettered.Add(1)
+		w.m.deadLettered.WithLabelValues(r.Topic, "load").Inc()
+		w.log.Warn("record refused by StarRocks: dead-lettered", zap.String("table", t.name), zap.String("topic", r.Topic),
+			zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(cause))
+		return nil
+	}
+	mid := (lo + hi) / 2
+	for _, h := range [2][2]int{{lo, mid}, {mid, hi}} {
+		sub := t.part(b, h[0], h[1])
+		err := w.loader.Load(ctx, sub)
+		rows := sub.Rows
+		putBatch(sub)
+		switch {
+		case err == nil:
+			w.rowsLoaded.Add(int64(rows))
+			w.m.rowsLoaded.WithLabelValues(t.name).Add(float64(rows))
+		case dataRefusal(err) && ctx.Err() == nil:
+			if err := t.bisect(ctx, b, h[0], h[1], err); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("load %s (part of label %s): %w", t.name, b.Label, err)
+		}
+	}
+	return nil
+}
+
+// part is a batch of b's kept records [lo, hi): their rows, the ranges of
+// their offsets and the label of those ranges.
+func (t *tableState) part(b *Batch, lo, hi int) *Batch {
+	p := getBatch()
+	p.DB, p.Table, p.Options, p.Partial = b.DB, b.Table, b.Options, b.Partial
+	p.Columns = append(p.Columns[:0], b.Columns...)
+	p.body.writeByte('[')
+	for i := lo; i < hi; i++ {
+		k := &b.kept[i]
+		if p.Rows > 0 {
+			p.body.writeByte(',')
+		}
+		b.body.copyTo(&p.body, k.row[0], k.row[1])
+		p.Rows++
+		found := false
+		for j := range p.Ranges {
+			if rg := &p.Ranges[j]; rg.Topic == k.topic && rg.Partition == k.partition {
+				rg.Last, found = k.offset, true
+			}
+		}
+		if !found {
+			var id [16]byte
+			for _, rg := range b.Ranges {
+				if rg.Topic == k.topic && rg.Partition == k.partition {
+					id = rg.TopicID
+				}
+			}
+			p.Ranges = append(p.Ranges, streamload.OffsetRange{Topic: k.topic, TopicID: id, Partition: k.partition, First: k.offset, Last: k.offset})
+		}
+	}
+	p.body.writeByte(']')
+	p.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, p.Table, p.Ranges)
+	return p
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/emulator"
 	"github.com/starsink/starsink/schema"
+	"github.com/starsink/starsink/streamload"
 )
 
 const (
@@ -88,6 +89,7 @@ func newHarnessWith(t *testing.T, ecfg emulator.Config, partitions int32, extraT
 	cfg.StarRocks.MaxRetryBackoff = 20 * time.Millisecond
 	cfg.StarRocks.MaxRetries = 20
 	cfg.Mapping.Template = "{table}"
+	cfg.Decoder.Envelope = "raw" // the harness produces raw envelopes; a malformed one is poison
 	cfg.Batch.MaxAge = 20 * time.Millisecond
 	cfg.Batch.MaxRows = 500
 	cfg.HTTP.Addr = ""
@@ -126,7 +128,7 @@ func (h *harness) change(op string, i int, in, out int64) {
 	h.lsn += 8
 	lsn := h.lsn
 	h.mu.Unlock()
-	envl := map[string]any{"before": nil, "after": row, "source": map[string]any{"lsn": lsn}, "op": op}
+	envl := map[string]any{"before": nil, "after": row, "source": map[string]any{"connector": "postgresql", "ts_ms": 1, "lsn": lsn}, "op": op}
 	if op == "d" {
 		envl["before"], envl["after"] = row, nil
 	}
@@ -454,18 +456,16 @@ func TestIntegrationDLQ(t *testing.T) {
 	}
 }
 
-// TestIntegrationDLQLoadFailure: a batch StarRocks refuses for good (a value
-// too long for its column, filtered under max_filter_ratio 0) goes to the
-// dead-letter topic record by record, with the original key, value and
+// TestIntegrationDLQLoadFailure: a record StarRocks refuses as data (NULL
+// in a NOT NULL column, which the decoder cannot know: IS_NULLABLE is not
+// trusted) goes to the dead-letter topic with the original key, value and
 // headers, and its offsets are committed.
 func TestIntegrationDLQLoadFailure(t *testing.T) {
 	h := newHarness(t, 1, "starsink.dlq")
 	h.cfg.Errors.Tolerance = "all"
 	h.cfg.Errors.DLQTopic = "starsink.dlq"
 	_, stop := h.worker(h.cfg)
-	long := strings.Repeat("역", 101) // 303 bytes into varchar(100)
-	val := []byte(`{"before":null,"after":{"use_date":"20240601","line_no":"1호선","station_name":"` + long +
-		`","pass_in":"AA==","pass_out":"AA==","reg_date":"20240604"},"source":{"lsn":1},"op":"c"}`)
+	val := []byte(`{"before":null,"after":{"use_date":null,"line_no":"1호선","station_name":"역","pass_in":"AA==","pass_out":"AA==","reg_date":"20240604"},"source":{"connector":"postgresql","ts_ms":1,"lsn":1},"op":"c"}`)
 	key := []byte(`{"use_date":"20240601"}`)
 	rec := &kgo.Record{Topic: testTopic, Key: key, Value: val, Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}}
 	if err := h.prod.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
@@ -737,5 +737,181 @@ func TestIntegrationSchemaChange(t *testing.T) {
 	}
 	if withNote != 300 || without != 100 {
 		t.Errorf("%d rows with a note and %d without, want 300 and 100", withNote, without)
+	}
+}
+
+// blockingSchemas answers every table read with err, or, when err is nil,
+// blocks until the read's context ends (a catalog that hangs).
+type blockingSchemas struct {
+	started chan struct{}
+	err     error
+}
+
+func (b blockingSchemas) Table(ctx context.Context, _, _ string) (*schema.Table, error) {
+	select {
+	case b.started <- struct{}{}:
+	default:
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestIntegrationSchemaReadFailureNotDeadLettered: SIGTERM during a new
+// table's first schema read, or the catalog failing it, is not the
+// records' fault: with errors.tolerance=all nothing is dead-lettered and
+// nothing committed; a shutdown stays clean, a catalog error stops the
+// worker.
+func TestIntegrationSchemaReadFailureNotDeadLettered(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		err     error
+		wantErr bool
+	}{
+		{name: "shutdown during the read"},
+		{name: "catalog error", err: errors.New("catalog: connection refused"), wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 1, "starsink.dlq")
+			h.cfg.Errors.Tolerance = "all"
+			h.cfg.Errors.DLQTopic = "starsink.dlq"
+			h.change("c", 1, 1, 1)
+			h.change("c", 2, 2, 2)
+			bs := blockingSchemas{started: make(chan struct{}, 1), err: tt.err}
+			w, err := New(h.cfg, Deps{Schemas: bs}, zaptest.NewLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx) }()
+			<-bs.started
+			if tt.err == nil {
+				cancel()
+			}
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Run did not return")
+			}
+			if (err != nil) != tt.wantErr {
+				t.Errorf("Run = %v, want error %v", err, tt.wantErr)
+			}
+			if n := w.Stats().DeadLettered; n != 0 {
+				t.Errorf("%d records dead-lettered", n)
+			}
+			if got := h.committed(h.cfg.Kafka.GroupID); got != 0 {
+				t.Errorf("committed %d, want nothing", got)
+			}
+		})
+	}
+}
+
+// heldLoader holds every load of the first batch it sees until its context
+// ends; StarRocks then receives the body whole and commits it (the worst
+// case for a cancelled load), and after the hold every load goes through.
+type heldLoader struct {
+	inner   Loader
+	held    chan struct{} // closed when the first load is being held
+	mu      sync.Mutex
+	holding bool
+	done    bool
+	late    int // loads that landed after release
+	release chan struct{}
+}
+
+func (l *heldLoader) Load(ctx context.Context, b *Batch) error {
+	l.mu.Lock()
+	first := !l.holding
+	l.holding = true
+	l.mu.Unlock()
+	if first {
+		close(l.held)
+		select {
+		case <-ctx.Done():
+			// The body was sent whole: StarRocks commits it anyway.
+			if err := l.inner.Load(context.Background(), b); err != nil {
+				return err
+			}
+			return ctx.Err()
+		case <-l.release:
+			l.mu.Lock()
+			l.late++
+			l.mu.Unlock()
+		}
+	}
+	return l.inner.Load(ctx, b)
+}
+
+func (l *heldLoader) LoadState(ctx context.Context, db, label string) (string, error) {
+	return l.inner.(LoadStater).LoadState(ctx, db, label)
+}
+
+// TestIntegrationRevokeFencesLoad: a member's load is still running when
+// commit.revoke_timeout ends after a second member joined. It is cancelled
+// and settled before the revoke returns, so it cannot land after the new
+// owner loaded a newer image of the same key: the table ends with the
+// newest image, and the old member never commits for the partition.
+func TestIntegrationRevokeFencesLoad(t *testing.T) {
+	h := newHarness(t, 1)
+	h.cfg.Commit.RevokeTimeout = 200 * time.Millisecond
+	c, err := streamload.New(streamload.Config{FEURLs: h.cfg.StarRocks.LoadURLs, User: "root"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	held := &heldLoader{inner: &StreamLoader{Client: c}, held: make(chan struct{}), release: make(chan struct{})}
+	cfgA := *h.cfg
+	cfgA.Kafka.ClientID = "a"
+	// An eager balancer revokes every partition of a when b joins.
+	eager := []kgo.Opt{kgo.Balancers(kgo.RoundRobinBalancer())}
+	a, err := New(&cfgA, Deps{Schemas: emuSchemas{h.emu}, Loader: held, KafkaOpts: eager}, zaptest.NewLogger(t).Named("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	doneA := make(chan error, 1)
+	go func() { doneA <- a.Run(ctx) }()
+	h.change("c", 1, 1, 1)
+	<-held.held
+	cfgB := *h.cfg
+	cfgB.Kafka.ClientID = "b"
+	b, err := New(&cfgB, Deps{Schemas: emuSchemas{h.emu}, KafkaOpts: eager}, zaptest.NewLogger(t).Named("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxB, cancelB := context.WithCancel(context.Background())
+	doneB := make(chan error, 1)
+	go func() { doneB <- b.Run(ctxB) }()
+	stopB := func() error { cancelB(); return <-doneB }
+	// Whichever member owns the partition after the rebalance loads the
+	// first change again (its label already landed); then a newer image.
+	deadline := time.Now().Add(30 * time.Second)
+	for h.committed(h.cfg.Kafka.GroupID) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.change("u", 1, 2, 2)
+	if err := h.converged(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	close(held.release)
+	cancel()
+	if err := <-doneA; err != nil {
+		t.Errorf("member a: %v", err)
+	}
+	if err := stopB(); err != nil {
+		t.Errorf("member b: %v", err)
+	}
+	if err := h.compare(); err != nil {
+		t.Errorf("after member a stopped: %v", err)
+	}
+	held.mu.Lock()
+	late := held.late
+	held.mu.Unlock()
+	if late != 0 {
+		t.Errorf("%d held loads went on after the revoke", late)
 	}
 }

@@ -23,21 +23,21 @@ import (
 )
 
 // kafkaOptions translates the kafka section of the configuration into
-// franz-go options.
+// franz-go options: DialOptions plus the consumer group's.
 func kafkaOptions(cfg *config.Config) ([]kgo.Opt, error) {
 	k := cfg.Kafka
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(k.Brokers...),
+	opts, err := DialOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
 		kgo.ConsumerGroup(k.GroupID),
 		kgo.SessionTimeout(k.SessionTimeout),
 		kgo.RebalanceTimeout(k.RebalanceTimeout),
 		// A regex subscription sees a new Debezium topic (a new source
 		// table) at the next metadata refresh: 30s rather than franz-go's 5m.
-		kgo.MetadataMaxAge(30 * time.Second),
-	}
-	if k.ClientID != "" {
-		opts = append(opts, kgo.ClientID(k.ClientID))
-	}
+		kgo.MetadataMaxAge(30*time.Second),
+	)
 	if k.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(k.FetchMaxBytes))
 	}
@@ -66,6 +66,19 @@ func kafkaOptions(cfg *config.Config) ([]kgo.Opt, error) {
 		// Listed topics are consumed as listed; exclude_regex only filters
 		// regex subscriptions.
 		opts = append(opts, kgo.ConsumeTopics(k.Topics...))
+	}
+	return opts, nil
+}
+
+// DialOptions are the franz-go options that reach cfg's brokers as the
+// worker does (seed brokers, client id, TLS, SASL), without a consumer
+// group or topics: the worker adds its group's, and tools that must not
+// join the group (`starsink plan`, `starsink offsets`) use them alone.
+func DialOptions(cfg *config.Config) ([]kgo.Opt, error) {
+	k := cfg.Kafka
+	opts := []kgo.Opt{kgo.SeedBrokers(k.Brokers...)}
+	if k.ClientID != "" {
+		opts = append(opts, kgo.ClientID(k.ClientID))
 	}
 	if k.TLS.Enabled {
 		tc, err := tlsConfig(k.TLS)

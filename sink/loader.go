@@ -30,6 +30,15 @@ type Batch struct {
 	Partial bool
 	Options TableOptions
 	Ranges  []streamload.OffsetRange // every record the batch answers for, loaded or skipped
+	// Filtered is set by the Loader: rows StarRocks filtered out (only
+	// possible with max_filter_ratio > 0); they are not stored.
+	Filtered int64
+
+	gens []uint64 // the assignment generation of each range's partition (owner)
+	seq  uint64   // its number in its table's queue (tableState.seq)
+	// deleted holds the hashes of the Kafka keys of the batch's deletes
+	// (Primary Key tables): an upsert of one of them starts a new batch.
+	deleted map[uint64]struct{}
 
 	// kept holds what the dead-letter topic needs of each record (only when
 	// one is configured), its keys and values copied into arena so the
@@ -59,11 +68,13 @@ type keptRecord struct {
 	timestamp  time.Time
 	headers    []kgo.RecordHeader
 	key, value [2]int // arena[k[0]:k[1]]; k[0] < 0: nil
+	row        [2]int // the record's row: body bytes [row[0], row[1])
 }
 
 // keep copies what the dead-letter topic needs of r into the batch: key and
-// value into the arena, headers into b.held's count.
-func (b *Batch) keep(r *kgo.Record) {
+// value into the arena, headers into b.held's count; its row is the body's
+// bytes [start, end).
+func (b *Batch) keep(r *kgo.Record, start, end int) {
 	span := func(v []byte) [2]int {
 		if v == nil {
 			return [2]int{-1, -1}
@@ -72,7 +83,7 @@ func (b *Batch) keep(r *kgo.Record) {
 		b.arena = append(b.arena, v...)
 		return [2]int{start, len(b.arena)}
 	}
-	k := keptRecord{topic: r.Topic, partition: r.Partition, offset: r.Offset, timestamp: r.Timestamp, key: span(r.Key), value: span(r.Value)}
+	k := keptRecord{topic: r.Topic, partition: r.Partition, offset: r.Offset, timestamp: r.Timestamp, key: span(r.Key), value: span(r.Value), row: [2]int{start, end}}
 	for _, h := range r.Headers {
 		k.headers = append(k.headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
 		b.held += int64(len(h.Key) + len(h.Value))
@@ -109,10 +120,16 @@ type TableOptions struct {
 // Load retries transient failures itself, with the batch's label, so a retry
 // after a lost answer never loads twice. A nil error means every row of the
 // batch is in StarRocks (Success, Publish Timeout, or the label was already
-// loaded): the worker then marks the batch's offsets. An error means the rows
-// are not loaded: the worker dead-letters the batch's records when
-// errors.tolerance=all and goes on, or stops without committing them. Load
-// must honour ctx.
+// loaded): the worker then marks the batch's offsets, for the partitions it
+// still owns. An error means the rows are not loaded: a *streamload.LoadError
+// that is not retryable and names an ErrorURL is StarRocks refusing rows as
+// data (with errors.tolerance=all the worker bisects the batch and
+// dead-letters the refused records); anything else stops the worker without
+// committing. Load must honour ctx: the worker cancels it to fence a load
+// (revoke, lost assignment, shutdown past its grace period) and then asks
+// the label's state (LoadStater) to learn whether StarRocks committed it
+// anyway; a Loader that cannot answer that makes a fenced load stop the
+// worker. Load may set Batch.Filtered.
 type Loader interface {
 	Load(ctx context.Context, b *Batch) error
 }
@@ -137,6 +154,17 @@ type StreamLoader struct {
 	Timeout     time.Duration
 }
 
+// LoadStater is an optional capability of a Loader: the state of a label
+// (get_load_state), to settle a load that was cancelled.
+type LoadStater interface {
+	LoadState(ctx context.Context, db, label string) (string, error)
+}
+
+// LoadState implements LoadStater.
+func (l *StreamLoader) LoadState(ctx context.Context, db, label string) (string, error) {
+	return l.Client.LoadState(ctx, db, label)
+}
+
 // Load implements Loader.
 func (l *StreamLoader) Load(ctx context.Context, b *Batch) error {
 	req := &streamload.Request{
@@ -154,6 +182,9 @@ func (l *StreamLoader) Load(ctx context.Context, b *Batch) error {
 			req.Headers[k] = v
 		}
 	}
-	_, err := l.Client.Load(ctx, req)
+	resp, err := l.Client.Load(ctx, req)
+	if resp != nil {
+		b.Filtered = resp.NumberFilteredRows
+	}
 	return err
 }

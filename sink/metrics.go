@@ -21,6 +21,7 @@ const (
 	MetricPaused         = "starsink_paused_partitions"
 	MetricBuffered       = "starsink_buffered_bytes"
 	MetricCommits        = "starsink_commits_total"
+	MetricRowsFiltered   = "starsink_rows_filtered_total"
 )
 
 // MetricNames lists every metric the worker exports itself (franz-go's own
@@ -28,7 +29,7 @@ const (
 func MetricNames() []string {
 	return []string{MetricRecords, MetricRowsLoaded, MetricRowsDeleted, MetricRecordsSkipped, MetricLoadBytes,
 		MetricBatches, MetricLoadDuration, MetricFlushes, MetricLag, MetricRetries, MetricDeadLettered,
-		MetricPaused, MetricBuffered, MetricCommits}
+		MetricPaused, MetricBuffered, MetricCommits, MetricRowsFiltered}
 }
 
 type metrics struct {
@@ -46,6 +47,7 @@ type metrics struct {
 	paused       prometheus.Gauge
 	buffered     prometheus.Gauge
 	commits      *prometheus.CounterVec // outcome
+	rowsFiltered *prometheus.CounterVec // table
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -62,11 +64,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rowsDeleted:  cv(MetricRowsDeleted, "Rows deleted from Primary Key tables (__op 1).", "table"),
 		skipped:      cv(MetricRecordsSkipped, "Records that load no row, by reason (tombstone, heartbeat, delete on a non-Primary-Key table…).", "table", "reason"),
 		loadBytes:    cv(MetricLoadBytes, "Stream Load body bytes sent.", "table"),
-		batches:      cv(MetricBatches, "Stream Load batches by outcome (loaded, failed, dead_lettered).", "table", "outcome"),
+		batches:      cv(MetricBatches, "Stream Load batches by outcome (loaded, failed, dead_lettered, cancelled, dropped).", "table", "outcome"),
 		flushes:      cv(MetricFlushes, "Batches flushed, by reason (rows, bytes, age, idle, columns, revoke, shutdown).", "table", "reason"),
 		retries:      cv(MetricRetries, "Stream Load retries.", "table"),
 		deadLettered: cv(MetricDeadLettered, "Records written to the dead-letter topic.", "topic", "stage"),
 		commits:      cv(MetricCommits, "Offset commits by outcome.", "outcome"),
+		rowsFiltered: cv(MetricRowsFiltered, "Rows StarRocks filtered out of loaded batches (max_filter_ratio > 0): committed, not stored.", "table"),
 	}
 	m.loadDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricLoadDuration,
 		Help: "Stream Load latency per batch, retries included.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"table"})

@@ -51,6 +51,7 @@ func TestMetricNames(t *testing.T) {
 		"starsink_records_skipped_total",
 		"starsink_records_total",
 		"starsink_rows_deleted_total",
+		"starsink_rows_filtered_total",
 		"starsink_rows_loaded_total",
 	}
 	got := MetricNames()

@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&set.StreamingLoadMaxBatchSizeMB, "streaming-load-max-batch-size-mb", set.StreamingLoadMaxBatchSizeMB, "JSON body limit without ignore_json_size (be.conf; 0: none)")
 	schemaChange := fs.Duration("schema-change-duration", time.Duration(set.SchemaChangeDuration), "how long an ALTER TABLE job runs before FINISHED (0: at once)")
 	rollback := fs.Duration("rollback-delay", time.Duration(set.RollbackDelay), "how long a broken upload's label stays RUNNING before ABORTED")
+	fs.BoolVar(&set.EmptyLoadAsError, "empty-load-as-error", set.EmptyLoadAsError, "a load with no row fails with 'all partitions have no load data' (fe.conf)")
 	txnTimeout := fs.Duration("txn-timeout", time.Duration(set.TxnTimeout), "default timeout of a transaction-interface txn")
 	var faults emulator.Faults
 	fs.Func("fault", "inject a transient answer, kind[=rate][@duration], repeatable; kinds: "+faultKinds(), func(v string) error {

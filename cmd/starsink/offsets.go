@@ -98,7 +98,7 @@ func runOffsets(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	opts, err := sink.AdminOptions(cfg)
+	opts, err := sink.DialOptions(cfg)
 	if err != nil {
 		return err
 	}
