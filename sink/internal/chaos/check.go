@@ -135,16 +135,19 @@ func (w *Watch) Observe(tgt Target) []Finding {
 			continue // unchanged since the last look: already judged
 		}
 		_, was := w.present[k]
+		floor, bounded := w.floor[k]
 		switch {
-		case s >= w.floor[k]:
+		case !bounded || s >= floor:
 			delete(w.astray, k)
 		case !was || w.astray[k]:
-			out = append(out, Finding{DeleteOrder, fmt.Errorf("%s key %s: came back with the image at lsn %d after a delete or a newer image (lsn %d) was applied", t.Name, k, s, w.floor[k])})
+			out = append(out, Finding{DeleteOrder, fmt.Errorf("%s key %s: came back with the image at lsn %d after a delete or a newer image (lsn %d) was applied", t.Name, k, s, floor)})
 			w.astray[k] = true
 		default:
-			out = append(out, Finding{Regressed, fmt.Errorf("%s key %s: went back to the image at lsn %d after lsn %d was applied", t.Name, k, s, w.floor[k])})
+			out = append(out, Finding{Regressed, fmt.Errorf("%s key %s: went back to the image at lsn %d after lsn %d was applied", t.Name, k, s, floor)})
 		}
-		w.floor[k] = max(w.floor[k], s)
+		if !bounded || s > floor {
+			w.floor[k] = s
+		}
 	}
 	for k, s := range w.present {
 		if _, ok := tgt[k]; ok {
@@ -156,7 +159,9 @@ func (w *Watch) Observe(tgt Target) []Finding {
 			w.astray[k] = true
 			continue
 		}
-		w.floor[k] = max(w.floor[k], d+1)
+		if floor, ok := w.floor[k]; !ok || d+1 > floor {
+			w.floor[k] = d + 1
+		}
 	}
 	clear(w.present)
 	for k, row := range tgt {
