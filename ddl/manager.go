@@ -177,6 +177,7 @@ func (m *Manager) EnsureTable(ctx context.Context, target mapping.Target, key, v
 	}
 	for _, c := range p.DDL {
 		if err := m.run(ctx, name, c); err != nil {
+			m.failed(name, c, err)
 			return false, err
 		}
 	}
@@ -192,6 +193,9 @@ func (m *Manager) EnsureTable(ctx context.Context, target mapping.Target, key, v
 // are never dropped: they are logged once. Differences evolve cannot mend
 // (a key column too narrow, a narrowing) are left to `starsink plan`. It
 // returns the statements run, and refreshes the catalog when there were any.
+// Replicas evolving one table at once agree: a statement refused while
+// another schema change of the table runs, or made unneeded by one, waits
+// for it and plans again (raced).
 func (m *Manager) Evolve(ctx context.Context, target mapping.Target, table *schema.Table, key, value []byte) ([]Change, error) {
 	if m.cfg.Mapping.Evolve != "add_columns" || table == nil {
 		return nil, nil
@@ -213,22 +217,80 @@ func (m *Manager) Evolve(ctx context.Context, target mapping.Target, table *sche
 		}
 	}
 	var done []Change
-	for _, c := range p.DDL {
-		if isExtra(c.Column, opts) {
-			continue // the worker names the version columns it lacks
-		}
-		if err := m.run(ctx, name, c); err != nil {
+	for races := 0; ; races++ {
+		again := false
+		for _, c := range p.DDL {
+			if isExtra(c.Column, opts) {
+				continue // the worker names the version columns it lacks
+			}
+			err := m.run(ctx, name, c)
+			if err == nil {
+				done = append(done, c)
+				continue
+			}
+			if races < maxRaces {
+				if now, ok := m.raced(ctx, target, src, opts, c, err); ok {
+					p, again = Plan(target.Database, target.Table, src, now, opts), true
+					break
+				}
+			}
+			m.failed(name, c, err)
 			if len(done) > 0 {
 				m.cfg.Catalog.Refresh(target.Database, target.Table)
 			}
 			return done, err
 		}
-		done = append(done, c)
+		if !again {
+			break
+		}
 	}
 	if len(done) > 0 {
 		m.cfg.Catalog.Refresh(target.Database, target.Table)
 	}
 	return done, nil
+}
+
+// failed logs a statement that failed.
+func (m *Manager) failed(table string, c Change, err error) {
+	m.log.Error("ddl failed", zap.String("table", table), zap.String("kind", c.Kind), zap.String("column", c.Column),
+		zap.String("sql", c.SQL), zap.Error(err))
+}
+
+// maxRaces bounds how often Evolve plans again after losing a race.
+const maxRaces = 3
+
+// raced reports whether an ALTER that failed lost a race with another
+// schema change of the same table (another replica evolving it for the
+// same record schema): StarRocks refuses an ALTER while a job runs on the
+// table ("is not NORMAL"), and an ADD COLUMN of a column that another job
+// just added. It waits for the table's running job, reads the table again
+// and returns it when the failed change is no longer needed, or was
+// refused while another job ran (it is then planned and tried again).
+func (m *Manager) raced(ctx context.Context, target mapping.Target, src *Source, opts Options, failed Change, refused error) (*schema.Table, bool) {
+	job, err := m.lastJob(ctx, target.Database, target.Table)
+	if err != nil {
+		return nil, false
+	}
+	state := strings.ToUpper(job["State"])
+	running := job["JobId"] != "" && state != "FINISHED" && state != "CANCELLED"
+	if err := m.wait(ctx, target.Database, target.Table, ""); err != nil {
+		return nil, false
+	}
+	m.cfg.Catalog.Refresh(target.Database, target.Table)
+	now, err := m.cfg.Catalog.Table(ctx, target.Database, target.Table)
+	if err != nil {
+		return nil, false
+	}
+	needed := false
+	for _, c := range Plan(target.Database, target.Table, src, now, opts).DDL {
+		needed = needed || c.SQL == failed.SQL
+	}
+	if needed && !running {
+		return nil, false // not a race: the statement itself fails
+	}
+	m.log.Info("ddl: another schema change of the table ran at the same time; planning again", zap.String("table", target.Database+"."+target.Table),
+		zap.String("kind", failed.Kind), zap.String("column", failed.Column), zap.Bool("still_needed", needed), zap.NamedError("refused", refused))
+	return now, true
 }
 
 func (m *Manager) reportDropped(table, col string) {
@@ -243,7 +305,8 @@ func (m *Manager) reportDropped(table, col string) {
 }
 
 // run executes one statement and, for an ALTER, waits for its schema
-// change; it logs and counts it.
+// change; it logs and counts it when it succeeds (the caller logs a
+// failure, which may be a race it recovers from).
 func (m *Manager) run(ctx context.Context, table string, c Change) error {
 	start := time.Now()
 	db, tbl, _ := strings.Cut(table, ".")
@@ -257,14 +320,10 @@ func (m *Manager) run(ctx context.Context, table string, c Change) error {
 		before = job["JobId"]
 	}
 	if err := m.cfg.Exec.Exec(ctx, c.SQL); err != nil {
-		m.log.Error("ddl failed", zap.String("table", table), zap.String("kind", c.Kind), zap.String("column", c.Column),
-			zap.String("sql", c.SQL), zap.Error(err))
 		return &Error{Table: table, Kind: c.Kind, SQL: c.SQL, Err: err}
 	}
 	if alter {
 		if err := m.wait(ctx, db, tbl, before); err != nil {
-			m.log.Error("ddl failed", zap.String("table", table), zap.String("kind", c.Kind), zap.String("column", c.Column),
-				zap.String("sql", c.SQL), zap.Error(err))
 			return &Error{Table: table, Kind: c.Kind, SQL: c.SQL, Err: err}
 		}
 	}

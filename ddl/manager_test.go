@@ -396,3 +396,61 @@ func TestManagerCreatesVersionedTableOnEmulator(t *testing.T) {
 		t.Errorf("starsink_ddl_total{kind=create_view} = %v, want 1", n)
 	}
 }
+
+// TestEvolveRacingReplicas: two replicas evolve the same table for the
+// same record schema at once (each from the schema it read before either
+// ALTER). StarRocks refuses an ALTER while another runs and an ADD of a
+// column another job added: the loser waits, reads the table again and
+// runs only what is still missing. Both succeed, each change runs once.
+func TestEvolveRacingReplicas(t *testing.T) {
+	s := newStack(t)
+	st := s.emu.Settings()
+	st.SchemaChangeDuration = emulator.Duration(200 * time.Millisecond)
+	if err := s.emu.SetSettings(st); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.emu.Exec(ctx, "USE subway; CREATE TABLE info (line_no VARCHAR(400) NOT NULL, station_name VARCHAR(100) NOT NULL, "+
+		"station_code VARCHAR(80), ext_code VARCHAR(80), reg_date VARCHAR(32)) PRIMARY KEY(line_no, station_name) DISTRIBUTED BY HASH(line_no, station_name)"); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := s.cat.Table(ctx, "subway", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other replica has started adding the column already.
+	if err := s.emu.Exec(ctx, "ALTER TABLE subway.info ADD COLUMN opened DATE NULL"); err != nil {
+		t.Fatal(err)
+	}
+	exec, err := OpenExecutor(s.emu.MySQLAddr(), "root", "", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Close()
+	mgr, err := NewManager(ManagerConfig{Exec: exec, Catalog: s.cat, Mapping: config.Mapping{Evolve: "add_columns"}, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := mgr.Evolve(ctx, mapping.Target{Database: "subway", Table: "info"}, stale, []byte(evolvedKey), []byte(evolvedValue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || changes[0].Kind != KindModifyColumn {
+		t.Errorf("ran %+v, want the MODIFY alone (the ADD was the other replica's)", changes)
+	}
+	s.cat.Refresh("subway", "info")
+	got, err := s.cat.Table(ctx, "subway", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := got.Index("ext_code"); i < 0 || got.Columns[i].Length != 200 {
+		t.Errorf("ext_code not widened: %+v", got.Columns)
+	}
+	if i := got.Index("opened"); i < 0 {
+		t.Errorf("opened missing: %+v", got.Columns)
+	}
+	jobs, err := s.emu.AlterJobs("subway", "info")
+	if err != nil || len(jobs) != 2 {
+		t.Errorf("schema change jobs: %+v, %v; want the other replica's ADD and this MODIFY", jobs, err)
+	}
+}

@@ -4,9 +4,12 @@
 // transaction interface and label states, and a MySQL-protocol port for DDL,
 // information_schema and SELECT over the loaded data.
 //
-// It follows StarRocks 3.5's documented behaviour and is strict where
-// StarRocks is strict; docs/emulator.md lists what it does and does not
-// emulate.
+// It answers as StarRocks 3.5's source does, no kinder and no stricter:
+// non-strict loads NULL what does not fit, StarRocks' transient answers can
+// be injected with their texts (Faults), and Settings switch what a cluster
+// would decide (strict_mode default, shared-data mode, label retention,
+// information_schema spelling, schema change duration). docs/emulator.md
+// lists each rule with the StarRocks source it follows and its test.
 package emulator
 
 import (

@@ -49,10 +49,10 @@ type Settings struct {
 	// (StarRocks rolls back when the load's context is destroyed, after the
 	// fragment notices the cancelled pipe).
 	RollbackDelay Duration `json:"rollback_delay"`
-	// TxnIdleTimeout aborts a transaction-interface transaction that got
-	// no request for this long (idle_transaction_timeout; default the
-	// txn's timeout). TxnTimeout is the default begin timeout
-	// (stream_load_default_timeout_second, 600 s).
+	// TxnTimeout is the timeout of a transaction-interface transaction
+	// that sends no timeout header (stream_load_default_timeout_second,
+	// 600 s); past it the BE aborts the transaction. An idle timeout
+	// applies only when idle_transaction_timeout is sent.
 	TxnTimeout Duration `json:"txn_timeout"`
 	// EmptyLoadAsError is fe.conf empty_load_as_error (true): a load that
 	// loads no row fails with "all partitions have no load data".

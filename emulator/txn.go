@@ -172,6 +172,9 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request, fe bool) {
 		fail("TXN_NOT_EXISTS", fmt.Sprintf("transaction with label %s not exists", label))
 		return
 	}
+	// The table is looked up before the job's lock is taken: s.mu is
+	// never taken under a job's lock (eviction takes them the other way).
+	t := s.lookup(db, j.table)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.expire(now)
@@ -193,7 +196,10 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request, fe bool) {
 			return
 		}
 		start := time.Now()
-		t := s.lookup(db, j.table)
+		if t == nil {
+			fail("ANALYSIS_ERROR", fmt.Sprintf("unknown table \"%s.%s\"", db, j.table))
+			return
+		}
 		opts, err := parseOptions(r.Header)
 		if err == nil && r.Header.Get("strict_mode") == "" {
 			opts.strict = set.StrictMode
@@ -282,7 +288,12 @@ func (s *Server) serveTxn(w http.ResponseWriter, r *http.Request, fe bool) {
 			return
 		}
 		if j.plan != nil {
-			if err := s.apply(s.lookup(db, j.table), j.staged, j.opts, j.plan, set); err != nil {
+			if t == nil {
+				j.state, j.finished, j.staged, j.reason = "ABORTED", now, nil, "table dropped"
+				fail("ANALYSIS_ERROR", fmt.Sprintf("unknown table \"%s.%s\"", db, j.table))
+				return
+			}
+			if err := s.apply(t, j.staged, j.opts, j.plan, set); err != nil {
 				j.state, j.finished, j.staged, j.reason = "ABORTED", now, nil, err.Error()
 				fail("INTERNAL_ERROR", err.Error())
 				return

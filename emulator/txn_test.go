@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -118,5 +119,71 @@ func TestTransactionInterface(t *testing.T) {
 			t.Errorf("%s: reason %q, want %q", tt.name, j.reason, tt.reason)
 		}
 		j.mu.Unlock()
+	}
+}
+
+// TestConcurrentLoadsAndTransactions: Stream Loads, transactions and label
+// eviction in one database at once finish (no lock-order deadlock) and
+// leave every committed row.
+func TestConcurrentLoadsAndTransactions(t *testing.T) {
+	st := DefaultSettings()
+	st.LabelKeepMaxNum = 5
+	s := start(t, Config{Settings: &st})
+	// call sends one request to the BE; it is safe in a goroutine (no t).
+	call := func(method, path, label, body string, hdr ...string) (map[string]any, error) {
+		req, _ := http.NewRequest(method, s.BEURL()+path, strings.NewReader(body))
+		req.SetBasicAuth("root", "pw")
+		req.Header.Set("label", label)
+		req.Header.Set("db", "db")
+		req.Header.Set("table", "p")
+		req.Header.Set("format", "json")
+		req.Header.Set("strip_outer_array", "true")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		return m, json.NewDecoder(resp.Body).Decode(&m)
+	}
+	const workers, each = 4, 15
+	errs := make(chan error, 2*workers*each)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				key := fmt.Sprintf("s%d_%d", w, i)
+				m, err := call(http.MethodPut, "/api/db/p/_stream_load", key, `[{"k":"`+key+`","n":1}]`)
+				if err == nil && m["Status"] != "Success" {
+					err = fmt.Errorf("load %s: %v", key, m)
+				}
+				errs <- err
+			}
+		}()
+		go func() {
+			for i := 0; i < each; i++ {
+				label := fmt.Sprintf("t%d_%d", w, i)
+				var m map[string]any
+				var err error
+				for _, step := range []struct{ method, op, body string }{
+					{http.MethodPost, "begin", ""}, {http.MethodPut, "load", `[{"k":"` + label + `","n":2}]`}, {http.MethodPost, "commit", ""},
+				} {
+					if m, err = call(step.method, "/api/transaction/"+step.op, label, step.body); err == nil && m["Status"] != "OK" {
+						err = fmt.Errorf("%s %s: %v", step.op, label, m)
+					}
+					if err != nil {
+						break
+					}
+				}
+				errs <- err
+			}
+		}()
+	}
+	for i := 0; i < 2*workers*each; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n, _ := s.Count("db", "p"); n != 2*workers*each {
+		t.Errorf("%d rows, want %d", n, 2*workers*each)
 	}
 }

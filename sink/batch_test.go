@@ -180,14 +180,22 @@ func TestDecoderOptionsFromConfig(t *testing.T) {
 		schema.NewColumn("amount", "decimal(13,2)", true, false),
 	}}
 	value := []byte(`{"before":null,"after":{"ts":1717581912345678,"amount":"22.50"},"source":{"connector":"postgresql","ts_ms":1},"op":"c"}`)
+	// A row of a table whose own columns look like an envelope's, and a
+	// timestamp past 9999-12-31 (253402300800000000 µs).
+	rowLike := []byte(`{"ts":253402300800000000,"amount":"1.00","op":"c","source":{"connector":"postgresql","ts_ms":1}}`)
 	tests := []struct {
 		name    string
 		decoder config.Decoder
+		value   []byte
 		want    string // rendered row, or an error fragment
 	}{
-		{"defaults refuse the integer timestamp", config.Default().Decoder, "decoder.schemaless_timestamp"},
+		{"defaults refuse the integer timestamp", config.Default().Decoder, value, "decoder.schemaless_timestamp"},
 		{"microseconds and plain decimals", config.Decoder{Framing: "schemaless", TimeZone: "UTC", DecimalHandling: "string", SchemalessTimestamp: "us"},
-			`{"ts":"2024-06-05 10:05:12.345678","amount":"22.50"}`},
+			value, `{"ts":"2024-06-05 10:05:12.345678","amount":"22.50"}`},
+		{"envelope unwrapped takes the row as a row, a date past 9999 refused", config.Decoder{Framing: "schemaless", Envelope: "unwrapped", DecimalHandling: "string", SchemalessTimestamp: "us"},
+			rowLike, "out of the column's range"},
+		{"out_of_range_dates clamp", config.Decoder{Framing: "schemaless", Envelope: "unwrapped", DecimalHandling: "string", SchemalessTimestamp: "us", OutOfRangeDates: "clamp"},
+			rowLike, `{"ts":"9999-12-31 23:59:59.999999","amount":"1.00"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +203,7 @@ func TestDecoderOptionsFromConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _, err := debezium.NewDecoder(table, opts).Decode(&debezium.Record{Topic: "p.s.t", Value: value}, nil)
+			got, _, err := debezium.NewDecoder(table, opts).Decode(&debezium.Record{Topic: "p.s.t", Value: tt.value}, nil)
 			if err != nil {
 				if !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("error %v, want one naming %q", err, tt.want)

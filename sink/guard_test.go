@@ -1,9 +1,11 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -198,5 +200,34 @@ func TestAggregateTableRefused(t *testing.T) {
 				t.Errorf("pk %v, deletes %q: want upserts without __op, deletes refused", ts.pk, ts.deletes)
 			}
 		})
+	}
+}
+
+// TestVersionGuardPartialUpdate: a partial update (unchanged TOAST columns)
+// under the guard lists the guard's column among its columns and carries
+// the version, as StarRocks requires of merge_condition with a partial
+// update.
+func TestVersionGuardPartialUpdate(t *testing.T) {
+	w := batchWorker(t)
+	w.cfg.Mapping.VersionColumn = "_version"
+	def := batchTable(schema.ModelPrimaryKeys)
+	def.Columns = append(def.Columns, schema.NewColumn("_version", "bigint(20)", false, false))
+	ts, err := newTableState(w, def, config.TableOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := add(ts, &kgo.Record{Topic: batchTopic, Offset: 0, Value: fixture(t, "update-toast.value.json")}); err != nil {
+		t.Fatal(err)
+	}
+	ts.flush("test")
+	b := ts.queue[0]
+	if !b.Partial || !slices.Contains(b.Columns, "_version") || slices.Contains(b.Columns, "reg_date") {
+		t.Fatalf("partial %v, columns %v: want a partial update naming _version, not reg_date", b.Partial, b.Columns)
+	}
+	if body := string(bytes.Join(b.Body(), nil)); !strings.Contains(body, `"_version":10}`) {
+		t.Errorf("body %s lacks the version", body)
+	}
+	if b.Options.MergeCondition != "_version" {
+		t.Errorf("merge_condition %q", b.Options.MergeCondition)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/starsink/starsink/status"
 	"github.com/starsink/starsink/streamload"
 )
 
@@ -61,7 +62,7 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 	// owned again under a new assignment, whose records are fetched anew)
 	// is never loaded.
 	if all, _ := w.own.holds(b); !all {
-		t.discard(b, "partition no longer owned")
+		t.discard(b, "partition no longer owned", false)
 		return
 	}
 	var err error
@@ -79,6 +80,12 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 	fields := []zap.Field{zap.String("table", t.name), zap.String("label", b.Label), zap.Int("rows", b.Rows),
 		zap.Int("deletes", b.Deletes), zap.Int("bytes", b.body.Len()), zap.Duration("duration", time.Since(start)),
 		zap.String("flush", b.reason), zap.Bool("partial", b.Partial), zap.Any("partitions", b.Ranges)}
+	if err != nil && w.loadCtx.Err() != nil {
+		// The worker has stopped (after its shutdown fenced and settled
+		// what it could): nothing more is marked or reported.
+		t.failed.Store(true)
+		return
+	}
 	if err != nil && ctx.Err() != nil {
 		// Fenced: the request was cancelled, but StarRocks may have
 		// received it whole and may still commit it. Nothing else happens
@@ -100,9 +107,9 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		case !landed:
 			w.log.Warn("cancelled load did not land", fields...)
 			if _, any := w.own.holds(b); any {
-				// Its partitions are still ours (shutdown): nothing after
-				// it may be marked.
-				t.failed.Store(true)
+				// It holds partitions still ours (a batch mixing kept and
+				// revoked partitions, or a shutdown): read them again.
+				t.rewind(b, "cancelled without landing", false)
 			}
 			w.m.batches.WithLabelValues(t.name, "cancelled").Inc()
 			return
@@ -111,10 +118,14 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		err = nil
 	}
 	if err != nil {
+		if w.dlq == nil || !dataRefusal(err) {
+			t.trackFailed(b, start, err)
+		}
 		t.refused(ctx, b, err, fields)
 		return
 	}
 	t.loaded(b, fields)
+	t.trackLoaded(b, start)
 	w.markBatch(b)
 }
 
@@ -169,12 +180,14 @@ func (t *tableState) refused(ctx context.Context, b *Batch, err error, fields []
 		return
 	}
 	if derr := t.isolate(ctx, b, err); derr != nil {
+		w.track().Failed(t.name, status.Error{Message: derr.Error(), Offset: -1, At: time.Now()})
 		t.failed.Store(true)
 		w.log.Error("batch failed", append(fields, zap.Error(derr))...)
 		w.fail(derr)
 		return
 	}
 	w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()
+	w.track().Freshness.Loaded(t.name, time.Now(), b.src) // the rows not dead-lettered are in
 	w.log.Warn("batch refused as data: refused records dead-lettered, the others loaded", append(fields, zap.Error(err))...)
 	w.markBatch(b)
 }

@@ -22,6 +22,9 @@ const (
 	MetricBuffered       = "starsink_buffered_bytes"
 	MetricCommits        = "starsink_commits_total"
 	MetricRowsFiltered   = "starsink_rows_filtered_total"
+	// MetricDDL is registered by the ddl package's Manager, which the
+	// worker builds when mapping.create_tables or mapping.evolve is on.
+	MetricDDL = "starsink_ddl_total"
 )
 
 // MetricNames lists every metric the worker exports itself (franz-go's own
@@ -29,7 +32,7 @@ const (
 func MetricNames() []string {
 	return []string{MetricRecords, MetricRowsLoaded, MetricRowsDeleted, MetricRecordsSkipped, MetricLoadBytes,
 		MetricBatches, MetricLoadDuration, MetricFlushes, MetricLag, MetricRetries, MetricDeadLettered,
-		MetricPaused, MetricBuffered, MetricCommits, MetricRowsFiltered}
+		MetricPaused, MetricBuffered, MetricCommits, MetricRowsFiltered, MetricDDL}
 }
 
 type metrics struct {
@@ -65,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		skipped:      cv(MetricRecordsSkipped, "Records that load no row, by reason (tombstone, heartbeat, delete on a non-Primary-Key table…).", "table", "reason"),
 		loadBytes:    cv(MetricLoadBytes, "Stream Load body bytes sent.", "table"),
 		batches:      cv(MetricBatches, "Stream Load batches by outcome (loaded, failed, dead_lettered, cancelled, dropped).", "table", "outcome"),
-		flushes:      cv(MetricFlushes, "Batches flushed, by reason (rows, bytes, age, idle, columns, revoke, shutdown).", "table", "reason"),
+		flushes:      cv(MetricFlushes, "Batches flushed, by reason (rows, bytes, age, idle, columns, schema, delete_then_upsert, budget, revoke, shutdown).", "table", "reason"),
 		retries:      cv(MetricRetries, "Stream Load retries.", "table"),
 		deadLettered: cv(MetricDeadLettered, "Records written to the dead-letter topic.", "topic", "stage"),
 		commits:      cv(MetricCommits, "Offset commits by outcome.", "outcome"),

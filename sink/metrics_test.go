@@ -1,13 +1,22 @@
 package sink
 
 import (
+	"context"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/starsink/starsink/ddl"
 )
+
+// noExec is a ddl.Executor that runs nothing.
+type noExec struct{}
+
+func (noExec) Exec(context.Context, string) error                         { return nil }
+func (noExec) Query(context.Context, string) ([]map[string]string, error) { return nil, nil }
 
 // recorder is a Registerer that keeps the fully qualified names of what is
 // registered.
@@ -42,6 +51,7 @@ func TestMetricNames(t *testing.T) {
 		"starsink_buffered_bytes",
 		"starsink_commits_total",
 		"starsink_consumer_lag",
+		"starsink_ddl_total",
 		"starsink_dead_lettered_total",
 		"starsink_flushes_total",
 		"starsink_load_bytes_total",
@@ -61,6 +71,11 @@ func TestMetricNames(t *testing.T) {
 	}
 	rec := &recorder{names: map[string]bool{}}
 	newMetrics(rec)
+	// The ddl Manager registers its counter with the worker's registry
+	// (mapping.create_tables, mapping.evolve).
+	if _, err := ddl.NewManager(ddl.ManagerConfig{Exec: noExec{}, Catalog: refresher{emuSchemas{}}, Registerer: rec}); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range want {
 		if !rec.names[n] {
 			t.Errorf("%s is listed but not registered", n)

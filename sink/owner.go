@@ -111,6 +111,7 @@ func (o *owner) holds(b *Batch) (all, any bool) {
 // onAssigned records the partitions this member now owns.
 func (w *Worker) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	w.own.assign(assigned)
+	w.pauseAssigned(assigned)
 	w.log.Info("partitions assigned", zap.Any("partitions", assigned))
 }
 
@@ -166,7 +167,7 @@ func (w *Worker) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 		if t.cur != nil && t.cur.holdsAny(lost) {
 			b := t.cur
 			t.cur = nil
-			t.discard(b, "lost")
+			t.discard(b, "lost", true)
 			t.release(b)
 		}
 	}
@@ -227,6 +228,7 @@ func (w *Worker) forget(parts map[string][]int32) {
 			delete(w.parts[topic], p)
 		}
 	}
+	w.forgetStatus(parts)
 }
 
 // waitIdle waits until every batch the tables had queued when it was
@@ -296,27 +298,139 @@ func (t *tableState) fence(parts map[string][]int32, deadline time.Time) (cancel
 	t.advance()
 	t.qmu.Unlock()
 	for _, b := range dropped {
-		t.discard(b, "fenced")
+		t.discard(b, "fenced", false)
 		t.release(b)
 	}
 	return cancelled
 }
 
 // discard reports a batch that will not be loaded (the caller releases
-// it). Its records stay
-// uncommitted; if it holds a partition this member still owns, later
-// batches of that partition must not mark past them: the table stops
-// marking and the worker stops.
-func (t *tableState) discard(b *Batch, why string) {
+// it). Its records stay uncommitted. If it holds partitions this member
+// still owns (a batch mixing them with partitions given up), those must be
+// loaded again before anything after them is marked: see rewind. locked
+// says the caller holds w.mu.
+func (t *tableState) discard(b *Batch, why string, locked bool) {
 	w := t.w
-	if _, any := w.own.holds(b); any {
-		t.failed.Store(true)
-		w.fail(fmt.Errorf("sink: a batch of %s (label %s, %s) was dropped (%s) while it holds partitions this member still owns: stopping without committing them",
-			t.name, b.Label, describeRanges(b.Ranges), why))
-	}
 	w.m.batches.WithLabelValues(t.name, "dropped").Inc()
 	w.log.Warn("batch dropped: the partitions' next owner replays it", zap.String("table", t.name), zap.String("label", b.Label),
 		zap.Int("rows", b.Rows), zap.String("why", why), zap.Any("partitions", b.Ranges))
+	if _, any := w.own.holds(b); any {
+		t.rewind(b, why, locked)
+	}
+}
+
+// rewind makes the partitions of b this member still owns load again from
+// b's first offsets: b did not load (dropped, or cancelled without
+// landing), and nothing after its rows may be marked. The table's queued
+// and open batches holding those partitions are dropped, and the poll loop
+// moves the partitions' consume position back before its next records
+// (applyRewinds), so they are fetched and batched again. During shutdown
+// the table stops marking instead and the worker reports it. locked says
+// the caller holds w.mu.
+func (t *tableState) rewind(b *Batch, why string, locked bool) {
+	w := t.w
+	if w.stopping.Load() || w.rewinds == nil {
+		t.failed.Store(true)
+		w.fail(fmt.Errorf("sink: a batch of %s (label %s, %s) was not loaded (%s) while it holds partitions this member still owns: stopping without committing them",
+			t.name, b.Label, describeRanges(b.Ranges), why))
+		return
+	}
+	if !locked {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
+	from := map[tp]int64{}
+	note := func(x *Batch) {
+		for i, rg := range x.Ranges {
+			if w.own.gen(rg.Topic, rg.Partition) != x.gens[i] {
+				continue // given up: the next owner's
+			}
+			k := tp{rg.Topic, rg.Partition}
+			if f, ok := from[k]; !ok || rg.First < f {
+				from[k] = rg.First
+			}
+		}
+	}
+	note(b)
+	holds := func(x *Batch) bool {
+		for _, rg := range x.Ranges {
+			if _, ok := from[tp{rg.Topic, rg.Partition}]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	// Batches after b that hold its partitions go too (their marks would
+	// pass the hole), and with them any partition they hold.
+	t.qmu.Lock()
+	start := 0
+	if t.running != nil {
+		start = 1
+	}
+	var dropped []*Batch
+	keep := t.queue[:start]
+	for _, x := range t.queue[start:] {
+		if x != b && holds(x) {
+			note(x)
+			dropped = append(dropped, x)
+		} else {
+			keep = append(keep, x)
+		}
+	}
+	clear(t.queue[len(keep):])
+	t.queue = keep
+	t.advance()
+	t.qmu.Unlock()
+	if t.cur != nil && holds(t.cur) {
+		note(t.cur)
+		dropped = append(dropped, t.cur)
+		t.cur = nil
+	}
+	for k, off := range from {
+		if w.rewinds[k.topic] == nil {
+			w.rewinds[k.topic] = map[int32]int64{}
+		}
+		if cur, ok := w.rewinds[k.topic][k.part]; !ok || off < cur {
+			w.rewinds[k.topic][k.part] = off
+		}
+	}
+	w.log.Warn("batch not loaded while it holds partitions still owned: they are read again from its first offsets",
+		zap.String("table", t.name), zap.String("label", b.Label), zap.String("why", why), zap.Any("partitions", b.Ranges), zap.Int("later_batches_dropped", len(dropped)))
+	for _, x := range dropped {
+		w.m.batches.WithLabelValues(t.name, "dropped").Inc()
+		t.release(x)
+	}
+}
+
+// applyRewinds moves the consume position of partitions to be read again
+// (rewind) back, for those still owned, and returns them: this poll's
+// records of them were fetched before the rewind and are skipped. Called
+// by the poll loop under w.mu, after a poll and before AllowRebalance, so
+// no rebalance runs meanwhile (franz-go's SetOffsets asks for that).
+func (w *Worker) applyRewinds() map[tp]bool {
+	if len(w.rewinds) == 0 {
+		return nil
+	}
+	skip := map[tp]bool{}
+	set := map[string]map[int32]kgo.EpochOffset{}
+	for topic, ps := range w.rewinds {
+		for p, off := range ps {
+			skip[tp{topic, p}] = true
+			if w.own.gen(topic, p) == 0 {
+				continue
+			}
+			if set[topic] == nil {
+				set[topic] = map[int32]kgo.EpochOffset{}
+			}
+			set[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+	}
+	clear(w.rewinds)
+	if len(set) > 0 && w.setOffsets != nil {
+		w.setOffsets(set)
+		w.log.Info("partitions read again from the first offset not loaded", zap.Any("offsets", set))
+	}
+	return skip
 }
 
 // release returns a batch that left the table to the pool and its memory

@@ -111,6 +111,7 @@ func newFenceRig(t *testing.T) *fenceRig {
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
 	t.Cleanup(w.cancelLoads)
 	w.own = newOwner()
+	w.rewinds = map[string]map[int32]int64{}
 	w.own.assign(map[string][]int32{batchTopic: {0, 1}, "other.topic": {0}})
 	w.topics, w.tables, w.parts = map[string]*tableState{}, map[string]*tableState{}, map[string]map[int32]struct{}{}
 	w.mark = func(m map[string]map[int32]kgo.EpochOffset) {
@@ -308,8 +309,9 @@ func TestLostPartitionBatchesNeverLoad(t *testing.T) {
 
 // TestMixedBatchOfRevokedPartitionNotLoaded: a table fed by two
 // partitions holds a queued batch of both when one is given up: the batch
-// is not loaded, and since it holds rows of the partition still owned, the
-// worker stops rather than mark that partition past them.
+// is not loaded, and since it holds rows of the partition still owned,
+// that partition is read again from the batch's first offset (the open
+// batch holding it dropped), never marked past them.
 func TestMixedBatchOfRevokedPartitionNotLoaded(t *testing.T) {
 	rig := newFenceRig(t)
 	rig.sr.hold = make(chan struct{})
@@ -319,7 +321,8 @@ func TestMixedBatchOfRevokedPartitionNotLoaded(t *testing.T) {
 	rig.add(t, batchTopic, 0, 0, fixture(t, "insert.value.json"))
 	rig.add(t, batchTopic, 1, 1, fixture(t, "update.value.json"))
 	rig.flush(batchTopic)
-	rig.w.own.drop(map[string][]int32{batchTopic: {0}}) // lost under it
+	rig.add(t, batchTopic, 1, 2, fixture(t, "update.value.json")) // open
+	rig.w.own.drop(map[string][]int32{batchTopic: {0}})           // lost under it
 	close(rig.sr.hold)
 	ts := rig.w.topics[batchTopic]
 	if !rig.w.waitIdle([]*tableState{ts}, time.Now().Add(5*time.Second)) {
@@ -332,9 +335,18 @@ func TestMixedBatchOfRevokedPartitionNotLoaded(t *testing.T) {
 		t.Errorf("%d loads: the mixed batch was loaded", calls)
 	}
 	select {
-	case <-rig.w.fatal:
+	case err := <-rig.w.fatal:
+		t.Errorf("worker stopped: %v", err)
 	default:
-		t.Error("the worker goes on with a hole in partition 1")
+	}
+	rig.w.mu.Lock()
+	rewinds, open := fmt.Sprint(rig.w.rewinds), ts.cur
+	rig.w.mu.Unlock()
+	if want := fmt.Sprintf("map[%s:map[1:1]]", batchTopic); rewinds != want {
+		t.Errorf("rewinds %s, want %s", rewinds, want)
+	}
+	if open != nil {
+		t.Error("the open batch of the rewound partition was kept")
 	}
 	if m := rig.marked(); len(m) != 1 || m[0] != batchTopic+"[1]=1" {
 		t.Errorf("marks %v, want only the first batch's", m)
@@ -364,5 +376,39 @@ func TestFlushAfterTimedOutRevoke(t *testing.T) {
 		if !rig.w.waitIdle([]*tableState{ts}, time.Now().Add(5*time.Second)) {
 			t.Fatal("table still busy")
 		}
+	}
+}
+
+// TestRewindAppliedBeforeNextRecords: the poll loop moves a rewound
+// partition's consume position back, if it still owns it, and skips the
+// records of it that the poll brought (fetched before the rewind).
+func TestRewindAppliedBeforeNextRecords(t *testing.T) {
+	rig := newFenceRig(t)
+	w := rig.w
+	var set string
+	w.setOffsets = func(m map[string]map[int32]kgo.EpochOffset) { set = fmt.Sprint(m) }
+	w.rewinds[batchTopic] = map[int32]int64{1: 5}
+	w.rewinds["gone.topic"] = map[int32]int64{0: 3} // not owned: skipped, not set
+	w.mu.Lock()
+	w.skip = w.applyRewinds()
+	key, val := change("c", 1)
+	fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: batchTopic, Partitions: []kgo.FetchPartition{
+		{Partition: 1, Records: []*kgo.Record{{Topic: batchTopic, Partition: 1, Offset: 9, Key: key, Value: val}}},
+		{Partition: 0, Records: []*kgo.Record{{Topic: batchTopic, Partition: 0, Offset: 4, Key: key, Value: val}}},
+	}}}}}
+	err := w.process(context.Background(), fetches)
+	cur := w.topics[batchTopic].cur
+	w.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("map[%s:map[1:{-1 5}]]", batchTopic); set != want {
+		t.Errorf("SetOffsets(%s), want %s", set, want)
+	}
+	if cur == nil || describeRanges(cur.Ranges) != batchTopic+"[0]@4-4" {
+		t.Errorf("open batch %v, want only partition 0's record", cur)
+	}
+	if len(w.rewinds) != 0 {
+		t.Errorf("rewinds %v left after applying", w.rewinds)
 	}
 }

@@ -50,6 +50,10 @@ type tableState struct {
 	gen        int
 	schemaRead time.Time
 	unknown    map[string]bool
+	// rangeGen and rangeSchema: evolveRange last ran under this schema
+	// generation for a record of this schema (hash).
+	rangeGen    int
+	rangeSchema uint64
 
 	cur     *Batch // being filled; poll loop only (under w.mu)
 	curKey  string // column set of cur ("" = full rows)
@@ -165,7 +169,15 @@ func (t *tableState) useSchema(def *schema.Table) error {
 // worker: a restart reads it from scratch.
 func (t *tableState) checkSchema(ctx context.Context, r *kgo.Record, unknown string) error {
 	w := t.w
-	if every := w.cfg.StarRocks.SchemaRefreshInterval; every > 0 && time.Since(t.schemaRead) >= every {
+	if w.evolving() && !t.unknown[unknown] {
+		// mapping.evolve: the field is added now, before any of its values
+		// is dropped; one that cannot be added is logged below and not
+		// tried again until the schema changes.
+		changed, err := t.evolveUnknown(ctx, r)
+		if err != nil || changed {
+			return err
+		}
+	} else if every := w.cfg.StarRocks.SchemaRefreshInterval; every > 0 && time.Since(t.schemaRead) >= every {
 		t.schemaRead = time.Now()
 		if rf, ok := w.schemas.(interface{ Refresh(db, table string) }); ok {
 			rf.Refresh(t.def.Database, t.def.Name)
@@ -393,6 +405,8 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 	start := b.body.Len()
 	b.body.write(row)
 	b.Rows++
+	// Freshness: two comparisons per row, no allocation.
+	b.src.Add(ev.SourceTS)
 	if ev.Op == debezium.OpDelete && !t.versioned { // a versioned delete is an appended row
 		b.Deletes++
 		if t.pk {

@@ -19,9 +19,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/ddl"
 	"github.com/starsink/starsink/debezium"
 	"github.com/starsink/starsink/mapping"
 	"github.com/starsink/starsink/schema"
+	"github.com/starsink/starsink/status"
 	"github.com/starsink/starsink/streamload"
 )
 
@@ -36,6 +38,9 @@ type Deps struct {
 	Schemas    SchemaSource // default: streamload.NewCatalog
 	KafkaOpts  []kgo.Opt    // appended to the options built from the configuration
 	Registerer prometheus.Registerer
+	// DDL runs mapping.create_tables and mapping.evolve statements
+	// (default: ddl.OpenExecutor on starrocks.mysql_addr).
+	DDL ddl.Executor
 }
 
 // Stats are the worker's running totals.
@@ -69,6 +74,7 @@ type Worker struct {
 	// new tables, by "db.table".
 	prefetched map[string]*schema.Table
 	paused     bool
+	skip       map[tp]bool                   // partitions whose records this poll skips (applyRewinds)
 	topicIDs   map[string][16]byte           // Kafka topic IDs from the fetches (labels)
 	parts      map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
@@ -77,6 +83,12 @@ type Worker struct {
 	cancelLoads context.CancelFunc
 	own         *owner      // partitions owned (nil: all, without a consumer group)
 	closing     atomic.Bool // shutdown is leaving the group (see onRevoked)
+	stopping    atomic.Bool // shutdown has begun (see rewind)
+	// rewinds are the partitions to read again, from these offsets, before
+	// their next records (rewind, applyRewinds; under mu); setOffsets is
+	// the client's SetOffsets.
+	rewinds    map[string]map[int32]int64
+	setOffsets func(map[string]map[int32]kgo.EpochOffset)
 	// mark and commit are the client's MarkCommitOffsets and
 	// CommitMarkedOffsets (see commit.go).
 	mark     func(map[string]map[int32]kgo.EpochOffset)
@@ -90,7 +102,31 @@ type Worker struct {
 	recs      []decoded // one poll's records, reused
 	redecoded []byte    // a row decoded again under a table's new schema (add)
 
+	// ddl creates and evolves tables (nil: mapping.create_tables and
+	// mapping.evolve are off; see ddl.go). fetched and pollCtx are the
+	// poll being processed, ddlBy the deadline of its DDL.
+	ddl     *ddl.Manager
+	fetched kgo.Fetches
+	pollCtx context.Context
+	ddlBy   time.Time
+
 	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
+
+	// Operations (status.go): the tracker of load outcomes and freshness,
+	// the catch-up log; under pmu (taken after w.mu, never before, and
+	// never holding another lock of the worker), the tables an operator
+	// paused and the assigned partitions; under w.mu, the tables whose
+	// record stopped the worker and what the last fetch of each partition
+	// said.
+	tracker    *status.Tracker // see track
+	trackOnce  sync.Once
+	progress   *status.Progress
+	pmu        sync.Mutex
+	userPaused map[string]bool
+	assigned   map[string]map[int32]struct{}
+	stoppedBy  map[string]bool
+	positions  map[tp]fetchPos
+	qualified  atomic.Pointer[map[string]string] // "db.table" by table name (retried)
 }
 
 // New builds a worker: the Kafka client, the mapper, the loader and the
@@ -120,6 +156,8 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{}, prefetched: map[string]*schema.Table{}, parts: map[string]map[int32]struct{}{},
 		sem: make(chan struct{}, max(1, cfg.Batch.MaxConcurrentLoads)), fatal: make(chan error, 1)}
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
+	w.tracker = status.NewTracker(reg, nil)
+	w.progress = status.NewProgress(log, 0, 0, nil)
 	lanes := cfg.Decoder.Workers
 	if lanes == 0 {
 		lanes = runtime.GOMAXPROCS(0)
@@ -138,6 +176,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 			MaxConcurrentLoads: max(1, cfg.Batch.MaxConcurrentLoads),
 			OnRetry: func(table string, attempt int, err error) {
 				w.m.retries.WithLabelValues(table).Inc()
+				w.retried(table)
 				w.log.Warn("load retry", zap.String("table", table), zap.Int("attempt", attempt), zap.Error(err))
 			},
 		}, log.Named("streamload"))
@@ -155,6 +194,9 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		}
 		w.closers = append(w.closers, func() { cat.Close() })
 		w.schemas = cat
+	}
+	if err := w.newDDL(deps.DDL, reg); err != nil {
+		return nil, err
 	}
 	opts, err := kafkaOptions(cfg)
 	if err != nil {
@@ -176,7 +218,8 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 	if w.cl, err = kgo.NewClient(opts...); err != nil {
 		return nil, fmt.Errorf("sink: kafka client: %w", err)
 	}
-	w.mark, w.commit = w.cl.MarkCommitOffsets, w.cl.CommitMarkedOffsets
+	w.mark, w.commit, w.setOffsets = w.cl.MarkCommitOffsets, w.cl.CommitMarkedOffsets, w.cl.SetOffsets
+	w.rewinds = map[string]map[int32]int64{}
 	if cfg.Errors.Tolerance == "all" {
 		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID, w.records.Load)
 	}
@@ -214,7 +257,11 @@ func DecoderOptions(c config.Decoder) (debezium.Options, error) {
 	if err != nil {
 		return debezium.Options{}, fmt.Errorf("decoder.envelope: %w", err)
 	}
-	return debezium.Options{Framing: fr, Envelope: env, FieldsPrefix: c.FieldsPrefix, TimeZone: loc, Placeholder: c.Placeholder,
+	dates, err := debezium.ParseOutOfRangeDates(c.OutOfRangeDates)
+	if err != nil {
+		return debezium.Options{}, fmt.Errorf("decoder.out_of_range_dates: %w", err)
+	}
+	return debezium.Options{Framing: fr, Envelope: env, FieldsPrefix: c.FieldsPrefix, OutOfRangeDates: dates, TimeZone: loc, Placeholder: c.Placeholder,
 		DecimalHandling: c.DecimalHandling, SchemalessTimestamp: c.SchemalessTimestamp}, nil
 }
 
@@ -278,12 +325,14 @@ loop:
 			}
 		})
 		w.mu.Lock()
+		w.skip = w.applyRewinds()
 		perr := w.process(ctx, fetches)
 		w.flushAged()
 		if fetches.NumRecords() == 0 && w.cfg.Batch.IdleFlush {
 			w.flushIdle()
 		}
 		w.budget()
+		w.pollDone()
 		w.mu.Unlock()
 		w.cl.AllowRebalance()
 		if perr != nil {
@@ -302,6 +351,7 @@ loop:
 func (w *Worker) shutdown(runErr error) error {
 	start := time.Now()
 	grace := w.cfg.Shutdown.GracePeriod
+	w.stopping.Store(true)
 	w.mu.Lock()
 	w.flushAll("shutdown")
 	tables := w.tablesOf(nil)
@@ -346,9 +396,11 @@ func (w *Worker) shutdown(runErr error) error {
 // dead-lettered.
 func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 	recs := w.recs[:0]
+	w.fetched, w.pollCtx, w.ddlBy = fetches, ctx, time.Time{}
 	defer func() {
 		clear(recs) // no record outlives its poll here
 		w.recs = recs[:0]
+		w.fetched, w.pollCtx = nil, nil
 		clear(w.prefetched)
 		w.release()
 	}()
@@ -371,14 +423,17 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 		if len(p.Records) == 0 {
 			return
 		}
-		if w.own.gen(p.Topic, p.Partition) == 0 {
-			// Fetched before the partition was revoked or lost: its
+		if w.own.gen(p.Topic, p.Partition) == 0 || w.skip[tp{p.Topic, p.Partition}] {
+			// Fetched before the partition was revoked or lost (its
 			// records are the next owner's to load, and must not join a
-			// batch with the partitions this member keeps.
+			// batch with the partitions this member keeps), or before it
+			// was rewound (applyRewinds: they come again).
 			return
 		}
 		last := p.Records[len(p.Records)-1]
-		w.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(max(0, p.HighWatermark-last.Offset-1)))
+		lag := max(0, p.HighWatermark-last.Offset-1)
+		w.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(lag))
+		w.fetchedAt(&p, lag)
 		w.m.records.WithLabelValues(p.Topic).Add(float64(len(p.Records)))
 		ps := w.parts[p.Topic]
 		if ps == nil {
@@ -418,7 +473,19 @@ func (w *Worker) add(d *decoded) error {
 	}
 	t := d.t
 	if d.err != nil {
-		return w.reject(r, t, "decode", d.err)
+		// mapping.evolve: a value out of its column's range may come from
+		// a widened source type; once the table is evolved, the record is
+		// decoded again (below), once.
+		again := false
+		if errors.Is(d.err, debezium.ErrRange) && w.evolving() {
+			var err error
+			if again, err = t.evolveRange(r, d.gen); err != nil {
+				return err
+			}
+		}
+		if !again {
+			return w.reject(r, t, "decode", d.err)
+		}
 	}
 	l := &w.lanes[d.lane]
 	row, ev := l.buf[d.start:d.end], d.ev
@@ -429,11 +496,23 @@ func (w *Worker) add(d *decoded) error {
 		rec := debezium.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 		row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0])
 		w.redecoded, d.gen = row, t.gen
+		if err != nil && errors.Is(err, debezium.ErrRange) && w.evolving() {
+			// Out of range under a schema the table was not evolved
+			// for: evolve (at most once per table and record schema).
+			again, eerr := t.evolveRange(r, d.gen)
+			if eerr != nil {
+				return &evolveError{eerr}
+			}
+			if again {
+				row, ev, err = t.decs[0].Decode(&rec, w.redecoded[:0])
+				w.redecoded, d.gen = row, t.gen
+			}
+		}
 		return err
 	}
 	if d.gen != t.gen {
 		if err := redecode(); err != nil {
-			return w.reject(r, t, "decode", err)
+			return w.rejectDecode(r, t, err)
 		}
 	}
 	if ev.Unknown != "" {
@@ -442,7 +521,7 @@ func (w *Worker) add(d *decoded) error {
 		}
 		if d.gen != t.gen {
 			if err := redecode(); err != nil {
-				return w.reject(r, t, "decode", err)
+				return w.rejectDecode(r, t, err)
 			}
 		}
 	}
@@ -461,10 +540,20 @@ func (e *stopError) Unwrap() error { return e.err }
 // partition's order.
 func (w *Worker) reject(r *kgo.Record, t *tableState, stage string, err error) error {
 	if w.dlq == nil {
+		if t != nil {
+			w.tableFailed(t, recordError(r, err))
+		}
 		return err
 	}
 	if derr := w.dlq.send(r, stage, err); derr != nil {
-		return fmt.Errorf("%w (and the dead-letter topic failed: %v)", err, derr)
+		err = fmt.Errorf("%w (and the dead-letter topic failed: %v)", err, derr)
+		if t != nil {
+			w.tableFailed(t, recordError(r, err))
+		}
+		return err
+	}
+	if t != nil {
+		w.track().DeadLettered(t.name, 1, recordError(r, err))
 	}
 	w.deadLettered.Add(1)
 	w.m.deadLettered.WithLabelValues(r.Topic, stage).Inc()
@@ -495,6 +584,9 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 		def, ok := w.prefetched[key]
 		if !ok {
 			def, err = w.schemas.Table(ctx, target.Database, target.Table)
+			if err != nil && isTableNotFound(err) {
+				def, err = w.createTable(topic, target, err)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", key, err)
