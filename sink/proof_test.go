@@ -313,6 +313,7 @@ func TestProofDeleteThenReinsertSurvivesSharedDataFlushes(t *testing.T) {
 	if got := w.Stats().RowsDeleted; got != n {
 		t.Errorf("%d delete rows loaded, want %d", got, n)
 	}
+	t.Logf("%d changes loaded in %d batches", 3*n, w.Stats().Batches)
 
 	t.Run("control: one load without the split loses keys", func(t *testing.T) {
 		ctx := context.Background()
