@@ -363,7 +363,7 @@ func TestProofTransientAnswersConverge(t *testing.T) {
 			h := newProofHarness(t, emulator.Faults{Answers: []emulator.Fault{{Kind: kind, Rate: 0.2}}, Seed: int64(i + 1)})
 			h.cfg.Errors.Tolerance = "all"
 			h.cfg.Errors.DLQTopic = proofDLQ
-			h.cfg.Batch.MaxRows = 20
+			h.cfg.Batch.MaxRows = 8 // some 25 loads: each subtest meets its fault
 			w, stop, logs := proofWorkerLogs(h, h.cfg)
 			for i := 0; i < 120; i++ {
 				h.change("c", i, int64(i), 0)
