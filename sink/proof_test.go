@@ -364,7 +364,8 @@ func TestProofTransientAnswersConverge(t *testing.T) {
 			h.cfg.Errors.Tolerance = "all"
 			h.cfg.Errors.DLQTopic = proofDLQ
 			h.cfg.Batch.MaxRows = 8 // some 25 loads: each subtest meets its fault
-			w, stop, logs := proofWorkerLogs(h, h.cfg)
+			// Produced before the worker starts, so that the batches, and
+			// the loads meeting the seeded faults, are the same every run.
 			for i := 0; i < 120; i++ {
 				h.change("c", i, int64(i), 0)
 			}
@@ -374,6 +375,7 @@ func TestProofTransientAnswersConverge(t *testing.T) {
 			for i := 0; i < 120; i += 5 {
 				h.change("d", i, 0, 0)
 			}
+			w, stop, logs := proofWorkerLogs(h, h.cfg)
 			if err := h.converged(60 * time.Second); err != nil {
 				t.Error(err)
 			}
