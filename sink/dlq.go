@@ -113,6 +113,7 @@ func (t *tableState) bisect(ctx context.Context, b *Batch, lo, hi int, cause err
 		}
 		w.deadLettered.Add(1)
 		w.m.deadLettered.WithLabelValues(r.Topic, "load").Inc()
+		w.track().DeadLettered(t.name, 1, recordError(r, cause))
 		w.log.Warn("record refused by StarRocks: dead-lettered", zap.String("table", t.name), zap.String("topic", r.Topic),
 			zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(cause))
 		return nil

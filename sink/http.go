@@ -18,12 +18,11 @@ import (
 // Handler serves /metrics (from g), /healthz (the process is alive),
 // /readyz (Kafka and StarRocks answer and no table has had work waiting
 // without progress for longer than http.stuck_after) and, with http.pprof,
-// Go's profiler under /debug/pprof/. Once the worker implements
-// status.Source, GET /status and its page GET / are served too (with the
-// group described from Kafka, and lag in seconds from the worker's
-// status.Freshness when it has a Freshness method); once it implements
-// status.Pauser, POST /tables/<t>/pause and /resume (http.admin,
-// http.admin_token).
+// Go's profiler under /debug/pprof/. The worker implements status.Source
+// (sink/status.go), so GET /status and its page GET / are served too (with
+// the group described from Kafka, and lag in seconds from the worker's
+// status.Freshness), and status.Pauser, so POST /tables/<t>/pause and
+// /resume are (http.admin, http.admin_token).
 func (w *Worker) Handler(g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))

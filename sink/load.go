@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/starsink/starsink/status"
 	"github.com/starsink/starsink/streamload"
 )
 
@@ -117,10 +118,14 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		err = nil
 	}
 	if err != nil {
+		if w.dlq == nil || !dataRefusal(err) {
+			t.trackFailed(b, start, err)
+		}
 		t.refused(ctx, b, err, fields)
 		return
 	}
 	t.loaded(b, fields)
+	t.trackLoaded(b, start)
 	w.markBatch(b)
 }
 
@@ -175,12 +180,14 @@ func (t *tableState) refused(ctx context.Context, b *Batch, err error, fields []
 		return
 	}
 	if derr := t.isolate(ctx, b, err); derr != nil {
+		w.track().Failed(t.name, status.Error{Message: derr.Error(), Offset: -1, At: time.Now()})
 		t.failed.Store(true)
 		w.log.Error("batch failed", append(fields, zap.Error(derr))...)
 		w.fail(derr)
 		return
 	}
 	w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()
+	w.track().Freshness.Loaded(t.name, time.Now(), b.src) // the rows not dead-lettered are in
 	w.log.Warn("batch refused as data: refused records dead-lettered, the others loaded", append(fields, zap.Error(err))...)
 	w.markBatch(b)
 }

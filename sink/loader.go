@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/starsink/starsink/schema"
+	"github.com/starsink/starsink/status"
 	"github.com/starsink/starsink/streamload"
 )
 
@@ -49,6 +50,10 @@ type Batch struct {
 	reason string // why it was flushed
 	bytes  int64  // memory charged to the budget (see tableState.charge)
 	held   int64  // bytes of kept headers (outside the arena)
+	// src summarises the rows' source commit times (freshness); status
+	// and message are StarRocks' answer, set by the StreamLoader.
+	src             status.SourceTimes
+	status, message string
 }
 
 // Body returns the batch's JSON array of row objects as consecutive parts,
@@ -185,6 +190,7 @@ func (l *StreamLoader) Load(ctx context.Context, b *Batch) error {
 	resp, err := l.Client.Load(ctx, req)
 	if resp != nil {
 		b.Filtered = resp.NumberFilteredRows
+		b.status, b.message = resp.Status, resp.Message
 	}
 	return err
 }

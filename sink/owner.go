@@ -111,6 +111,7 @@ func (o *owner) holds(b *Batch) (all, any bool) {
 // onAssigned records the partitions this member now owns.
 func (w *Worker) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	w.own.assign(assigned)
+	w.pauseAssigned(assigned)
 	w.log.Info("partitions assigned", zap.Any("partitions", assigned))
 }
 
@@ -227,6 +228,7 @@ func (w *Worker) forget(parts map[string][]int32) {
 			delete(w.parts[topic], p)
 		}
 	}
+	w.forgetStatus(parts)
 }
 
 // waitIdle waits until every batch the tables had queued when it was

@@ -405,6 +405,8 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 	start := b.body.Len()
 	b.body.write(row)
 	b.Rows++
+	// Freshness: two comparisons per row, no allocation.
+	b.src.Add(ev.SourceTS)
 	if ev.Op == debezium.OpDelete && !t.versioned { // a versioned delete is an appended row
 		b.Deletes++
 		if t.pk {

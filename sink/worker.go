@@ -23,6 +23,7 @@ import (
 	"github.com/starsink/starsink/debezium"
 	"github.com/starsink/starsink/mapping"
 	"github.com/starsink/starsink/schema"
+	"github.com/starsink/starsink/status"
 	"github.com/starsink/starsink/streamload"
 )
 
@@ -110,6 +111,22 @@ type Worker struct {
 	ddlBy   time.Time
 
 	records, rowsLoaded, rowsDeleted, skipped, deadLettered, batches, committed, pausedParts atomic.Int64
+
+	// Operations (status.go): the tracker of load outcomes and freshness,
+	// the catch-up log; under pmu (taken after w.mu, never before, and
+	// never holding another lock of the worker), the tables an operator
+	// paused and the assigned partitions; under w.mu, the tables whose
+	// record stopped the worker and what the last fetch of each partition
+	// said.
+	tracker    *status.Tracker // see track
+	trackOnce  sync.Once
+	progress   *status.Progress
+	pmu        sync.Mutex
+	userPaused map[string]bool
+	assigned   map[string]map[int32]struct{}
+	stoppedBy  map[string]bool
+	positions  map[tp]fetchPos
+	qualified  atomic.Pointer[map[string]string] // "db.table" by table name (retried)
 }
 
 // New builds a worker: the Kafka client, the mapper, the loader and the
@@ -139,6 +156,8 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		m: newMetrics(reg), topics: map[string]*tableState{}, tables: map[string]*tableState{}, prefetched: map[string]*schema.Table{}, parts: map[string]map[int32]struct{}{},
 		sem: make(chan struct{}, max(1, cfg.Batch.MaxConcurrentLoads)), fatal: make(chan error, 1)}
 	w.loadCtx, w.cancelLoads = context.WithCancel(context.Background())
+	w.tracker = status.NewTracker(reg, nil)
+	w.progress = status.NewProgress(log, 0, 0, nil)
 	lanes := cfg.Decoder.Workers
 	if lanes == 0 {
 		lanes = runtime.GOMAXPROCS(0)
@@ -157,6 +176,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 			MaxConcurrentLoads: max(1, cfg.Batch.MaxConcurrentLoads),
 			OnRetry: func(table string, attempt int, err error) {
 				w.m.retries.WithLabelValues(table).Inc()
+				w.retried(table)
 				w.log.Warn("load retry", zap.String("table", table), zap.Int("attempt", attempt), zap.Error(err))
 			},
 		}, log.Named("streamload"))
@@ -312,6 +332,7 @@ loop:
 			w.flushIdle()
 		}
 		w.budget()
+		w.pollDone()
 		w.mu.Unlock()
 		w.cl.AllowRebalance()
 		if perr != nil {
@@ -410,7 +431,9 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 			return
 		}
 		last := p.Records[len(p.Records)-1]
-		w.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(max(0, p.HighWatermark-last.Offset-1)))
+		lag := max(0, p.HighWatermark-last.Offset-1)
+		w.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(lag))
+		w.fetchedAt(&p, lag)
 		w.m.records.WithLabelValues(p.Topic).Add(float64(len(p.Records)))
 		ps := w.parts[p.Topic]
 		if ps == nil {
@@ -517,10 +540,20 @@ func (e *stopError) Unwrap() error { return e.err }
 // partition's order.
 func (w *Worker) reject(r *kgo.Record, t *tableState, stage string, err error) error {
 	if w.dlq == nil {
+		if t != nil {
+			w.tableFailed(t, recordError(r, err))
+		}
 		return err
 	}
 	if derr := w.dlq.send(r, stage, err); derr != nil {
-		return fmt.Errorf("%w (and the dead-letter topic failed: %v)", err, derr)
+		err = fmt.Errorf("%w (and the dead-letter topic failed: %v)", err, derr)
+		if t != nil {
+			w.tableFailed(t, recordError(r, err))
+		}
+		return err
+	}
+	if t != nil {
+		w.track().DeadLettered(t.name, 1, recordError(r, err))
 	}
 	w.deadLettered.Add(1)
 	w.m.deadLettered.WithLabelValues(r.Topic, stage).Inc()
