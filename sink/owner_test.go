@@ -3,12 +3,15 @@ package sink
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/schema"
@@ -410,5 +413,56 @@ func TestRewindAppliedBeforeNextRecords(t *testing.T) {
 	}
 	if len(w.rewinds) != 0 {
 		t.Errorf("rewinds %v left after applying", w.rewinds)
+	}
+}
+
+// A batch that did not load starts at the partition's last mark, behind the
+// client's fetch position: the rewind (SetOffsets through a real group
+// client, after a poll) brings its records back first (the kept partition
+// of fault-schedule seed 14).
+func TestRewindReadsAgainFromTheLastMark(t *testing.T) {
+	const topic = "rewind.topic"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	for i := range 10 {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumerGroup("rewind"), kgo.ConsumeTopics(topic),
+		kgo.AutoCommitMarks(), kgo.BlockRebalanceOnPoll(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got int
+	for got < 10 && ctx.Err() == nil {
+		got += cl.PollRecords(ctx, 100).NumRecords()
+		cl.AllowRebalance()
+	}
+	// Records 0-4 loaded and marked; the batch of 5-9 was not loaded.
+	cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{topic: {0: {Epoch: -1, Offset: 5}}})
+	w := &Worker{log: zap.NewNop(), setOffsets: cl.SetOffsets, rewinds: map[string]map[int32]int64{topic: {0: 5}}}
+	w.applyRewinds()
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pcancel()
+	fs := cl.PollRecords(pctx, 100)
+	cl.AllowRebalance()
+	if recs := fs.Records(); len(recs) == 0 || recs[0].Offset != 5 {
+		var offs []int64
+		for _, r := range recs {
+			offs = append(offs, r.Offset)
+		}
+		t.Fatalf("after the rewind to 5 the poll returned offsets %v, want 5 first", offs)
 	}
 }
