@@ -477,6 +477,12 @@ func (d *Decoder) tombstoneDeletes() bool {
 	return !d.sawRaw
 }
 
+// SawRaw reports whether the decoder has decoded a raw Debezium envelope:
+// with EnvelopeAuto, its tombstones are then skipped rather than deletes.
+// A caller decoding one topic with several decoders (or replacing them)
+// can carry what one learnt over to the records another decoded.
+func (d *Decoder) SawRaw() bool { return d.sawRaw }
+
 // nullPayload decodes a value that is JSON null or {"schema":…,"payload":
 // null}: what ExtractNewRecordState writes for a delete with
 // delete.handling.mode=none (or delete.tombstone.handling.mode=tombstone

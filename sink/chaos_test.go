@@ -46,6 +46,10 @@ var (
 	chaosGuard   = flag.String("chaos.guard", "both", "version guard mode: on, off or both")
 	chaosVerbose = flag.Bool("chaos.v", false, "log the workers' warnings")
 	chaosKnown   = flag.Bool("chaos.known", false, "fail on known, named worker bugs instead of skipping the schedule")
+	// The topics hold raw Debezium envelopes, and the members say so, as
+	// docs/configuration.md asks users to; auto runs the schedules with
+	// the decoder guessing (see bugTombstoneFirst).
+	chaosEnvelope = flag.String("chaos.envelope", "raw", "decoder.envelope of the members: raw or auto")
 )
 
 // Timings of a schedule: short, so that many schedules fit in a CI run,
@@ -158,7 +162,8 @@ const (
 	bugShutdownCommit = "shutdown-commit: a member shut down while the group rebalances (another member evicted) cannot commit: " +
 		"its final commit runs out of its 10s and Run returns the error (its loaded records are replayed by the next owner)"
 	bugTombstoneFirst = "tombstone-first: with decoder.envelope=auto and the version guard, a member whose committed offset points at a delete's " +
-		"tombstone takes that tombstone, the first record of the table it sees, for an unwrapped delete without a source position, and stops"
+		"tombstone, with no change event of the table in that poll or before, takes it for an unwrapped delete without a source position, and stops " +
+		"(the fix, as its error says: decoder.envelope=raw, the schedules' default)"
 )
 
 // failKnown records a failure caused by a named known bug.
@@ -273,6 +278,7 @@ func (r *chaosRun) setup() {
 	cfg.Commit.Interval = 100 * time.Millisecond
 	cfg.Commit.RevokeTimeout = chaosRevoke
 	cfg.Shutdown.GracePeriod = chaosGrace
+	cfg.Decoder.Envelope = *chaosEnvelope
 	if r.s.Guard {
 		// The version guard: starsink fills seq with the change's version
 		// (the LSN, 0 for snapshot rows: what the generator wrote there)
@@ -749,7 +755,7 @@ func (r *chaosRun) settle() {
 	}
 	if why != "" {
 		switch {
-		case r.stoppedBy(debezium.ErrNoVersion):
+		case r.stoppedBy(debezium.ErrNoVersion) && *chaosEnvelope == "auto":
 			r.failKnown(bugTombstoneFirst, "(a) not converged: %s; %s", why, r.describeGroup())
 		default:
 			r.fail("(a) not converged after %s: %s; %s", time.Since(start).Round(time.Second), why, r.describeGroup())
@@ -782,7 +788,7 @@ func (r *chaosRun) settle() {
 		case m.err == nil || m.mayFail || errors.Is(m.err, context.Canceled):
 		case m.early:
 			r.tolerate("member %s, stopped during the faults: %v", m.name, m.err)
-		case errors.Is(m.err, debezium.ErrNoVersion):
+		case errors.Is(m.err, debezium.ErrNoVersion) && *chaosEnvelope == "auto":
 			r.failKnown(bugTombstoneFirst, "member %s stopped with: %v", m.name, m.err)
 		case errors.Is(m.err, context.DeadlineExceeded):
 			r.failKnown(bugShutdownCommit, "member %s stopped with: %v", m.name, m.err)
@@ -894,7 +900,7 @@ func (r *chaosRun) report() {
 			if len(diffs) > 10 {
 				diffs = append(diffs[:10], fmt.Sprintf("… %d more", len(diffs)-10))
 			}
-			if r.stoppedBy(debezium.ErrNoVersion) {
+			if r.stoppedBy(debezium.ErrNoVersion) && *chaosEnvelope == "auto" {
 				r.failKnown(bugTombstoneFirst, "(a) %s differs from the source:\n    %s", tb.Name, strings.Join(diffs, "\n    "))
 				continue
 			}
@@ -919,8 +925,8 @@ func (r *chaosRun) report() {
 			names = append(names, fmt.Sprintf("%s (%d failures, first: %s)", bug, len(vs), vs[0]))
 		}
 		slices.Sort(names)
-		r.t.Skipf("known: %s\nfail instead: go test -race -count=1 -run 'TestChaos' ./sink/ -chaos.seed=%d -chaos.guard=%s -chaos.known",
-			strings.Join(names, "; "), r.s.Seed, onOff(r.s.Guard))
+		r.t.Skipf("known: %s\nfail instead: go test -race -count=1 -run 'TestChaos' ./sink/ -chaos.seed=%d -chaos.guard=%s -chaos.envelope=%s -chaos.known",
+			strings.Join(names, "; "), r.s.Seed, onOff(r.s.Guard), *chaosEnvelope)
 	}
 	for bug, vs := range r.known {
 		for _, v := range vs {

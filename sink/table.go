@@ -39,9 +39,14 @@ type tableState struct {
 	versioned            bool
 	verSuffix, delSuffix []byte
 	decs                 []*debezium.Decoder // one per decode lane
-	cols                 []string            // full columns header
-	name                 string
-	o                    config.TableOptions
+	// raw is set once a decoder of the table decoded a raw Debezium
+	// envelope (decoder.envelope=auto): its tombstones are then skipped,
+	// whichever lane or schema generation decoded them (see rawTombstone).
+	// Poll loop only.
+	raw  bool
+	cols []string // full columns header
+	name string
+	o    config.TableOptions
 	// gen counts the table's schemas: a record decoded under an older one
 	// is decoded again (see checkSchema). schemaRead is when checkSchema
 	// last read the schema (zero at first: the schema the table started
@@ -520,4 +525,27 @@ func (t *tableState) flush(reason string) {
 	case t.notify <- struct{}{}:
 	default:
 	}
+}
+
+// rawTombstone reports whether r, a tombstone a decoder took for a delete
+// (decoder.envelope=auto, before that decoder saw a change event), belongs
+// to a topic of raw envelopes after all: another lane's decoder, or one
+// replaced by a schema change, has decoded a raw envelope of the table (in
+// this poll or before). Debezium writes such a tombstone after the delete
+// event of its key, which is loaded already; the tombstone has no source
+// position, so taking it for a delete stopped a guarded or versioned table
+// (a member resuming at a tombstone meets it before any change event).
+func (t *tableState) rawTombstone(r *kgo.Record, ev *debezium.Event) bool {
+	if r.Value != nil || ev.Op != debezium.OpDelete || t.w.decOpts.Envelope != debezium.EnvelopeAuto {
+		return false
+	}
+	if !t.raw {
+		for _, d := range t.decs {
+			if d.SawRaw() {
+				t.raw = true
+				break
+			}
+		}
+	}
+	return t.raw
 }

@@ -525,6 +525,10 @@ func (w *Worker) add(d *decoded) error {
 			}
 		}
 	}
+	if t.rawTombstone(r, &ev) {
+		ev = debezium.Event{Op: debezium.OpSkip, Reason: debezium.ReasonTombstone}
+		row = nil
+	}
 	return t.addRow(r, row, ev)
 }
 
