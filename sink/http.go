@@ -78,6 +78,7 @@ func (w *Worker) Ready(ctx context.Context) error {
 		}
 	}
 	w.mu.Lock()
+	errs = append(errs, w.recreatedErrs()...)
 	for name, t := range w.tables {
 		t.qmu.Lock()
 		waiting := len(t.queue) > 0

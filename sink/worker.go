@@ -74,9 +74,14 @@ type Worker struct {
 	// new tables, by "db.table".
 	prefetched map[string]*schema.Table
 	paused     bool
-	skip       map[tp]bool                   // partitions whose records this poll skips (applyRewinds)
-	topicIDs   map[string][16]byte           // Kafka topic IDs from the fetches (labels)
-	parts      map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
+	skip       map[tp]bool         // partitions whose records this poll skips (applyRewinds)
+	topicIDs   map[string][16]byte // Kafka topic IDs from the fetches or metadata (labels; topicid.go)
+	// lookupIDs asks the brokers for topic IDs (metadataTopicIDs);
+	// recreated holds the topics whose fetches fail with UNKNOWN_TOPIC_ID,
+	// since when (topicid.go; under mu).
+	lookupIDs func(context.Context, []string) (map[string][16]byte, error)
+	recreated map[string]time.Time
+	parts     map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
 	sem         chan struct{} // bounds tables loading at once
 	loadCtx     context.Context
@@ -219,6 +224,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		return nil, fmt.Errorf("sink: kafka client: %w", err)
 	}
 	w.mark, w.commit, w.setOffsets = w.cl.MarkCommitOffsets, w.cl.CommitMarkedOffsets, w.cl.SetOffsets
+	w.lookupIDs = metadataTopicIDs(w.cl)
 	w.rewinds = map[string]map[int32]int64{}
 	if cfg.Errors.Tolerance == "all" {
 		w.dlq = newDLQ(w.cl, cfg.Errors, cfg.Kafka.GroupID, w.records.Load)
@@ -322,6 +328,7 @@ loop:
 		fetches.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 				w.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
+				w.fetchErr(t, p, err)
 			}
 		})
 		w.mu.Lock()
@@ -405,20 +412,11 @@ func (w *Worker) process(ctx context.Context, fetches kgo.Fetches) error {
 		w.release()
 	}()
 	w.prefetchSchemas(ctx, fetches)
-	for _, f := range fetches {
-		for _, ft := range f.Topics {
-			// The topic's ID goes into the labels of its batches: offsets
-			// are unique only within one incarnation of a topic (deleted
-			// and re-created, or a migrated cluster, gives them to other
-			// rows). Zero: the broker sent none (Kafka before 3.1).
-			if ft.TopicID != ([16]byte{}) && w.topicIDs[ft.Topic] != ft.TopicID {
-				if w.topicIDs == nil {
-					w.topicIDs = map[string][16]byte{}
-				}
-				w.topicIDs[ft.Topic] = ft.TopicID
-			}
-		}
-	}
+	// The topic's ID goes into the labels of its batches: offsets are
+	// unique only within one incarnation of a topic (deleted and
+	// re-created, or a migrated cluster, gives them to other rows). Zero:
+	// the brokers have none (Kafka before 3.1).
+	w.noteTopicIDs(ctx, fetches)
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
 			return
