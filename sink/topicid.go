@@ -130,11 +130,12 @@ func metadataTopicIDs(cl *kgo.Client) func(context.Context, []string) (map[strin
 // PurgeTopicsFromClient, AddConsumeTopics) is not done: the group's
 // committed offsets of the old topic would then apply to the new one.
 
-// fetchErr notes a fetch error of a partition. Called by the poll loop
-// (not under w.mu).
-func (w *Worker) fetchErr(topic string, p int32, err error) {
+// fetchErr handles a fetch error of a partition that is UNKNOWN_TOPIC_ID
+// (logged once per topic) and reports whether it did; the poll loop logs
+// the others. Called by the poll loop (not under w.mu).
+func (w *Worker) fetchErr(topic string, p int32, err error) bool {
 	if !errors.Is(err, kerr.UnknownTopicID) {
-		return
+		return false
 	}
 	w.m.topicIDErrors.WithLabelValues(topic).Inc()
 	w.mu.Lock()
@@ -143,11 +144,12 @@ func (w *Worker) fetchErr(topic string, p int32, err error) {
 		w.recreated = map[string]time.Time{}
 	}
 	if _, seen := w.recreated[topic]; seen {
-		return
+		return true
 	}
 	w.recreated[topic] = time.Now()
 	w.log.Error("topic deleted and re-created: this client keeps fetching it by its old topic ID (UNKNOWN_TOPIC_ID) and consumes nothing of it until starsink is restarted: restart it (Kafka removed the group's offsets of the old topic with it: the new topic is read from kafka.start_offset)",
 		zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
+	return true
 }
 
 // recreatedErrs names the topics stuck on UNKNOWN_TOPIC_ID, for Ready.

@@ -326,9 +326,8 @@ loop:
 			break
 		}
 		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !w.fetchErr(t, p, err) {
 				w.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
-				w.fetchErr(t, p, err)
 			}
 		})
 		w.mu.Lock()
