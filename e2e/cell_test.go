@@ -37,13 +37,8 @@ type cell struct {
 	schemas bool
 }
 
-// seedCell is the configuration the suite was written for.
-const seedCell = "2.6-raw-schemas"
-
-var (
-	debeziumReleases = map[string]string{"2.6": "2.6.2.Final", "3.6": "3.6.1.Final"}
-	cellTopics       = []string{"raw", "rewrite", "tombstone"}
-)
+// debeziumReleases are the matrix's Debezium releases by cell prefix.
+var debeziumReleases = map[string]string{"2.6": "2.6.2.Final", "3.6": "3.6.1.Final"}
 
 func parseCell(s string) (cell, error) {
 	parts := strings.Split(s, "-")

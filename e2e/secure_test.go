@@ -87,7 +87,7 @@ func TestIntegrationSecureListener(t *testing.T) {
 			}
 			if tt.wantExit == "" {
 				// What an orchestrator's readiness probe sees.
-				if ready := readyz(ctx, t, fmt.Sprintf("http://127.0.0.1:%d/readyz", 58180+10+i)); ready != "ready" {
+				if ready := readyz(ctx, t, fmt.Sprintf("http://127.0.0.1:%d/readyz", replicaHTTPPort(10+i))); ready != "ready" {
 					t.Errorf("/readyz: %q, want ready", ready)
 				}
 				r.stop()

@@ -148,7 +148,7 @@ func startReplicaWith(t *testing.T, e env, n int, config, tag string) *replica {
 	cmd := exec.Command(e.bin, "run", "--config", config)
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("STARSINK_KAFKA_CLIENT_ID=starsink-e2e-%d", n),
-		fmt.Sprintf("STARSINK_HTTP_ADDR=127.0.0.1:%d", 58180+n),
+		fmt.Sprintf("STARSINK_HTTP_ADDR=127.0.0.1:%d", replicaHTTPPort(n)),
 	)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
@@ -162,6 +162,11 @@ func startReplicaWith(t *testing.T, e env, n int, config, tag string) *replica {
 	go func() { r.err = cmd.Wait(); close(r.done) }()
 	return r
 }
+
+// replicaHTTPPort is replica n's health port: below Linux's ephemeral
+// range (32768-60999), where an outgoing connection of any process on the
+// machine may hold the port when the replica binds it (58190 once was).
+func replicaHTTPPort(n int) int { return 28100 + n }
 
 // kill9 kills the replica without letting it flush or commit.
 func (r *replica) kill9(t *testing.T) {
