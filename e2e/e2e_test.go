@@ -236,6 +236,9 @@ func reference(t *testing.T, e env, c cell) {
 
 	t.Run("final_compare", func(t *testing.T) { compareTables(ctx, t, pg, sr, subwayTables) })
 	t.Run("dashboards", func(t *testing.T) { compareDashboards(ctx, t, pg, sr) })
+	if c.name == ownTablesCell {
+		t.Run("tables_that_take_care_of_themselves", func(t *testing.T) { selfManaged(ctx, t, e, c) })
+	}
 
 	if dead := deadReplicas(replicas); dead != "" {
 		t.Error(dead)
