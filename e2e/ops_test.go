@@ -275,7 +275,7 @@ func statusJSON(ctx context.Context, t *testing.T, c cell, replicas []*replica) 
 	live := liveReplicas(replicas)
 	group := "starsink-e2e-" + c.id()
 	if _, err := waitUntil(ctx, time.Minute, 500*time.Millisecond, "every partition committed to its end", func() (bool, string) {
-		parts := map[string]int{}      // table → partitions seen
+		parts := map[string]int{}       // table → partitions seen
 		behind := map[string][]string{} // table → partitions not committed to the end
 		for _, r := range live {
 			m, err := readStatus(ctx, r.n)

@@ -45,10 +45,10 @@ var ownTables = []table{
 		initial: 300,
 	},
 	{
-		name:  "ride_log",
-		pk:    []string{"id"},
-		cols:  []string{"id", "station_name", "riders"},
-		pgDDL: `CREATE TABLE public.ride_log (id bigint PRIMARY KEY, station_name varchar(24) NOT NULL, riders int)`,
+		name:    "ride_log",
+		pk:      []string{"id"},
+		cols:    []string{"id", "station_name", "riders"},
+		pgDDL:   `CREATE TABLE public.ride_log (id bigint PRIMARY KEY, station_name varchar(24) NOT NULL, riders int)`,
 		initial: 1000,
 	},
 }
