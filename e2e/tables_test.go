@@ -383,6 +383,23 @@ func selfManaged(ctx context.Context, t *testing.T, e env, c cell) {
 		if cols, _ := srColumns(ctx, sr, db, "station_notice"); !strings.Contains(strings.ToLower(cols["notice"]), "varchar(1200)") {
 			t.Errorf("%s.station_notice.notice is %q, want varchar(1200) (varchar(300), 4 bytes a character)", db, cols["notice"])
 		}
+		// StarRocks ran each ALTER as a job that took its time (the
+		// emulator's 2 s), and the replicas waited for it.
+		for _, tb := range tables {
+			jobs, err := alterJobs(ctx, sr, db, tb.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs) == 0 {
+				t.Errorf("%s.%s: SHOW ALTER TABLE COLUMN lists no job", db, tb.name)
+			}
+			for _, j := range jobs {
+				if j.state != "FINISHED" || j.took < time.Second {
+					t.Errorf("%s.%s: schema change job %s, %s after %s; want FINISHED after the emulator's 2 s", db, tb.name, j.id, j.state, j.took)
+				}
+			}
+			t.Logf("%s.%s: schema change jobs %v", db, tb.name, jobs)
+		}
 		// The statements, counted by the replicas that ran them.
 		kinds := map[string]float64{}
 		for _, r := range replicas {
@@ -449,4 +466,48 @@ func srColumns(ctx context.Context, sr *sql.DB, db, table string) (map[string]st
 func settle(ctx context.Context, pg *pgx.Conn, sr *sql.DB, tables []table, replicas []*replica) (time.Time, error) {
 	err := converge(ctx, pg, sr, tables, func() string { return deadReplicas(replicas) })
 	return time.Now(), err
+}
+
+// alterJob is one row of SHOW ALTER TABLE COLUMN.
+type alterJob struct {
+	id, state string
+	took      time.Duration // FinishTime - CreateTime, whole seconds
+}
+
+func (j alterJob) String() string { return fmt.Sprintf("%s %s in %s", j.id, j.state, j.took) }
+
+// alterJobs reads a table's schema change jobs.
+func alterJobs(ctx context.Context, sr *sql.DB, db, table string) ([]alterJob, error) {
+	rows, err := sr.QueryContext(ctx, "SHOW ALTER TABLE COLUMN FROM "+db+" WHERE TableName = '"+table+"'")
+	if err != nil {
+		return nil, fmt.Errorf("emulator: SHOW ALTER TABLE COLUMN of %s.%s: %w", db, table, err)
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []alterJob
+	for rows.Next() {
+		vals := make([]sql.NullString, len(names))
+		dst := make([]any, len(names))
+		for i := range vals {
+			dst[i] = &vals[i]
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("emulator: SHOW ALTER TABLE COLUMN of %s.%s: %w", db, table, err)
+		}
+		col := map[string]string{}
+		for i, n := range names {
+			col[n] = vals[i].String
+		}
+		j := alterJob{id: col["JobId"], state: col["State"]}
+		created, err1 := time.Parse(time.DateTime, col["CreateTime"])
+		finished, err2 := time.Parse(time.DateTime, col["FinishTime"])
+		if err1 == nil && err2 == nil {
+			j.took = finished.Sub(created)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }
