@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 		"kafka.group_id":              "starsink",
 		"kafka.group_protocol":        "classic",
 		"kafka.start_offset":          "earliest",
-		"kafka.exclude_regex":         `^__debezium-heartbeat\..*,.*\.transaction$,.*\.message$`,
+		"kafka.exclude_regex":         `^__debezium-heartbeat\..*,.*\.transaction$,.*\.message$,.*\.debezium_signal$`,
 		"batch.max_rows":              "500000",
 		"batch.max_bytes":             "64MiB",
 		"batch.max_age":               "2s",

@@ -25,6 +25,7 @@ func Default() Config {
 				`^__debezium-heartbeat\..*`, // heartbeats carry no rows
 				`.*\.transaction$`,          // transaction metadata topics
 				`.*\.message$`,              // pg_logical_emit_message topics
+				`.*\.debezium_signal$`,      // the signal table Debezium's docs name: incremental snapshots' watermark rows
 			},
 			StartOffset:      "earliest",
 			FetchMaxBytes:    int32(8 * MiB),

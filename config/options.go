@@ -24,7 +24,7 @@ var Options = []Option{
 	{Key: "kafka.client_id", Java: "client.id", Doc: "Kafka client id."},
 	{Key: "kafka.topics", Java: "topics", Doc: "Topics to consume, by name."},
 	{Key: "kafka.topic_regex", Java: "topics.regex", Doc: "Topics to consume, by regular expression (RE2, anchored by you)."},
-	{Key: "kafka.exclude_regex", Doc: "Topics never consumed even when a listed topic or regex matches: Debezium heartbeat, transaction and message topics by default. A source table named transaction or message matches the defaults too: narrow them if you have one."},
+	{Key: "kafka.exclude_regex", Doc: "Topics never consumed even when a listed topic or regex matches: Debezium heartbeat, transaction and message topics, and the topic of a signal table named debezium_signal (Debezium writes the watermark rows of incremental snapshots to it), by default. A source table named transaction or message matches the defaults too: narrow them if you have one; a signal table of another name must be added."},
 	{Key: "kafka.start_offset", Java: "consumer.auto.offset.reset", Doc: "Where a partition with no committed offset starts: earliest or latest."},
 	{Key: "kafka.fetch_max_bytes", Java: "consumer.fetch.max.bytes", Doc: "Maximum bytes of one fetch response (per broker). Fetched records wait in memory, decompressed, outside batch.buffer_memory: larger values did not load faster in the benchmarks and cost memory (docs/performance.md).", Size: true},
 	{Key: "kafka.session_timeout", Java: "consumer.session.timeout.ms", Doc: "Group session timeout (classic protocol)."},

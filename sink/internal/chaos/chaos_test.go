@@ -313,6 +313,8 @@ func TestWatch(t *testing.T) {
 		{KeyID: k, Op: OpUpdate, LSN: 20, Image: img(1000, 20)},
 		{KeyID: k, Op: OpDelete, LSN: 30},
 		{KeyID: k, Op: OpCreate, LSN: 40, Image: img(1000, 40)},
+		{KeyID: "7", Op: OpRead, LSN: snapshotBase + 5, Image: img(7, snapshotBase+5)},
+		{KeyID: "7", Op: OpUpdate, LSN: 30, Image: img(7, 30)},
 	} {
 		ev.Topic = tb.Topic
 		m.Append(ev)
@@ -324,11 +326,13 @@ func TestWatch(t *testing.T) {
 		want  string
 	}{
 		{"in order", []Target{{k: img(1000, 10)}, {k: img(1000, 20)}, {}, {k: img(1000, 40)}}, 0, ""},
+		{"a snapshot image first", []Target{{"7": img(7, snapshotBase+5)}, {"7": img(7, 30)}}, 0, ""},
 		{"skips images", []Target{{k: img(1000, 10)}, {k: img(1000, 40)}}, 0, ""},
 		{"goes back", []Target{{k: img(1000, 20)}, {k: img(1000, 10)}}, Regressed, "went back"},
 		{"back past a delete", []Target{{k: img(1000, 20)}, {}, {k: img(1000, 20)}}, DeleteOrder, "came back"},
 		{"deleted after the last delete", []Target{{k: img(1000, 40)}, {}}, DeleteOrder, "disappeared"},
 		{"never an image", []Target{{k: Row{int64(1000), "x", "1.00", int64(20)}}}, Phantom, "never an image"},
+		{"replay after a stale delete", []Target{{k: img(1000, 40)}, {}, {k: img(1000, 10)}, {k: img(1000, 20)}}, DeleteOrder, "disappeared"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := m.NewWatch(0)

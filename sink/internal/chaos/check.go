@@ -110,11 +110,15 @@ type Watch struct {
 	ti      int
 	floor   map[string]int64 // a key's image may not be older than this
 	present map[string]int64 // lsn of each key's image at the last look
+	// astray holds the keys sent below their floor by a delete out of
+	// order: until they reach it again, their older images are part of
+	// that finding, not regressions of their own.
+	astray map[string]bool
 }
 
 // NewWatch returns the watch of table ti.
 func (m *Model) NewWatch(ti int) *Watch {
-	return &Watch{m: m, ti: ti, floor: map[string]int64{}, present: map[string]int64{}}
+	return &Watch{m: m, ti: ti, floor: map[string]int64{}, present: map[string]int64{}, astray: map[string]bool{}}
 }
 
 // Observe checks the target's rows now against what it saw before.
@@ -130,14 +134,20 @@ func (w *Watch) Observe(tgt Target) []Finding {
 		if prev, was := w.present[k]; was && prev == s {
 			continue // unchanged since the last look: already judged
 		}
-		if s < w.floor[k] {
-			if _, was := w.present[k]; was {
-				out = append(out, Finding{Regressed, fmt.Errorf("%s key %s: went back to the image at lsn %d after lsn %d was applied", t.Name, k, s, w.floor[k])})
-			} else {
-				out = append(out, Finding{DeleteOrder, fmt.Errorf("%s key %s: came back with the image at lsn %d after its delete at lsn %d was applied", t.Name, k, s, w.floor[k]-1)})
-			}
+		_, was := w.present[k]
+		floor, bounded := w.floor[k]
+		switch {
+		case !bounded || s >= floor:
+			delete(w.astray, k)
+		case !was || w.astray[k]:
+			out = append(out, Finding{DeleteOrder, fmt.Errorf("%s key %s: came back with the image at lsn %d after a delete or a newer image (lsn %d) was applied", t.Name, k, s, floor)})
+			w.astray[k] = true
+		default:
+			out = append(out, Finding{Regressed, fmt.Errorf("%s key %s: went back to the image at lsn %d after lsn %d was applied", t.Name, k, s, floor)})
 		}
-		w.floor[k] = max(w.floor[k], s)
+		if !bounded || s > floor {
+			w.floor[k] = s
+		}
 	}
 	for k, s := range w.present {
 		if _, ok := tgt[k]; ok {
@@ -146,9 +156,12 @@ func (w *Watch) Observe(tgt Target) []Finding {
 		d, ok := deletedAfter(w.m.Versions(w.ti, k), s)
 		if !ok {
 			out = append(out, Finding{DeleteOrder, fmt.Errorf("%s key %s: its row (lsn %d) disappeared, but the source deletes it at no later lsn", t.Name, k, s)})
+			w.astray[k] = true
 			continue
 		}
-		w.floor[k] = max(w.floor[k], d+1)
+		if floor, ok := w.floor[k]; !ok || d+1 > floor {
+			w.floor[k] = d + 1
+		}
 	}
 	clear(w.present)
 	for k, row := range tgt {

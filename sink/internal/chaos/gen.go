@@ -30,15 +30,15 @@ type Event struct {
 	Value     []byte // Kafka value; nil for a tombstone
 	KeyID     string // the primary key (Table.Key)
 	Op        Op
-	// LSN is the change's version: its source.lsn, or 0 for snapshot
-	// reads and tombstones (a snapshot row ranks below every streamed
-	// change of its key, as starsink's version does).
+	// LSN is the change's version, as starsink computes it
+	// (debezium/version.go): its source.lsn, or for a snapshot read the
+	// snapshot's LSN - 2^62, below every streamed change; 0 for tombstones.
 	LSN   int64
 	Image Row // the row after the change; nil for deletes and tombstones
 }
 
 // Generator produces a seeded stream of Debezium change events over its
-// tables: snapshot reads first (version 0), then inserts, updates (a few hot keys take
+// tables: snapshot reads first (versions below every streamed change), then inserts, updates (a few hot keys take
 // a large share of them), deletes each followed by its tombstone, re-inserts
 // of deleted keys, and primary key changes (a delete and tombstone of the
 // old key, then a create of the new one, as Debezium writes them). Every
@@ -72,7 +72,7 @@ func NewGenerator(seed int64, tables []*Table, partitions int32) *Generator {
 
 // Snapshot returns the snapshot reads of n rows per table: op r, all at the
 // snapshot's LSN, as Debezium's initial snapshot writes them; their
-// version (Event.LSN, the image's seq) is 0.
+// version (Event.LSN, the image's seq) is that LSN - 2^62.
 func (g *Generator) Snapshot(n int) []Event {
 	var out []Event
 	lsn := g.lsn
@@ -197,7 +197,7 @@ func (g *Generator) emit(ti int, op Op, lsn int64, before, after Row) Event {
 	}
 	version := lsn
 	if op == OpRead {
-		version = 0
+		version = lsn + snapshotBase
 	}
 	if after != nil {
 		after[t.Seq] = version
@@ -224,6 +224,10 @@ func (g *Generator) emit(ti int, op Op, lsn int64, before, after Row) Event {
 	}
 	return ev
 }
+
+// snapshotBase is added to a snapshot row's position to rank it below
+// every streamed change (debezium/version.go).
+const snapshotBase = -1 << 62
 
 // Partition is the partition of a key among n: a hash of the key, so every
 // change of a row goes to one partition, as Kafka's default partitioner
