@@ -87,9 +87,10 @@ type planResult struct {
 	Errors int `json:"errors"`
 }
 
-// runPlan runs `starsink plan` on config, in text for the log and in JSON
-// for the checks; it fails the test unless both exit 0.
-func runPlan(ctx context.Context, t *testing.T, e env, config string) planResult {
+// runPlan runs `starsink plan` on config, in text (for people: returned
+// and logged) and in JSON (for the checks); it fails the test unless both
+// exit 0.
+func runPlan(ctx context.Context, t *testing.T, e env, config string) (string, planResult) {
 	t.Helper()
 	text, err := exec.CommandContext(ctx, e.bin, "plan", "--config", config).CombinedOutput()
 	t.Logf("starsink plan --config %s:\n%s", filepath.Base(config), text)
@@ -107,7 +108,7 @@ func runPlan(ctx context.Context, t *testing.T, e env, config string) planResult
 	if err := json.Unmarshal(out, &p); err != nil {
 		t.Fatalf("starsink plan --output json: %v\n%s", err, out)
 	}
-	return p
+	return string(text), p
 }
 
 // setEmulator posts settings to the emulator's control endpoint and
@@ -275,7 +276,10 @@ func selfManaged(ctx context.Context, t *testing.T, e env, c cell) {
 	}
 	created := map[string]string{} // table → the CREATE TABLE the plan shows
 	t.Run("plan_before", func(t *testing.T) {
-		p := runPlan(ctx, t, e, configPath)
+		text, p := runPlan(ctx, t, e, configPath)
+		if strings.Count(text, "(missing)") != len(ownTables) || strings.Count(text, "mapping.create_tables would run") != len(ownTables) {
+			t.Errorf("the plan's text does not say that both tables are missing and would be created")
+		}
 		if len(p.Topics) != len(ownTables) || p.Errors != 0 {
 			t.Fatalf("plan: %d topics, %d with errors; want %d, none", len(p.Topics), p.Errors, len(ownTables))
 		}
@@ -421,7 +425,10 @@ func selfManaged(ctx context.Context, t *testing.T, e env, c cell) {
 	})
 
 	t.Run("plan_after", func(t *testing.T) {
-		p := runPlan(ctx, t, e, configPath)
+		text, p := runPlan(ctx, t, e, configPath)
+		if strings.Count(text, "(exists)") != len(ownTables) || strings.Contains(text, "DDL (") {
+			t.Errorf("the plan's text does not say that both tables exist with nothing to run")
+		}
 		if len(p.Topics) != len(ownTables) || p.Errors != 0 {
 			t.Fatalf("plan: %d topics, %d with errors; want %d, none", len(p.Topics), p.Errors, len(ownTables))
 		}
