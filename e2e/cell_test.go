@@ -226,8 +226,22 @@ func (c cell) starsinkConfig(t *testing.T, e env) string {
 func registerCell(ctx context.Context, t *testing.T, e env, c cell) {
 	t.Helper()
 	cfg := c.connectorConfig(t, e)
-	body, _ := json.Marshal(cfg)
 	name := "starsink-e2e-" + c.id()
+	registerConnector(ctx, t, e, name, cfg)
+	var keys []string
+	for k := range c.unwrap() {
+		keys = append(keys, k+"="+cfg[k])
+	}
+	sort.Strings(keys)
+	t.Logf("connector %s running: Debezium %s, topic.prefix %s, schemas.enable=%v %s", name,
+		debeziumReleases[c.debezium], c.prefix(e), c.schemas, strings.Join(keys, " "))
+}
+
+// registerConnector registers connector name with cfg over Connect's REST
+// API and waits for its task to run.
+func registerConnector(ctx context.Context, t *testing.T, e env, name string, cfg map[string]string) {
+	t.Helper()
+	body, _ := json.Marshal(cfg)
 	if _, err := connectREST(ctx, http.MethodPut, e.connectURL+"/connectors/"+name+"/config", body); err != nil {
 		t.Fatalf("register connector %s: %v", name, err)
 	}
@@ -250,20 +264,19 @@ func registerCell(ctx context.Context, t *testing.T, e env, c cell) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var keys []string
-	for k := range c.unwrap() {
-		keys = append(keys, k+"="+cfg[k])
-	}
-	sort.Strings(keys)
-	t.Logf("connector %s running: Debezium %s, topic.prefix %s, schemas.enable=%v %s", name,
-		debeziumReleases[c.debezium], c.prefix(e), c.schemas, strings.Join(keys, " "))
 }
 
 // unregisterCell deletes the cell's connector and, once PostgreSQL sees
 // the slot released, the slot, so that it holds no WAL for the next cells.
 func unregisterCell(ctx context.Context, t *testing.T, e env, c cell) {
 	t.Helper()
-	name := "starsink-e2e-" + c.id()
+	unregisterConnector(ctx, t, e, "starsink-e2e-"+c.id(), "starsink_"+c.id())
+}
+
+// unregisterConnector deletes connector name and, once PostgreSQL sees
+// its replication slot released, the slot.
+func unregisterConnector(ctx context.Context, t *testing.T, e env, name, slot string) {
+	t.Helper()
 	if _, err := connectREST(ctx, http.MethodDelete, e.connectURL+"/connectors/"+name, nil); err != nil {
 		t.Logf("delete connector %s: %v", name, err)
 	}
@@ -275,16 +288,16 @@ func unregisterCell(ctx context.Context, t *testing.T, e env, c cell) {
 	defer admin.Close(ctx)
 	_, err = waitUntil(ctx, 30*time.Second, 500*time.Millisecond, "slot released", func() (bool, string) {
 		_, err := admin.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active",
-			"starsink_"+c.id())
+			slot)
 		if err != nil {
 			return false, err.Error()
 		}
 		var n int
-		_ = admin.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", "starsink_"+c.id()).Scan(&n)
+		_ = admin.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&n)
 		return n == 0, fmt.Sprintf("%d slots", n)
 	})
 	if err != nil {
-		t.Logf("slot starsink_%s: %v", c.id(), err)
+		t.Logf("slot %s: %v", slot, err)
 	}
 }
 

@@ -228,8 +228,17 @@ func reference(t *testing.T, e env, c cell) {
 		compareTables(ctx, t, pg, sr, []table{info})
 	})
 
+	// What an operator reads (issue 18): freshness from the changes'
+	// source.ts_ms, GET /status, and the status page in a browser.
+	t.Run("freshness", func(t *testing.T) { freshness(ctx, t, c, pg, sr, replicas) })
+	t.Run("status", func(t *testing.T) { statusJSON(ctx, t, c, replicas) })
+	t.Run("status_page", func(t *testing.T) { statusPage(ctx, t, c, replicas) })
+
 	t.Run("final_compare", func(t *testing.T) { compareTables(ctx, t, pg, sr, subwayTables) })
 	t.Run("dashboards", func(t *testing.T) { compareDashboards(ctx, t, pg, sr) })
+	if c.name == ownTablesCell {
+		t.Run("tables_that_take_care_of_themselves", func(t *testing.T) { selfManaged(ctx, t, e, c) })
+	}
 
 	if dead := deadReplicas(replicas); dead != "" {
 		t.Error(dead)

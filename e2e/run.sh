@@ -78,10 +78,12 @@ cleanup() {
 		local f
 		for f in "${failed_components[@]}"; do
 			if [ "$f" = starsink ]; then
-				# the replicas of the cells that failed (cell 3.6-raw-schemas: starsink-d36_raw_schemas-N.log)
-				local c l
+				# the replicas of the cells that failed (cell 3.6-raw-schemas: starsink-d36_raw_schemas-N.log,
+				# and those of its self-managed tables' step, starsink-d36_raw_schemas_own-N.log)
+				local c l id
 				for c in $(grep -oE -- '--- FAIL: TestIntegration(EndToEnd|Matrix)/[^/ ]+' "$E2E_LOGS/scenario.log" 2>/dev/null | sed 's|.*/||' | sort -u); do
-					for l in "$E2E_LOGS"/starsink-d"$(echo "$c" | tr -d . | tr - _)"-*.log; do
+					id=d$(echo "$c" | tr -d . | tr - _)
+					for l in "$E2E_LOGS/starsink-$id"-*.log "$E2E_LOGS/starsink-${id}_own"-*.log; do
 						[ -f "$l" ] || continue
 						echo "----- last lines of $l -----" >&2
 						tail -40 "$l" >&2

@@ -26,6 +26,7 @@ import (
 // env is the stack run.sh started, read from E2E_* variables.
 type env struct {
 	pgDSN, kafka, connectURL, srMySQL string
+	srHTTP                            string // the emulator's FE HTTP address (its control endpoint)
 	bin, config, logs, run, capture   string
 	topicPrefix                       string
 	debezium                          string // the release Connect runs, e.g. 3.6.1.Final
@@ -41,6 +42,7 @@ func loadEnv(t *testing.T) env {
 		kafka:       os.Getenv("E2E_KAFKA"),
 		connectURL:  os.Getenv("E2E_CONNECT_URL"),
 		srMySQL:     os.Getenv("E2E_SR_MYSQL"),
+		srHTTP:      os.Getenv("E2E_SR_HTTP"),
 		bin:         os.Getenv("E2E_STARSINK_BIN"),
 		config:      os.Getenv("E2E_STARSINK_CONFIG"),
 		logs:        os.Getenv("E2E_LOGS"),
