@@ -24,8 +24,12 @@ import (
 // worker then asks the brokers' metadata for the topic's ID before
 // batching its records, so that no label of a topic with an ID lacks it.
 
-// lookupTimeout bounds one metadata lookup of topic IDs.
-const lookupTimeout = 5 * time.Second
+// lookupTimeout bounds one metadata lookup of topic IDs; after a failed
+// one, the next waits lookupRetry (the polls in between go on without).
+const (
+	lookupTimeout = 5 * time.Second
+	lookupRetry   = 30 * time.Second
+)
 
 // noteTopicIDs records the IDs the poll's fetches carry and looks up those
 // of topics with records but no ID yet. Called under w.mu.
@@ -54,16 +58,16 @@ func (w *Worker) noteTopicIDs(ctx context.Context, fetches kgo.Fetches) {
 			}
 		}
 	}
-	if len(missing) == 0 || w.lookupIDs == nil {
+	if len(missing) == 0 || w.lookupIDs == nil || time.Now().Before(w.lookupAfter) {
 		return
 	}
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	ids, err := w.lookupIDs(lctx, missing)
 	cancel()
 	if err != nil {
-		// The batches of this poll go without the ID (a replay under
-		// another label loads the same rows again, as any replay does);
-		// the next poll asks again.
+		// The batches meanwhile go without the ID (a replay under
+		// another label loads the same rows again, as any replay does).
+		w.lookupAfter = time.Now().Add(lookupRetry)
 		w.log.Warn("topic IDs not known: this poll's labels go without them", zap.Strings("topics", missing), zap.Error(err))
 		return
 	}

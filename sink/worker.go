@@ -81,7 +81,9 @@ type Worker struct {
 	// since when (topicid.go; under mu).
 	lookupIDs func(context.Context, []string) (map[string][16]byte, error)
 	recreated map[string]time.Time
-	parts     map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
+	// lookupAfter: no topic ID lookup before then (one failed; topicid.go).
+	lookupAfter time.Time
+	parts       map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
 
 	sem         chan struct{} // bounds tables loading at once
 	loadCtx     context.Context
