@@ -123,6 +123,7 @@ type chaosRun struct {
 	next       int                 // members started
 	commits    int                 // commits checked
 	known      map[string][]string // failures by known bug
+	ending     bool                // the members are being stopped: none is restarted
 }
 
 // chaosMember is one worker of the group.
@@ -294,6 +295,7 @@ func (r *chaosRun) setup() {
 
 func (r *chaosRun) teardown() {
 	r.mu.Lock()
+	r.ending = true
 	ms := slices.Clone(r.members)
 	r.mu.Unlock()
 	for _, m := range ms {
@@ -472,7 +474,21 @@ func (r *chaosRun) join() {
 		err := w.Run(ctx)
 		client.Close()
 		m.err = err
+		// A worker stops on a re-created topic (TopicRecreatedError) for
+		// its supervisor to start it again with a new client: so does
+		// the schedule, as a container's restart policy would.
+		var recreated *TopicRecreatedError
+		restart := false
+		if errors.As(err, &recreated) {
+			r.mu.Lock()
+			m.mayFail, m.state = true, "restarted"
+			restart = !r.ending
+			r.mu.Unlock()
+		}
 		close(m.done)
+		if restart {
+			r.join()
+		}
 	}()
 	r.mu.Lock()
 	r.members = append(r.members, m)
@@ -766,6 +782,7 @@ func (r *chaosRun) settle() {
 		}
 	}
 	r.mu.Lock()
+	r.ending = true
 	ms := slices.Clone(r.members)
 	var running []*chaosMember
 	for _, m := range ms {

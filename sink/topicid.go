@@ -127,12 +127,34 @@ func metadataTopicIDs(cl *kgo.Client) func(context.Context, []string) (map[strin
 // cursor.topicID; franz-go issue #908): once a consumed topic is deleted
 // and created again, every fetch of it fails with UNKNOWN_TOPIC_ID, which
 // franz-go hands to the poller after five in a row, until the client is
-// rebuilt. The worker would silently stop consuming the topic. It logs the
-// topic once, at error, with the fix, counts every such fetch error
-// (starsink_topic_id_errors_total), and /readyz fails while it lasts.
-// Purging the topic from the client and adding it back (franz-go's
-// PurgeTopicsFromClient, AddConsumeTopics) is not done: the group's
-// committed offsets of the old topic would then apply to the new one.
+// rebuilt. A worker that ran on would silently consume nothing of the
+// topic. It logs the topic once, at error, counts every such fetch error
+// (starsink_topic_id_errors_total), fails /readyz, and stops with a
+// *TopicRecreatedError, as a Kafka Connect task fails: the final commit
+// does not put offsets of the old incarnation on the new topic (franz-go
+// leaves a topic whose name now has another ID out of every commit, kgo
+// consumer_group.go uncommittedFrom), and the process exits non-zero for its supervisor to start it again
+// with a new client (the container's restart policy; docker-compose.yml
+// sets on-failure). Purging the topic from the client and adding it back
+// (franz-go's PurgeTopicsFromClient, AddConsumeTopics) is not done: that
+// revokes and reassigns the topic's partitions within the running group
+// while its batches may still be loading.
+
+// TopicRecreatedError stops a worker whose consumed topic was deleted and
+// created again (its fetches fail with UNKNOWN_TOPIC_ID). Nothing of the
+// new topic was loaded or committed; a restart consumes it.
+type TopicRecreatedError struct {
+	Topic     string
+	Partition int32
+	Err       error
+}
+
+func (e *TopicRecreatedError) Error() string {
+	return fmt.Sprintf("sink: topic %s (partition %d) was deleted and re-created: this client fetches it by its old topic ID (%v); restart starsink to consume the new topic (Kafka removed the group's offsets of the old topic with it: the new topic is read from kafka.start_offset)",
+		e.Topic, e.Partition, e.Err)
+}
+
+func (e *TopicRecreatedError) Unwrap() error { return e.Err }
 
 // fetchErr handles a fetch error of a partition that is UNKNOWN_TOPIC_ID
 // (logged once per topic) and reports whether it did; the poll loop logs
@@ -151,8 +173,9 @@ func (w *Worker) fetchErr(topic string, p int32, err error) bool {
 		return true
 	}
 	w.recreated[topic] = time.Now()
-	w.log.Error("topic deleted and re-created: this client keeps fetching it by its old topic ID (UNKNOWN_TOPIC_ID) and consumes nothing of it until starsink is restarted: restart it (Kafka removed the group's offsets of the old topic with it: the new topic is read from kafka.start_offset)",
+	w.log.Error("topic deleted and re-created: this client keeps fetching it by its old topic ID (UNKNOWN_TOPIC_ID) and would consume nothing of it: stopping, for a restart with a new client (Kafka removed the group's offsets of the old topic with it: the new topic is read from kafka.start_offset)",
 		zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
+	w.fail(&TopicRecreatedError{Topic: topic, Partition: p, Err: err})
 	return true
 }
 

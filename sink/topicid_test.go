@@ -111,8 +111,9 @@ func TestMetadataTopicIDs(t *testing.T) {
 
 // A consumed topic deleted and re-created: franz-go keeps fetching it by
 // its old ID and hands UNKNOWN_TOPIC_ID to the poller. The worker counts
-// it, names the topic and the fix in /readyz until its records come again.
-func TestRecreatedTopicFailsReadiness(t *testing.T) {
+// it, names the topic and the fix in /readyz, and stops with a
+// TopicRecreatedError for its supervisor to start it with a new client.
+func TestRecreatedTopicStopsTheWorker(t *testing.T) {
 	const topic = "recreated.topic"
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
 	if err != nil {
@@ -146,7 +147,7 @@ func TestRecreatedTopicFailsReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	w := &Worker{log: zap.NewNop(), m: newMetrics(reg)}
+	w := &Worker{log: zap.NewNop(), m: newMetrics(reg), fatal: make(chan error, 1)}
 	var got error
 	for got == nil && ctx.Err() == nil {
 		pctx, pcancel := context.WithTimeout(ctx, time.Second)
@@ -170,5 +171,14 @@ func TestRecreatedTopicFailsReadiness(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(w.m.topicIDErrors.WithLabelValues(topic)); n < 1 {
 		t.Errorf("%s{topic=%q} = %v, want ≥ 1", MetricTopicIDErrors, topic, n)
+	}
+	select {
+	case err := <-w.fatal:
+		var re *TopicRecreatedError
+		if !errors.As(err, &re) || re.Topic != topic || !errors.Is(err, kerr.UnknownTopicID) {
+			t.Errorf("stopped with %v, want a TopicRecreatedError for %s wrapping UNKNOWN_TOPIC_ID", err, topic)
+		}
+	default:
+		t.Error("the worker was not stopped")
 	}
 }
