@@ -3,7 +3,6 @@ package sink
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -50,6 +49,9 @@ var (
 	// docs/configuration.md asks users to; auto runs the schedules with
 	// the decoder guessing (see bugTombstoneFirst).
 	chaosEnvelope = flag.String("chaos.envelope", "raw", "decoder.envelope of the members: raw or auto")
+	// Schedules mostly wait (sessions, slow loads, frozen members): side
+	// by side they take little more CPU than one after another.
+	chaosParallel = flag.Bool("chaos.parallel", false, "run the schedules side by side (as many as -test.parallel)")
 )
 
 // Timings of a schedule: short, so that many schedules fit in a CI run,
@@ -90,6 +92,9 @@ func TestChaos(t *testing.T) {
 		for _, guard := range modes {
 			s := chaos.NewSchedule(seed, chaos.Options{Guard: guard})
 			t.Run(fmt.Sprintf("seed=%d/guard=%s", seed, onOff(guard)), func(t *testing.T) {
+				if *chaosParallel {
+					t.Parallel()
+				}
 				runSchedule(t, s)
 			})
 		}
@@ -1054,14 +1059,14 @@ type beProxy struct {
 	mu     sync.Mutex
 	tables map[string]*sync.Mutex
 	watch  map[string]*chaos.Watch
-	labels map[string][32]byte // body digest by label
+	labels map[string][]byte // the first body sent under each label
 	loss   float64
 	rnd    *rand.Rand
 	lost   atomic.Int64 // loads whose answer was lost
 }
 
 func newBEProxy(r *chaosRun, emu *emulator.Server) *beProxy {
-	p := &beProxy{r: r, emu: emu, be: emu.BEURL(), tables: map[string]*sync.Mutex{}, watch: map[string]*chaos.Watch{}, labels: map[string][32]byte{}}
+	p := &beProxy{r: r, emu: emu, be: emu.BEURL(), tables: map[string]*sync.Mutex{}, watch: map[string]*chaos.Watch{}, labels: map[string][]byte{}}
 	for ti, tb := range r.model.Tables {
 		p.tables[tb.Name] = &sync.Mutex{}
 		p.watch[tb.Name] = r.model.NewWatch(ti)
@@ -1142,17 +1147,25 @@ func (p *beProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // body; a different body under a known label is a batch StarRocks will
 // take for one already loaded.
 func (p *beProxy) checkLabel(tb *chaos.Table, label string, body []byte) {
-	sum := sha256.Sum256(body)
 	p.mu.Lock()
 	prev, seen := p.labels[label]
 	if !seen {
-		p.labels[label] = sum
+		p.labels[label] = slices.Clone(body)
 	}
 	p.mu.Unlock()
-	if !seen || prev == sum {
+	if !seen || bytes.Equal(prev, body) {
 		return
 	}
-	p.r.fail("(d) label %s sent again with other rows", label)
+	p.r.fail("(d) label %s sent again with other rows:\n  first: %s\n  then:  %s", label, clip(prev), clip(body))
+}
+
+// clip shortens a load's body for a failure message.
+func clip(b []byte) string {
+	const max = 4096
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
 }
 
 // check is check (c) for one applied load: no delete in it removes a newer

@@ -2,7 +2,9 @@ package sink
 
 import (
 	"context"
+	"errors"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -65,4 +67,13 @@ func (w *Worker) commitMarked(ctx context.Context) error {
 	w.m.commits.WithLabelValues("ok").Inc()
 	w.committed.Add(1)
 	return nil
+}
+
+// lostGroup reports whether a commit was refused because this member's
+// generation is over (the group rebalanced without it, or evicted it): the
+// offsets stay as the group last committed them, for the next owner.
+func lostGroup(err error) bool {
+	return errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) ||
+		errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.FencedInstanceID) ||
+		errors.Is(err, kerr.StaleMemberEpoch)
 }

@@ -378,9 +378,17 @@ func (w *Worker) shutdown(runErr error) error {
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := w.commitMarked(cctx); err != nil {
-		w.log.Error("final commit failed", zap.Error(err))
-		if runErr == nil {
-			runErr = fmt.Errorf("sink: final commit: %w", err)
+		switch {
+		case lostGroup(err):
+			// The group moved on while this member was leaving: the
+			// partitions' next owner reads again from the last commit,
+			// as after any revoke. Nothing is lost; the stop is clean.
+			w.log.Warn("final commit refused: the group rebalanced while this member was leaving; the next owner reads again from the last commit", zap.Error(err))
+		default:
+			w.log.Error("final commit failed", zap.Error(err))
+			if runErr == nil {
+				runErr = fmt.Errorf("sink: final commit: %w", err)
+			}
 		}
 	}
 	cancel()
