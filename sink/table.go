@@ -35,13 +35,13 @@ type tableState struct {
 	// verSuffix is `"<version column>":` and delSuffix `,"<deleted column>":`.
 	// guard (Primary Key tables) is the version guard's column: rows carry
 	// the version (verSuffix, no delSuffix) and loads merge_condition on it.
-	guard                string
-	versioned            bool
+	guard     string
+	versioned bool
 	// byOffset: versions come from the records' Kafka offsets
 	// (mapping.version_from kafka_offset), 2^62 + epoch<<44 + offset, with
 	// epochBase = 2^62 + epoch<<44.
-	byOffset  bool
-	epochBase int64
+	byOffset             bool
+	epochBase            int64
 	verSuffix, delSuffix []byte
 	decs                 []*debezium.Decoder // one per decode lane
 	// raw is set once a decoder of the table decoded a raw Debezium
