@@ -1140,8 +1140,8 @@ type beProxy struct {
 	// key (label, its seq or delete, when), for failure messages.
 	history map[string][]string
 	loss    float64
-	rnd    *rand.Rand
-	lost   atomic.Int64 // loads whose answer was lost
+	rnd     *rand.Rand
+	lost    atomic.Int64 // loads whose answer was lost
 }
 
 func newBEProxy(r *chaosRun, emu *emulator.Server) *beProxy {
