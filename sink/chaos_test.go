@@ -155,7 +155,7 @@ type chaosMember struct {
 	// slowed: its loads were made slow; one may still wait when it shuts
 	// down, past shutdown.grace_period (ErrUnfinishedAtShutdown).
 	slowed bool
-	err   error
+	err    error
 }
 
 func runSchedule(t *testing.T, s chaos.Schedule) {
