@@ -129,6 +129,18 @@ type Mapping struct {
 	// merge_condition on it, so an older image never overwrites a newer
 	// one. In the versioned mode it is the default version column.
 	VersionColumn string `koanf:"version_column"`
+	// VersionFrom is where a change's version comes from, for the version
+	// guard and the versioned mode: "source_position" (the change's
+	// position in the source log; every snapshot row ranks below every
+	// streamed change) or "kafka_offset" (its record's position in its
+	// topic partition within VersionEpoch, so that snapshot, incremental
+	// snapshot and streamed rows rank exactly as Debezium ordered them).
+	// docs/architecture.md, "The version of a change".
+	VersionFrom string `koanf:"version_from"`
+	// VersionEpoch orders incarnations of a table's topic under
+	// version_from kafka_offset: raised when the table is fed by a new or
+	// re-created topic, whose offsets start again from 0.
+	VersionEpoch int64 `koanf:"version_epoch"`
 	// CreateTables: a mapped table that does not exist is created from the
 	// record's Debezium schema before its first load (package ddl).
 	CreateTables bool `koanf:"create_tables"`
@@ -160,7 +172,35 @@ type TableOptions struct {
 	PartialUpdateMode string            `koanf:"partial_update_mode"` // row or column
 	VersionColumn     string            `koanf:"version_column"`      // BIGINT column of the change's version: Primary Key tables: the version guard (merge_condition); versioned mode: "" = _version
 	DeletedColumn     string            `koanf:"deleted_column"`      // versioned mode: BOOLEAN column set on deletes; "" = _deleted
+	VersionFrom       string            `koanf:"version_from"`        // source_position or kafka_offset; "" = mapping.version_from
+	VersionEpoch      int64             `koanf:"version_epoch"`       // kafka_offset versions: the topic's incarnation; 0 = mapping.version_epoch
 	Aggregate         string            `koanf:"aggregate"`           // "allow": load into an Aggregate Key table whose value columns are not all REPLACE
+}
+
+// Version sources (mapping.version_from).
+const (
+	VersionFromSource = "source_position"
+	VersionFromOffset = "kafka_offset"
+)
+
+// MaxVersionEpoch bounds mapping.version_epoch: a kafka_offset version is
+// 2^62 + epoch·2^44 + offset and stays below 2^63.
+const MaxVersionEpoch = 1<<18 - 1
+
+// VersionOrigin returns the table's version source and epoch, the
+// mapping-wide defaults applied.
+func (o TableOptions) VersionOrigin(m Mapping) (from string, epoch int64) {
+	from, epoch = o.VersionFrom, o.VersionEpoch
+	if from == "" {
+		from = m.VersionFrom
+	}
+	if from == "" {
+		from = VersionFromSource
+	}
+	if epoch == 0 {
+		epoch = m.VersionEpoch
+	}
+	return from, epoch
 }
 
 // Versioned reports whether the table stores changes as versioned inserts.

@@ -126,6 +126,10 @@ func TestValidate(t *testing.T) {
 			c.Mapping.VersionColumn = "1x"
 		}, []string{"mapping.tables.v.merge_condition: not with mode versioned", "mapping.tables.v.deleted_column: must differ", "mapping.tables.u.deleted_column: deleted_column needs mode versioned",
 			"mapping.tables.g.merge_condition: differs from version_column", "mapping.tables.a.aggregate:", "mapping.version_column: must be a column name"}},
+		{"version origin", func(c *Config) {
+			c.Mapping.VersionFrom, c.Mapping.VersionEpoch = "lsn", -1
+			c.Mapping.Tables = map[string]TableOptions{"o": {VersionFrom: "offset", VersionEpoch: MaxVersionEpoch + 1}}
+		}, []string{"mapping.version_from:", "mapping.version_epoch: must be 0..262143", "mapping.tables.o.version_from:", "mapping.tables.o.version_epoch: must be 0..262143"}},
 		{"version guard", func(c *Config) {
 			c.Mapping.VersionColumn = "_version"
 			c.Mapping.Tables = map[string]TableOptions{"g": {VersionColumn: "ver", MergeCondition: "ver"}, "h": {Aggregate: "allow"}}

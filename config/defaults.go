@@ -46,7 +46,8 @@ func Default() Config {
 			SchemaRefreshInterval: 30 * time.Second,
 		},
 		Mapping: Mapping{
-			Evolve: "none",
+			Evolve:      "none",
+			VersionFrom: VersionFromSource,
 		},
 		Decoder: Decoder{
 			Framing:         "auto",

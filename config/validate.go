@@ -134,6 +134,10 @@ func (c *Config) Validate() error {
 		v.add("mapping.version_column", "must be a column name (letters, digits, _)")
 	}
 	v.oneOf("mapping.evolve", m.Evolve, "none", "add_columns")
+	v.oneOf("mapping.version_from", m.VersionFrom, VersionFromSource, VersionFromOffset)
+	if m.VersionEpoch < 0 || m.VersionEpoch > MaxVersionEpoch {
+		v.addf("mapping.version_epoch", "must be 0..%d", MaxVersionEpoch)
+	}
 	for name, val := range m.TableProperties {
 		if name == "" || strings.ContainsAny(name, "\"\\") || strings.ContainsAny(val, "\"\\") {
 			v.addf("mapping.table_properties", "entry %q: names and values cannot hold quotes or backslashes", name)
@@ -168,6 +172,10 @@ func (c *Config) Validate() error {
 			}
 		}
 		v.oneOf(key+".aggregate", t.Aggregate, "", "allow")
+		v.oneOf(key+".version_from", t.VersionFrom, "", VersionFromSource, VersionFromOffset)
+		if t.VersionEpoch < 0 || t.VersionEpoch > MaxVersionEpoch {
+			v.addf(key+".version_epoch", "must be 0..%d", MaxVersionEpoch)
+		}
 	}
 
 	d := &c.Decoder

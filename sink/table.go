@@ -35,8 +35,13 @@ type tableState struct {
 	// verSuffix is `"<version column>":` and delSuffix `,"<deleted column>":`.
 	// guard (Primary Key tables) is the version guard's column: rows carry
 	// the version (verSuffix, no delSuffix) and loads merge_condition on it.
-	guard                string
-	versioned            bool
+	guard     string
+	versioned bool
+	// byOffset: versions come from the records' Kafka offsets
+	// (mapping.version_from kafka_offset), 2^62 + epoch<<44 + offset, with
+	// epochBase = 2^62 + epoch<<44.
+	byOffset             bool
+	epochBase            int64
 	verSuffix, delSuffix []byte
 	decs                 []*debezium.Decoder // one per decode lane
 	// raw is set once a decoder of the table decoded a raw Debezium
@@ -105,6 +110,9 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableS
 		if t.guard != "" {
 			t.opts.MergeCondition = t.guard
 		}
+	}
+	if from, epoch := o.VersionOrigin(w.cfg.Mapping); from == config.VersionFromOffset {
+		t.byOffset, t.epochBase = true, offsetVersionBase+epoch<<offsetBits
 	}
 	if err := t.useSchema(def); err != nil {
 		return nil, err
@@ -306,13 +314,36 @@ func versionColumns(def *schema.Table, ver, del string) error {
 	return errors.Join(errs...)
 }
 
+// Versions from Kafka offsets (mapping.version_from kafka_offset):
+// 2^62 + epoch·2^44 + offset. 2^62 puts them above every source-position
+// version (below 2^62, docs/architecture.md), so a table that switches to
+// offsets keeps no stored version that outranks the new ones; 2^44
+// offsets (17.6 trillion records) fit one partition, 2^18 epochs the rest
+// of a positive BIGINT.
+const (
+	offsetVersionBase = int64(1) << 62
+	offsetBits        = 44
+	maxVersionOffset  = int64(1)<<offsetBits - 1
+)
+
 // version returns the version a change is stored with in the versioned
-// mode and by the version guard: the decoder's Event.Version when it has
-// one; otherwise 0 for snapshot reads, which rank below every streamed
-// change of their key, and the source LSN for streamed changes (per key it
-// grows, since row locks serialise writers). docs/architecture.md has the
-// argument and its limits.
+// mode and by the version guard. With version_from kafka_offset it is the
+// record's position in its partition within the table's epoch: Debezium
+// writes every change of a key to one partition in the order that makes
+// it right (commit order for streamed changes; an incremental snapshot's
+// chunk after the changes it read and before those it did not), so the
+// offset orders them where no source position can (docs/architecture.md).
+// Otherwise it is the decoder's Event.Version when it has one; 0 for
+// snapshot reads, which rank below every streamed change of their key, and
+// the source LSN for streamed changes (per key it grows, since row locks
+// serialise writers). docs/architecture.md has the argument and its limits.
 func (t *tableState) version(r *kgo.Record, ev *debezium.Event) (int64, error) {
+	if t.byOffset {
+		if r.Offset < 0 || r.Offset > maxVersionOffset {
+			return 0, fmt.Errorf("topic %s partition %d offset %d: mapping.version_from kafka_offset of %s: the offset is beyond the %d a version can hold", r.Topic, r.Partition, r.Offset, t.name, maxVersionOffset)
+		}
+		return t.epochBase + r.Offset, nil
+	}
 	switch {
 	case ev.VersionErr != nil:
 		what := "the versioned mode"
