@@ -97,8 +97,8 @@ var repairModes = []repairMode{
 //
 //	seq % 10 = 0       updated while streaming (their stored version is a streamed change's)
 //	seq % 50 = 7       deleted while streaming
-//	seq % 20 = 0, 3    values tampered with in the target (streamed, snapshot-only)
-//	seq % 40 = 10, 11  deleted in the target behind starsink's back (streamed, snapshot-only)
+//	seq % 20 = 0, 3    values tampered with in the target (streamed, snapshot-only), seq ≤ 300
+//	seq % 40 = 10, 11  deleted in the target behind starsink's back (streamed, snapshot-only), seq ≤ 300
 //	seq % 10 = 5       changed while the incremental snapshot runs; 155 by the in-flight transaction
 const (
 	repairRows      = 300
@@ -489,7 +489,7 @@ func tamper(ctx context.Context, e env, sr *sql.DB, db string, m repairMode) err
 		from = "(SELECT *, ROW_NUMBER() OVER (PARTITION BY use_date, line_no, station_name ORDER BY _version DESC) AS rn FROM " +
 			m.table + ") latest"
 	}
-	q := "SELECT " + sel + " FROM " + from + " WHERE (" + tamperedUpdates + " OR " + tamperedDeletes + ")"
+	q := "SELECT " + sel + " FROM " + from + " WHERE seq <= " + strconv.Itoa(repairRows) + " AND (" + tamperedUpdates + " OR " + tamperedDeletes + ")"
 	if m.versioned {
 		q += " AND rn = 1 AND NOT _deleted"
 	}
@@ -601,12 +601,12 @@ func streamLoadJSON(ctx context.Context, e env, db, table string, columns []stri
 func pgTampered(ctx context.Context, pg *pgx.Conn, m repairMode) (rowSet, error) {
 	where := ""
 	if m.versioned {
-		where = " WHERE seq % 40 <> 10"
+		where = fmt.Sprintf(" WHERE NOT (seq <= %d AND seq %% 40 = 10)", repairRows)
 	}
 	q := fmt.Sprintf(`SELECT use_date, line_no, station_name, seq::text,
-  CASE WHEN seq %% 20 = 0 THEN '%s' ELSE pass_in::text END, pass_out::text,
-  CASE WHEN seq %% 20 = 0 THEN '%s' ELSE reg_date END
-FROM public.%s%s`, tamperPassIn, tamperRegDate, m.table, where)
+  CASE WHEN seq <= %[1]d AND seq %% 20 = 0 THEN '%[2]s' ELSE pass_in::text END, pass_out::text,
+  CASE WHEN seq <= %[1]d AND seq %% 20 = 0 THEN '%[3]s' ELSE reg_date END
+FROM public.%[4]s%[5]s`, repairRows, tamperPassIn, tamperRegDate, m.table, where)
 	rows, err := pg.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -814,11 +814,12 @@ func restartedSnapshot(t *testing.T, e env, c cell) {
 	cfg["slot.name"] = slot
 	cfg["table.include.list"] = "public." + m.table
 	delete(cfg, "signal.data.collection")
-	// Each snapshot reads the table with a pause of 0.1 ms a row, so that
-	// it lasts seconds whatever the machine: the stop lands inside the
-	// first, and the changes below inside the second.
+	// Each snapshot reads the table with a pause of 10 ms every 200 rows
+	// (about 2.5 s for 50,000 rows), so that the stop lands inside the
+	// first and the changes below inside the second, whatever the machine.
 	cfg["snapshot.select.statement.overrides"] = "public." + m.table
-	cfg["snapshot.select.statement.overrides.public."+m.table] = "SELECT * FROM public." + m.table + " WHERE pg_sleep(0.0001)::text = ''"
+	cfg["snapshot.select.statement.overrides.public."+m.table] = "SELECT * FROM public." + m.table +
+		" WHERE CASE WHEN seq % 200 = 0 THEN pg_sleep(0.01)::text = '' ELSE true END"
 	body, _ := json.Marshal(cfg)
 	if _, err := connectREST(ctx, http.MethodPut, e.connectURL+"/connectors/"+connector+"/config", body); err != nil {
 		t.Fatalf("register connector %s: %v", connector, err)
@@ -864,8 +865,15 @@ func restartedSnapshot(t *testing.T, e env, c cell) {
 	if _, err := connectREST(ctx, http.MethodPut, e.connectURL+"/connectors/"+connector+"/resume", nil); err != nil {
 		t.Fatal(err)
 	}
-	// And while it snapshots again: small transactions on other rows,
-	// then a marker row, streamed only once the snapshot is done.
+	// And while it snapshots again (its first rows are in Kafka): small
+	// transactions on other rows, then a marker row, streamed once the
+	// snapshot is done.
+	if _, err := waitUntil(ctx, 2*time.Minute, 20*time.Millisecond, "the new snapshot under way", func() (bool, string) {
+		n := ends()
+		return n > partial, fmt.Sprintf("connector %s, %d records", state(), n)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	later := int64(0)
 	for i := range 10 {
 		tag, err := pg.Exec(ctx, fmt.Sprintf("UPDATE public.%s SET pass_out = coalesce(pass_out, 0) + 5, reg_date = '20240303' WHERE seq %% 100 = 3 AND seq %% 1000 BETWEEN %d AND %d",
@@ -904,16 +912,48 @@ func restartedSnapshot(t *testing.T, e env, c cell) {
 	}
 	// The topic holds the partial snapshot, a whole new one of the rows
 	// as they were after the changes made while stopped, and the changes
-	// committed after the new snapshot's position (the marker at least);
-	// a resumed snapshot would leave fewer records.
+	// made since it began; a resumed snapshot would leave fewer records.
 	total := ends()
-	t.Logf("topic: %d records = %d of the partial snapshot + %d of the new one + %d streamed after it (of %d rows changed after the resume)",
+	t.Logf("topic: %d records = %d of the partial snapshot + %d of the new one + %d streamed after it (%d rows changed since it began)",
 		total, partial, current, total-partial-current, later)
-	if total < partial+current+1 {
-		t.Errorf("the topic has %d records, fewer than the partial snapshot (%d), a whole new one (%d) and the marker: the snapshot was not taken again",
-			total, partial, current)
+	if total < partial+current+later {
+		t.Errorf("the topic has %d records, fewer than the partial snapshot (%d), a whole new one (%d) and the changes made since (%d): the snapshot was not taken again",
+			total, partial, current, later)
 	}
-	compareTables(ctx, t, pg, sr, []table{m.target()})
+
+	// The latest-row view equals the source but for one known gap: a row
+	// the partial snapshot loaded and that was deleted while the task was
+	// stopped stays. The new snapshot does not have it, and Debezium
+	// streams from the new snapshot's position only, so no delete of it
+	// ever reaches Kafka: the target cannot learn of it from the topic
+	// (a Primary Key table keeps it the same way). Anything else differing
+	// fails.
+	src, err := pgRows(ctx, pg, repairTable(m.table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := srRows(ctx, sr, m.target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghosts := rowSet{}
+	for k, row := range dst {
+		if _, ok := src[k]; ok {
+			continue
+		}
+		if seq, _ := strconv.Atoi(strings.Split(row, "\x1f")[3]); seq%100 == 2 && seq <= rows {
+			ghosts[k] = row
+		}
+	}
+	for k, row := range ghosts {
+		src[k] = row
+	}
+	if diffs, n := diffRows(src, dst, 10); n > 0 {
+		t.Errorf("%s: %d rows differ from the source (besides %d rows deleted while stopped):\n  %s", m.target().srName(), n, len(ghosts), strings.Join(diffs, "\n  "))
+	} else {
+		t.Logf("%s: %d rows equal to the source; KNOWN GAP: %d rows deleted while the connector was stopped stay (the partial snapshot loaded them, no delete follows)",
+			m.target().srName(), len(src)-len(ghosts), len(ghosts))
+	}
 	var versions int64
 	if err := sr.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+m.table).Scan(&versions); err != nil {
 		t.Fatal(err)
