@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -460,10 +461,15 @@ func repairBySnapshot(t *testing.T, e env, c cell) {
 		t.Logf("FIGURE repair: incremental snapshot of %d tables of %d rows COMPLETED %.1f s after the signal, loaded %.1f s after it",
 			len(repairModes), repairRows+10-6, completedAt.Sub(signalled).Seconds(), caught.Sub(signalled).Seconds())
 
-		for _, m := range repairModes {
+		for i, m := range repairModes {
 			t.Run(m.name, func(t *testing.T) {
 				if m.repairs {
 					compareTables(ctx, t, pg, sr, []table{m.target()})
+					if t.Failed() {
+						src, _ := pgRows(ctx, pg, repairTable(m.table))
+						dst, _ := srRows(ctx, sr, m.target())
+						keyHistory(ctx, t, e, sr, m, topics[i], differingSeqs(src, dst))
+					}
 					return
 				}
 				// The control: the source, except the tampered rows whose
@@ -481,6 +487,7 @@ func repairBySnapshot(t *testing.T, e env, c cell) {
 				}
 				if diffs, n := diffRows(want, got, 10); n > 0 {
 					t.Errorf("%s: %d rows differ from the source with the streamed rows' tampering kept:\n  %s", m.target().srName(), n, strings.Join(diffs, "\n  "))
+					keyHistory(ctx, t, e, sr, m, topics[i], differingSeqs(want, got))
 					return
 				}
 				src, err := pgRows(ctx, pg, repairTable(m.table))
@@ -993,4 +1000,123 @@ func restartedSnapshot(t *testing.T, e env, c cell) {
 	if d := dead(); d != "" {
 		t.Error(d)
 	}
+}
+
+// differingSeqs returns the seq of the rows that differ between a and b.
+func differingSeqs(a, b rowSet) map[int]bool {
+	out := map[int]bool{}
+	add := func(row string) {
+		if f := strings.Split(row, "\x1f"); len(f) > 3 {
+			if n, err := strconv.Atoi(f[3]); err == nil {
+				out[n] = true
+			}
+		}
+	}
+	for k, v := range a {
+		if b[k] != v {
+			add(v)
+		}
+	}
+	for k, v := range b {
+		if _, ok := a[k]; !ok {
+			add(v)
+		}
+	}
+	return out
+}
+
+// keyHistory logs, for a failed comparison, every record of topic that
+// carries one of seqs (partition, offset, op, the source's snapshot flag,
+// LSN and sequence, the row's reg_date and pass_out), and what the target
+// stores for them, versions included: the story of each wrong row.
+func keyHistory(ctx context.Context, t *testing.T, e env, sr *sql.DB, m repairMode, topic string, seqs map[int]bool) {
+	t.Helper()
+	if len(seqs) == 0 || len(seqs) > 20 {
+		return
+	}
+	var list []string
+	for n := range seqs {
+		list = append(list, strconv.Itoa(n))
+	}
+	cols := "seq, reg_date, pass_out"
+	if m.guard || m.versioned {
+		cols += ", _version"
+	}
+	if m.versioned {
+		cols += ", _deleted"
+	}
+	if rows, err := queryRowsSR(ctx, sr, "SELECT "+cols+" FROM "+m.table+" WHERE seq IN ("+strings.Join(list, ", ")+")"); err == nil {
+		t.Logf("%s stores (%s):\n  %s", m.table, cols, strings.Join(rows, "\n  "))
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		return
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	type image struct {
+		Seq     *int    `json:"seq"`
+		RegDate *string `json:"reg_date"`
+		PassOut any     `json:"pass_out"`
+	}
+	type change struct {
+		Before *image `json:"before"`
+		After  *image `json:"after"`
+		Op     string `json:"op"`
+		Source struct {
+			Snapshot string  `json:"snapshot"`
+			LSN      *int64  `json:"lsn"`
+			Sequence *string `json:"sequence"`
+		} `json:"source"`
+	}
+	var lines []string
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for len(left) > 0 && pctx.Err() == nil {
+		cl.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+			if r.Offset+1 >= left[r.Partition] {
+				delete(left, r.Partition)
+			}
+			var c change
+			var env struct {
+				Payload *change `json:"payload"`
+			}
+			if json.Unmarshal(r.Value, &env) == nil && env.Payload != nil {
+				c = *env.Payload
+			} else if json.Unmarshal(r.Value, &c) != nil {
+				return
+			}
+			img := c.After
+			if img == nil {
+				img = c.Before
+			}
+			if img == nil || img.Seq == nil || !seqs[*img.Seq] {
+				return
+			}
+			reg := "null"
+			if img.RegDate != nil {
+				reg = *img.RegDate
+			}
+			lsn, seqn := "null", "null"
+			if c.Source.LSN != nil {
+				lsn = strconv.FormatInt(*c.Source.LSN, 10)
+			}
+			if c.Source.Sequence != nil {
+				seqn = *c.Source.Sequence
+			}
+			lines = append(lines, fmt.Sprintf("seq %5d p%d@%08d op %s snapshot %s lsn %s sequence %s reg_date %s pass_out %v",
+				*img.Seq, r.Partition, r.Offset, c.Op, c.Source.Snapshot, lsn, seqn, reg, img.PassOut))
+		})
+	}
+	sort.Strings(lines)
+	t.Logf("%s: the records of the rows that differ:\n  %s", topic, strings.Join(lines, "\n  "))
 }
