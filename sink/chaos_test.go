@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/starsink/starsink/config"
@@ -129,6 +131,12 @@ type chaosRun struct {
 	commits    int                 // commits checked
 	known      map[string][]string // failures by known bug
 	ending     bool                // the members are being stopped: none is restarted
+	sentBy     sync.Map            // label → the members that sent it
+	// evicted: a member neither killed nor frozen lost its partitions (its
+	// heartbeats starved past kafka.session_timeout, as under a loaded
+	// machine): an unplanned freeze, judged as one.
+	evicted bool
+	pending []func() // findings judged after the schedule (judgeLater)
 }
 
 // chaosMember is one worker of the group.
@@ -165,8 +173,6 @@ const (
 	bugResurrect = "resurrect: with the version guard on, a member frozen past its session and then released loads an upsert it held " +
 		"after the new owner loaded that key's delete, and the key comes back with an older image for good " +
 		"(a deleted key leaves no version for merge_condition to compare with)"
-	bugShutdownCommit = "shutdown-commit: a member shut down while the group rebalances (another member evicted) cannot commit: " +
-		"its final commit runs out of its 10s and Run returns the error (its loaded records are replayed by the next owner)"
 	bugTombstoneFirst = "tombstone-first: with decoder.envelope=auto and the version guard, a member whose committed offset points at a delete's " +
 		"tombstone, with no change event of the table in that poll or before, takes it for an unwrapped delete without a source position, and stops " +
 		"(the fix, as its error says: decoder.envelope=raw, the schedules' default)"
@@ -196,9 +202,22 @@ func (r *chaosRun) fail(format string, args ...any) {
 // image, or delete a newer one, for a while: deletes are not conditional.
 // A phantom image is always a failure.
 func (r *chaosRun) finding(k chaos.Kind, err error) {
+	r.judgeLater(func() { r.judgeFinding(k, err) })
+}
+
+// judgeLater keeps a finding to be judged after the schedule: whether a
+// member was evicted unplanned (frozen) is known only once it learns it
+// lost its partitions, which can be after its late load was found.
+func (r *chaosRun) judgeLater(f func()) {
+	r.mu.Lock()
+	r.pending = append(r.pending, f)
+	r.mu.Unlock()
+}
+
+func (r *chaosRun) judgeFinding(k chaos.Kind, err error) {
 	switch {
 	case k == chaos.Phantom:
-	case !r.s.Replays():
+	case !r.s.Replays() && !r.frozen():
 	case !r.s.Guard, k == chaos.DeleteOrder:
 		r.tolerate("(c) %v", err)
 		return
@@ -211,10 +230,14 @@ func (r *chaosRun) finding(k chaos.Kind, err error) {
 // new owner loaded and committed; with it, such a member can still bring a
 // deleted key back (bugResurrect).
 func (r *chaosRun) commitViolation(err error, resurrected bool) {
+	r.judgeLater(func() { r.judgeCommit(err, resurrected) })
+}
+
+func (r *chaosRun) judgeCommit(err error, resurrected bool) {
 	switch {
-	case r.s.Has(chaos.Freeze) && !r.s.Guard:
+	case r.frozen() && !r.s.Guard:
 		r.tolerate("(b) %v", err)
-	case r.s.Has(chaos.Freeze) && resurrected:
+	case r.frozen() && resurrected:
 		r.failKnown(bugResurrect, "(b) %v", err)
 	default:
 		r.fail("(b) %v", err)
@@ -226,7 +249,7 @@ func (r *chaosRun) commitViolation(err error, resurrected bool) {
 // without the guard (tolerated), deleted keys come back with an older image
 // with it (bugResurrect).
 func (r *chaosRun) revertsAccepted(diffs, reverted, resurrected int) bool {
-	if diffs == 0 || !r.s.Has(chaos.Freeze) {
+	if diffs == 0 || !r.frozen() {
 		return diffs == 0
 	}
 	if r.s.Guard {
@@ -234,6 +257,36 @@ func (r *chaosRun) revertsAccepted(diffs, reverted, resurrected int) bool {
 	}
 	return reverted == diffs
 }
+
+// frozen reports whether a member was frozen past its session: by the
+// schedule, or unplanned (evicted).
+func (r *chaosRun) frozen() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.Has(chaos.Freeze) || r.evicted
+}
+
+// lostWatch is a log core that calls onLost when the worker logs that its
+// partitions were lost.
+type lostWatch struct {
+	zapcore.LevelEnabler
+	onLost func()
+}
+
+func (w lostWatch) With([]zapcore.Field) zapcore.Core { return w }
+func (w lostWatch) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if w.Enabled(e.Level) {
+		return ce.AddCore(e, w)
+	}
+	return ce
+}
+func (w lostWatch) Write(e zapcore.Entry, _ []zapcore.Field) error {
+	if strings.HasPrefix(e.Message, "partitions lost") {
+		w.onLost()
+	}
+	return nil
+}
+func (w lostWatch) Sync() error { return nil }
 
 func (r *chaosRun) tolerate(format string, args ...any) {
 	r.mu.Lock()
@@ -414,7 +467,7 @@ func (r *chaosRun) checkCommit(req *kmsg.OffsetCommitRequest) {
 					memberName(gi, req.MemberID), req.Generation, topic, p.Partition, p.Offset, memberName(gi, owner))
 			}
 			if resurrected, err := r.model.CheckCommit(chaos.TP{Topic: topic, Partition: p.Partition}, p.Offset, target); err != nil {
-				r.commitViolation(fmt.Errorf("member %s generation %d: %w", memberName(gi, req.MemberID), req.Generation, err), resurrected)
+				r.commitViolation(fmt.Errorf("member %s generation %d: %w%s", memberName(gi, req.MemberID), req.Generation, err, r.proxy.histories(err.Error())), resurrected)
 			}
 		}
 	}
@@ -456,7 +509,15 @@ func (r *chaosRun) join() {
 	if *chaosVerbose {
 		level = zap.WarnLevel
 	}
-	log := zaptest.NewLogger(r.t, zaptest.Level(level)).Named(name)
+	var m *chaosMember
+	watch := lostWatch{LevelEnabler: zap.WarnLevel, onLost: func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if m != nil && (m.state == "running" || m.state == "leaving") {
+			r.evicted = true
+		}
+	}}
+	log := zap.New(zapcore.NewTee(zaptest.NewLogger(r.t, zaptest.Level(level)).Core(), watch)).Named(name)
 	be, _ := url.Parse(r.emu.BEURL())
 	client, err := streamload.New(streamload.Config{
 		FEURLs: cfg.StarRocks.LoadURLs, User: "root",
@@ -467,14 +528,16 @@ func (r *chaosRun) join() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	fl := &faultLoader{inner: &StreamLoader{Client: client}}
+	fl := &faultLoader{inner: &StreamLoader{Client: client}, name: name, sent: &r.sentBy}
 	w, err := New(&cfg, Deps{Loader: fl, Schemas: emuSchemas{r.emu},
 		KafkaOpts: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)}}, log)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &chaosMember{name: name, w: w, loader: fl, cancel: cancel, done: make(chan error, 1), state: "running"}
+	r.mu.Lock()
+	m = &chaosMember{name: name, w: w, loader: fl, cancel: cancel, done: make(chan error, 1), state: "running"}
+	r.mu.Unlock()
 	go func() {
 		err := w.Run(ctx)
 		client.Close()
@@ -812,8 +875,6 @@ func (r *chaosRun) settle() {
 			r.tolerate("member %s, stopped during the faults: %v", m.name, m.err)
 		case errors.Is(m.err, debezium.ErrNoVersion) && *chaosEnvelope == "auto":
 			r.failKnown(bugTombstoneFirst, "member %s stopped with: %v", m.name, m.err)
-		case errors.Is(m.err, context.DeadlineExceeded):
-			r.failKnown(bugShutdownCommit, "member %s stopped with: %v", m.name, m.err)
 		default:
 			r.fail("member %s stopped with: %v", m.name, m.err)
 		}
@@ -905,6 +966,13 @@ func (r *chaosRun) converged() string {
 // report runs check (a) on the final state and fails the test with the
 // schedule and how to run it again.
 func (r *chaosRun) report() {
+	r.mu.Lock()
+	pending := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	for _, judge := range pending {
+		judge()
+	}
 	for ti, tb := range r.model.Tables {
 		rows, err := r.emu.Rows(chaosDatabase, tb.Name)
 		if err != nil {
@@ -973,6 +1041,8 @@ func (r *chaosRun) report() {
 // the revoke timeout and grace period, honouring cancellation).
 type faultLoader struct {
 	inner  Loader
+	name   string    // the member's
+	sent   *sync.Map // label → the members that sent it ("m0 m3")
 	mu     sync.Mutex
 	dead   bool
 	frozen chan struct{}
@@ -998,6 +1068,12 @@ func (l *faultLoader) Load(ctx context.Context, b *Batch) error {
 		case <-time.After(chaosSlow):
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+	}
+	if l.sent != nil {
+		by, _ := l.sent.LoadOrStore(b.Label, "")
+		if !strings.Contains(by.(string), l.name+" ") {
+			l.sent.Store(b.Label, by.(string)+l.name+" ")
 		}
 	}
 	return l.inner.Load(ctx, b)
@@ -1060,13 +1136,16 @@ type beProxy struct {
 	tables map[string]*sync.Mutex
 	watch  map[string]*chaos.Watch
 	labels map[string][]byte // the first body sent under each label
-	loss   float64
-	rnd    *rand.Rand
-	lost   atomic.Int64 // loads whose answer was lost
+	// history holds, per table and key, the last loads that wrote the
+	// key (label, its seq or delete, when), for failure messages.
+	history map[string][]string
+	loss    float64
+	rnd     *rand.Rand
+	lost    atomic.Int64 // loads whose answer was lost
 }
 
 func newBEProxy(r *chaosRun, emu *emulator.Server) *beProxy {
-	p := &beProxy{r: r, emu: emu, be: emu.BEURL(), tables: map[string]*sync.Mutex{}, watch: map[string]*chaos.Watch{}, labels: map[string][]byte{}}
+	p := &beProxy{r: r, emu: emu, be: emu.BEURL(), tables: map[string]*sync.Mutex{}, watch: map[string]*chaos.Watch{}, labels: map[string][]byte{}, history: map[string][]string{}}
 	for ti, tb := range r.model.Tables {
 		p.tables[tb.Name] = &sync.Mutex{}
 		p.watch[tb.Name] = r.model.NewWatch(ti)
@@ -1196,6 +1275,8 @@ func (p *beProxy) check(ti int, tb *chaos.Table, before chaos.Target, body []byt
 			}
 		}
 		k, seq := tb.Key(row), tb.SeqOf(row)
+		by, _ := p.r.sentBy.Load(h.Get("label"))
+		p.note(tb.Name, k, fmt.Sprintf("%s by %v%s seq %d op %v", time.Now().Format("15:04:05.000"), by, h.Get("label"), seq, m["__op"]))
 		old, present := cur[k]
 		if m["__op"] == json.Number("1") {
 			if present && chaos.StaleDelete(seq, old) {
@@ -1218,6 +1299,37 @@ func (p *beProxy) check(ti int, tb *chaos.Table, before chaos.Target, body []byt
 		p.r.finding(f.Kind, fmt.Errorf("after load %s: %w", h.Get("label"), f.Err))
 	}
 }
+
+// note records that a load wrote key k of table tb.
+func (p *beProxy) note(tb, k, what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := append(p.history[tb+" "+k], what)
+	if len(h) > 6 {
+		h = h[len(h)-6:]
+	}
+	p.history[tb+" "+k] = h
+}
+
+// histories renders the load history of the keys a failure names.
+func (p *beProxy) histories(msg string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, m := range reFailedKey.FindAllStringSubmatch(msg, 8) {
+		for name := range p.tables {
+			k := name + " " + m[1]
+			if h, ok := p.history[k]; ok && !seen[k] {
+				seen[k] = true
+				fmt.Fprintf(&b, "\n            loads of %s: %s", k, strings.Join(h, " | "))
+			}
+		}
+	}
+	return b.String()
+}
+
+var reFailedKey = regexp.MustCompile(`key (\S+): its`)
 
 // hijackClose drops the client's connection without an answer.
 func hijackClose(w http.ResponseWriter) {

@@ -59,72 +59,78 @@ func passIn(op string, k int, v, lsn int64) []byte {
 // TestVersionGuardNewestImageWins: two members load overlapping replays
 // of the same keys' changes (a revoke, a member frozen past its session
 // timeout), their batches landing in random order. With the version guard
-// every key ends with its newest image.
+// every key ends with its newest image, whether versions come from source
+// positions or from Kafka offsets.
 func TestVersionGuardNewestImageWins(t *testing.T) {
-	for seed := range uint64(8) {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			rnd := rand.New(rand.NewPCG(seed, 1))
-			emu, def, loader := guardEmulator(t)
-			const keys, changes = 10, 200
-			values := make([][]byte, changes)
-			want := map[string]string{}
-			for i := range changes {
-				k, v := rnd.IntN(keys), int64(i)
-				values[i] = passIn("u", k, v, int64(100+i))
-				want[fmt.Sprint("s", k)] = fmt.Sprint(v)
-			}
-			// member A loads changes [0, hi), member B replays [lo, changes).
-			lo, hi := 20+rnd.IntN(60), 120+rnd.IntN(60)
-			var batches [2][]*Batch
-			for m, span := range [2][2]int{{0, hi}, {lo, changes}} {
-				w := batchWorker(t)
-				w.cfg.Mapping.VersionColumn = "_version"
-				w.schemas = emuSchemas{emu}
-				ts, err := newTableState(w, def, config.TableOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := span[0]; i < span[1]; i++ {
-					if err := add(ts, &kgo.Record{Topic: batchTopic, Offset: int64(i), Value: values[i]}); err != nil {
-						t.Fatal(err)
-					}
-					if rnd.IntN(15) == 0 && ts.cur != nil {
-						ts.flush("test")
-					}
-				}
-				if ts.cur != nil {
-					ts.flush("test")
-				}
-				batches[m] = ts.queue
-			}
-			// Each member loads its batches in order; the two interleave at random.
-			for len(batches[0])+len(batches[1]) > 0 {
-				m := rnd.IntN(2)
-				if len(batches[m]) == 0 {
-					m = 1 - m
-				}
-				b := batches[m][0]
-				batches[m] = batches[m][1:]
-				if b.Options.MergeCondition != "_version" {
-					t.Fatalf("merge_condition %q, want _version", b.Options.MergeCondition)
-				}
-				if err := loader.Load(context.Background(), b); err != nil {
-					t.Fatal(err)
-				}
-			}
-			rows, err := emu.Rows("subway", "subway_passengers_copy")
-			if err != nil {
+	for _, from := range []string{config.VersionFromSource, config.VersionFromOffset} {
+		for seed := range uint64(8) {
+			t.Run(fmt.Sprint(from, "/seed", seed), func(t *testing.T) { newestImageWins(t, seed, from) })
+		}
+	}
+}
+
+func newestImageWins(t *testing.T, seed uint64, from string) {
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	emu, def, loader := guardEmulator(t)
+	const keys, changes = 10, 200
+	values := make([][]byte, changes)
+	want := map[string]string{}
+	for i := range changes {
+		k, v := rnd.IntN(keys), int64(i)
+		values[i] = passIn("u", k, v, int64(100+i))
+		want[fmt.Sprint("s", k)] = fmt.Sprint(v)
+	}
+	// member A loads changes [0, hi), member B replays [lo, changes).
+	lo, hi := 20+rnd.IntN(60), 120+rnd.IntN(60)
+	var batches [2][]*Batch
+	for m, span := range [2][2]int{{0, hi}, {lo, changes}} {
+		w := batchWorker(t)
+		w.cfg.Mapping.VersionColumn = "_version"
+		w.cfg.Mapping.VersionFrom = from
+		w.schemas = emuSchemas{emu}
+		ts, err := newTableState(w, def, config.TableOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := span[0]; i < span[1]; i++ {
+			if err := add(ts, &kgo.Record{Topic: batchTopic, Offset: int64(i), Value: values[i]}); err != nil {
 				t.Fatal(err)
 			}
-			if len(rows) != len(want) {
-				t.Fatalf("%d rows, want %d", len(rows), len(want))
+			if rnd.IntN(15) == 0 && ts.cur != nil {
+				ts.flush("test")
 			}
-			for _, r := range rows {
-				if got := fmt.Sprint(r[3]); got != want[fmt.Sprint(r[2])] {
-					t.Errorf("key %v: pass_in %s, want the newest %s", r[2], got, want[fmt.Sprint(r[2])])
-				}
-			}
-		})
+		}
+		if ts.cur != nil {
+			ts.flush("test")
+		}
+		batches[m] = ts.queue
+	}
+	// Each member loads its batches in order; the two interleave at random.
+	for len(batches[0])+len(batches[1]) > 0 {
+		m := rnd.IntN(2)
+		if len(batches[m]) == 0 {
+			m = 1 - m
+		}
+		b := batches[m][0]
+		batches[m] = batches[m][1:]
+		if b.Options.MergeCondition != "_version" {
+			t.Fatalf("merge_condition %q, want _version", b.Options.MergeCondition)
+		}
+		if err := loader.Load(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := emu.Rows("subway", "subway_passengers_copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rows), len(want))
+	}
+	for _, r := range rows {
+		if got := fmt.Sprint(r[3]); got != want[fmt.Sprint(r[2])] {
+			t.Errorf("key %v: pass_in %s, want the newest %s", r[2], got, want[fmt.Sprint(r[2])])
+		}
 	}
 }
 

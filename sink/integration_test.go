@@ -37,6 +37,30 @@ func (e emuSchemas) Table(_ context.Context, db, table string) (*schema.Table, e
 	return e.s.Schema(db, table)
 }
 
+// MaxValue is SELECT MAX(column) over the emulator's rows (MaxValuer).
+func (e emuSchemas) MaxValue(_ context.Context, db, table, column string) (int64, bool, error) {
+	def, err := e.s.Schema(db, table)
+	if err != nil {
+		return 0, false, err
+	}
+	i := def.Index(column)
+	if i < 0 {
+		return 0, false, fmt.Errorf("no column %s in %s.%s", column, db, table)
+	}
+	rows, err := e.s.Rows(db, table)
+	if err != nil {
+		return 0, false, err
+	}
+	var max int64
+	has := false
+	for _, r := range rows {
+		if v, ok := r[i].(int64); ok && (!has || v > max) {
+			max, has = v, true
+		}
+	}
+	return max, has, nil
+}
+
 // harness is kfake + the emulator + a worker configuration.
 type harness struct {
 	t       *testing.T

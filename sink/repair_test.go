@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -347,5 +348,84 @@ func TestIntegrationIncrementalSnapshotRepair(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIntegrationVersionEpoch: with versions from Kafka offsets, a topic
+// deleted and created again starts from offset 0, below every version the
+// table holds. The worker refuses to load it (EpochError naming the fix)
+// until version_epoch is raised; then the new incarnation's rows win. A
+// version_epoch lowered below the stored versions is refused too.
+func TestIntegrationVersionEpoch(t *testing.T) {
+	topic := "dip.cdc.public.repair_t"
+	h := newHarnessWith(t, emulator.Config{}, 2, topic)
+	ddl := `CREATE TABLE repair_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
+		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8), _version BIGINT NOT NULL DEFAULT "0")
+		PRIMARY KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)`
+	if err := h.emu.Exec(context.Background(), ddl); err != nil {
+		t.Fatal(err)
+	}
+	h.topic = topic
+	h.cfg.Kafka.Topics = []string{topic}
+	h.cfg.Mapping.VersionFrom = config.VersionFromOffset
+	h.cfg.Mapping.Tables = map[string]config.TableOptions{"repair_t": {VersionColumn: "_version"}}
+	r := &repairRig{harness: h, table: "repair_t"}
+	_, stop := h.worker(h.cfg)
+	for k := range 10 {
+		r.event("c", k, int64(k), streamed(1000+8*int64(k)))
+	}
+	for k := range 10 {
+		r.event("u", k, int64(k)+100, streamed(2000+8*int64(k)))
+	}
+	r.settle()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if bad, err := r.diff(false); err != nil || len(bad) > 0 {
+		t.Fatalf("first incarnation: %v %v", err, bad)
+	}
+
+	// The topic is deleted and created again (Kafka drops the group's
+	// offsets of it), and the source snapshotted into it anew.
+	if err := h.cluster.DeleteTopic(topic); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cluster.CreateTopic(topic, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.prod.Close()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	h.prod = prod
+	for k := range 10 {
+		r.event("r", k, int64(k)+500, snapshotRow(9000))
+	}
+	h.cfg.Kafka.GroupID = "starsink-test-2" // as Kafka would have it: no committed offset of the new topic
+	var epochErr *EpochError
+	if err := h.runToError(); !errors.As(err, &epochErr) || !epochErr.NewTopic || epochErr.Stored != 0 ||
+		!strings.Contains(err.Error(), "set mapping.version_epoch (or mapping.tables.<table>.version_epoch) to 1") {
+		t.Fatalf("Run = %v, want an EpochError for the new topic naming version_epoch 1", err)
+	}
+	if bad, _ := r.diff(false); len(bad) != 10 {
+		t.Fatalf("%d keys differ before the epoch is raised, want all 10: nothing loaded", len(bad))
+	}
+
+	h.cfg.Mapping.VersionEpoch = 1
+	_, stop = h.worker(h.cfg)
+	r.settle()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if bad, err := r.diff(false); err != nil || len(bad) > 0 {
+		t.Fatalf("epoch 1: %v %v", err, bad)
+	}
+
+	h.cfg.Mapping.VersionEpoch = 0
+	h.cfg.Kafka.GroupID = "starsink-test-3"
+	if err := h.runToError(); !errors.As(err, &epochErr) || epochErr.NewTopic || epochErr.Stored != 1 || epochErr.Epoch != 0 {
+		t.Fatalf("Run = %v, want an EpochError: stored epoch 1 later than 0", err)
 	}
 }

@@ -42,6 +42,7 @@ type tableState struct {
 	// epochBase = 2^62 + epoch<<44.
 	byOffset             bool
 	epochBase            int64
+	verCol               string // the version column (guard or versioned mode)
 	verSuffix, delSuffix []byte
 	decs                 []*debezium.Decoder // one per decode lane
 	// raw is set once a decoder of the table decoded a raw Debezium
@@ -137,6 +138,7 @@ func (t *tableState) useSchema(def *schema.Table) error {
 			return fmt.Errorf("table %s: version guard: %w", t.name, err)
 		}
 		dopts.Omit = []string{t.guard}
+		t.verCol = t.guard
 		verName, _ := json.Marshal(t.guard)
 		t.verSuffix, t.delSuffix = append(verName, ':'), nil
 	}
@@ -149,6 +151,7 @@ func (t *tableState) useSchema(def *schema.Table) error {
 			return fmt.Errorf("table %s: mode versioned: %w", t.name, err)
 		}
 		dopts.Omit = []string{ver, del}
+		t.verCol = ver
 		verName, _ := json.Marshal(ver)
 		delName, _ := json.Marshal(del)
 		t.verSuffix = append(verName, ':')

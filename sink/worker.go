@@ -81,6 +81,9 @@ type Worker struct {
 	// since when (topicid.go; under mu).
 	lookupIDs func(context.Context, []string) (map[string][16]byte, error)
 	recreated map[string]time.Time
+	// topicCommitted reports whether the group has committed on a topic
+	// (groupCommitted; the version epoch check, epoch.go).
+	topicCommitted func(ctx context.Context, topic string) (bool, error)
 	// lookupAfter: no topic ID lookup before then (one failed; topicid.go).
 	lookupAfter time.Time
 	parts       map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
@@ -226,6 +229,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		return nil, fmt.Errorf("sink: kafka client: %w", err)
 	}
 	w.mark, w.commit, w.setOffsets = w.cl.MarkCommitOffsets, w.cl.CommitMarkedOffsets, w.cl.SetOffsets
+	w.topicCommitted = w.groupCommitted
 	w.lookupIDs = metadataTopicIDs(w.cl)
 	w.rewinds = map[string]map[int32]int64{}
 	if cfg.Errors.Tolerance == "all" {
@@ -379,11 +383,14 @@ func (w *Worker) shutdown(runErr error) error {
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := w.commitMarked(cctx); err != nil {
 		switch {
-		case lostGroup(err):
-			// The group moved on while this member was leaving: the
-			// partitions' next owner reads again from the last commit,
-			// as after any revoke. Nothing is lost; the stop is clean.
-			w.log.Warn("final commit refused: the group rebalanced while this member was leaving; the next owner reads again from the last commit", zap.Error(err))
+		case lostGroup(err), errors.Is(err, context.DeadlineExceeded):
+			// The group moved on while this member was leaving (franz-go
+			// holds commits while the group joins and syncs, so a
+			// rebalance that does not end within the commit's 10 s shows
+			// as a timeout): the partitions' next owner reads again from
+			// the last commit, as after any revoke. Nothing is lost; the
+			// stop is clean.
+			w.log.Warn("final commit not made: the group rebalanced while this member was leaving; the next owner reads again from the last commit", zap.Error(err))
 		default:
 			w.log.Error("final commit failed", zap.Error(err))
 			if runErr == nil {
@@ -607,6 +614,11 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 		}
 		w.tables[key] = t
 		go t.run()
+	}
+	if t.byOffset && t.verCol != "" {
+		if err := w.checkEpoch(ctx, t, topic); err != nil {
+			return nil, err
+		}
 	}
 	w.topics[topic] = t
 	return t, nil

@@ -349,3 +349,15 @@ func parseKeyList(s string) []string {
 	flush()
 	return out
 }
+
+// MaxValue returns the largest value of an integer column of db.table
+// (SELECT MAX), and false when the table has no row. The names are quoted
+// as identifiers.
+func (c *Catalog) MaxValue(ctx context.Context, db, table, column string) (int64, bool, error) {
+	q := "SELECT MAX(" + quoteIdent(column) + ") FROM " + quoteIdent(db) + "." + quoteIdent(table)
+	var v sql.NullInt64
+	if err := c.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+		return 0, false, fmt.Errorf("streamload: catalog: largest %s of %s.%s: %w", column, db, table, err)
+	}
+	return v.Int64, v.Valid, nil
+}

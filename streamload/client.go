@@ -305,8 +305,9 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for hop := 0; ; hop++ {
-		resp, err := c.do(ctx, method, target, hdr, body)
+		resp, done, err := c.do(ctx, method, target, hdr, body)
 		if err != nil {
+			done()
 			if hop == 0 {
 				c.failover(fe)
 			}
@@ -315,6 +316,7 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 		if isRedirect(resp.StatusCode) {
 			loc := resp.Header.Get("Location")
 			drain(resp)
+			done()
 			if loc == "" || hop >= maxRedirects {
 				return 0, nil, &LoadError{Status: fmt.Sprintf("HTTP %d", resp.StatusCode), Retryable: true,
 					Message: "redirect without usable Location"}
@@ -329,6 +331,7 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 		}
 		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
+		done()
 		if err != nil {
 			return 0, nil, &LoadError{Status: "transport", Retryable: true, Err: redact(err)}
 		}
@@ -337,15 +340,19 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 }
 
 // do sends one HTTP request with a fresh reader over body (nil: none).
-func (c *Client) do(ctx context.Context, method, target string, hdr http.Header, body [][]byte) (*http.Response, error) {
+// The transport may go on reading the body after do returned: done takes
+// the body back (see bodies) and must be called once the response is
+// read, before the body's buffers are given back.
+func (c *Client) do(ctx context.Context, method, target string, hdr http.Header, body [][]byte) (resp *http.Response, done func(), err error) {
+	bs := &bodies{parts: body}
 	var rd io.Reader
 	n := partsLen(body)
 	if n > 0 {
-		rd = newPartsReader(body)
+		rd = bs.reader()
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return nil, err
+		return nil, bs.revoke, err
 	}
 	for k, v := range hdr {
 		hr.Header[k] = v
@@ -354,11 +361,12 @@ func (c *Client) do(ctx context.Context, method, target string, hdr http.Header,
 	if body != nil {
 		hr.ContentLength = int64(n)
 		if n > 0 {
-			hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(newPartsReader(body)), nil }
+			hr.GetBody = func() (io.ReadCloser, error) { return bs.reader(), nil }
 		}
 		hr.Header.Set("Expect", "100-continue")
 	}
-	return c.hc.Do(hr)
+	resp, err = c.hc.Do(hr)
+	return resp, bs.revoke, err
 }
 
 func isRedirect(code int) bool {

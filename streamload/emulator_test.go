@@ -405,3 +405,37 @@ func TestIntegrationEmulatorTransaction(t *testing.T) {
 		t.Errorf("state after rollback %q, %v", st, err)
 	}
 }
+
+// TestIntegrationEmulatorCatalogMaxValue: the largest value of a column,
+// read over MySQL (the version epoch check), and none for an empty table.
+func TestIntegrationEmulatorCatalogMaxValue(t *testing.T) {
+	srv, cfg := startEmulator(t, false)
+	ctx := context.Background()
+	if err := srv.Exec(ctx, "CREATE TABLE subway.versioned_t (id BIGINT NOT NULL, `_version` BIGINT NOT NULL) ENGINE=OLAP PRIMARY KEY(id) DISTRIBUTED BY HASH(id)"); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := NewCatalog(CatalogConfig{Addr: srv.MySQLAddr(), User: "root", Password: emuPass, Timeout: 5 * time.Second}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	if _, has, err := cat.MaxValue(ctx, "subway", "versioned_t", "_version"); err != nil || has {
+		t.Fatalf("empty table: has %v, %v", has, err)
+	}
+	c, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Load(ctx, &Request{DB: "subway", Table: "versioned_t", Label: "max-1", Format: FormatJSON, Columns: []string{"id", "_version"},
+		Body: []byte(`[{"id":1,"_version":4611686018427387911},{"id":2,"_version":7}]`)}); err != nil {
+		t.Fatal(err)
+	}
+	max, has, err := cat.MaxValue(ctx, "subway", "versioned_t", "_version")
+	if err != nil || !has || max != 1<<62+7 {
+		t.Fatalf("MaxValue = %d, %v, %v; want 2^62+7", max, has, err)
+	}
+	if _, _, err := cat.MaxValue(ctx, "subway", "versioned_t", "no_such_column"); err == nil {
+		t.Error("a missing column: no error")
+	}
+}
