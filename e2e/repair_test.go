@@ -798,7 +798,7 @@ func createTopicsNamed(ctx context.Context, t *testing.T, adm *kadm.Client, part
 // <cell id>_restart.
 //
 // What Debezium 2.6 does (2.6.2.Final, read in this scenario's Connect
-// log): while the snapshot runs, every record's offset says so
+// log; 3.6.1.Final logs and does the same): while the snapshot runs, every record's offset says so
 // (snapshot=true, last_snapshot_record=false), and Connect commits the
 // offsets of the records written when the task stops. The interrupted
 // snapshot ends with "Snapshot was not completed successfully, it will be
