@@ -66,13 +66,15 @@ build:
 	bash deploy/build.sh
 
 ## chaos: SEEDS fault schedules (default 20) from FIRST (default 1), each with the version guard on and off, under -race;
-## PARALLEL=N runs N schedules side by side (they mostly wait), RACE= runs them without -race;
+## PARALLEL=N runs N schedules side by side (they mostly wait), RACE= runs them without -race,
+## CHAOSFLAGS passes more (-chaos.guard=on -chaos.version=offset: the guard on Kafka-offset versions);
 ## one seed again: go test -race -count=1 -run TestChaos ./sink/ -chaos.seed=N [-chaos.guard=on|off]
 SEEDS ?= 20
 FIRST ?= 1
 PARALLEL ?= 1
 RACE ?= -race
+CHAOSFLAGS ?=
 chaos:
 	$(GO) test ./sink/internal/chaos/
 	$(GO) test $(RACE) -count=1 -timeout 0 -run '^TestChaos$$' ./sink/ -chaos.first=$(FIRST) -chaos.seeds=$(SEEDS) \
-		-chaos.parallel=$(if $(filter 1,$(PARALLEL)),false,true) -parallel $(PARALLEL) -v
+		-chaos.parallel=$(if $(filter 1,$(PARALLEL)),false,true) -parallel $(PARALLEL) $(CHAOSFLAGS) -v

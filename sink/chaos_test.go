@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -54,6 +55,10 @@ var (
 	// Schedules mostly wait (sessions, slow loads, frozen members): side
 	// by side they take little more CPU than one after another.
 	chaosParallel = flag.Bool("chaos.parallel", false, "run the schedules side by side (as many as -test.parallel)")
+	// The version guard's versions: source positions (the generator's
+	// LSNs) or Kafka offsets (mapping.version_from kafka_offset; the checks
+	// map each stored version back to the LSN of the record it names).
+	chaosVersion = flag.String("chaos.version", "source", "with the guard on, versions from source positions (source) or Kafka offsets (offset)")
 )
 
 // Timings of a schedule: short, so that many schedules fit in a CI run,
@@ -137,6 +142,9 @@ type chaosRun struct {
 	// machine): an unplanned freeze, judged as one.
 	evicted bool
 	pending []func() // findings judged after the schedule (judgeLater)
+	// epochs maps, per table, each version epoch given to it to the
+	// incarnation of its topic it was given for (version_from kafka_offset).
+	epochs map[int]map[int64]int
 }
 
 // chaosMember is one worker of the group.
@@ -152,7 +160,10 @@ type chaosMember struct {
 	// through a fault window may outlast shutdown.grace_period, and Run
 	// then says so (docs/architecture.md, Shutdown).
 	early bool
-	err   error
+	// slowed: its loads were made slow; one may still wait when it shuts
+	// down, past shutdown.grace_period (ErrUnfinishedAtShutdown).
+	slowed bool
+	err    error
 }
 
 func runSchedule(t *testing.T, s chaos.Schedule) {
@@ -343,6 +354,12 @@ func (r *chaosRun) setup() {
 		// (the LSN, 0 for snapshot rows: what the generator wrote there)
 		// and loads with merge_condition on it.
 		cfg.Mapping.VersionColumn = "seq"
+		if *chaosVersion == "offset" {
+			// Versions from Kafka offsets; a re-created topic gets its
+			// table a new epoch (recreate), as docs/operations.md asks.
+			cfg.Mapping.VersionFrom = config.VersionFromOffset
+			cfg.Mapping.Tables = map[string]config.TableOptions{}
+		}
 	}
 	r.cfg = cfg
 	r.prod = r.newProducer()
@@ -447,7 +464,7 @@ func (r *chaosRun) checkCommit(req *kmsg.OffsetCommitRequest) {
 		if err != nil {
 			r.fail("read %s: %v", tb.Name, err)
 		}
-		snap[ti] = tb.Target(rows)
+		snap[ti] = r.target(ti, rows)
 		return snap[ti]
 	}
 	for _, rt := range req.Topics {
@@ -502,8 +519,8 @@ func (r *chaosRun) join() {
 	r.mu.Lock()
 	name := fmt.Sprintf("m%d", r.next)
 	r.next++
-	r.mu.Unlock()
 	cfg := r.cfg
+	r.mu.Unlock()
 	cfg.Kafka.ClientID = name
 	level := zap.FatalLevel
 	if *chaosVerbose {
@@ -546,8 +563,21 @@ func (r *chaosRun) join() {
 		// its supervisor to start it again with a new client: so does
 		// the schedule, as a container's restart policy would.
 		var recreated *TopicRecreatedError
+		var epochErr *EpochError
 		restart := false
-		if errors.As(err, &recreated) {
+		switch {
+		case errors.As(err, &epochErr):
+			// A member that loaded rows and was killed before its first
+			// commit leaves versions of this epoch and no committed
+			// offset: the next one stops, naming the epoch to set. So
+			// does the operator.
+			for ti, tb := range r.model.Tables {
+				if epochErr.Table == chaosDatabase+"."+tb.Name {
+					r.newEpoch(ti, epochErr.Stored)
+				}
+			}
+			fallthrough
+		case errors.As(err, &recreated):
 			r.mu.Lock()
 			m.mayFail, m.state = true, "restarted"
 			restart = !r.ending
@@ -681,6 +711,9 @@ func (r *chaosRun) inject(st chaos.Step) (end func(), at int) {
 		// Slow loads matter when something waits for them: a revoke (a
 		// join) for even members, a shutdown (a leave) for odd ones.
 		if m := r.pick(st.Member); m != nil {
+			r.mu.Lock()
+			m.slowed = true
+			r.mu.Unlock()
 			m.loader.slowNext(3)
 			time.Sleep(30 * time.Millisecond)
 			if st.Member%2 == 0 {
@@ -748,6 +781,9 @@ func (r *chaosRun) recreate(topic string) {
 		r.t.Fatalf("delete %s: %v", topic, err)
 	}
 	r.model.Recreate(topic)
+	if r.cfg.Mapping.VersionFrom == config.VersionFromOffset {
+		r.newEpoch(r.model.Table(topic), -1)
+	}
 	if err := r.cluster.CreateTopic(topic, r.s.Partitions, nil); err != nil {
 		r.t.Fatalf("create %s: %v", topic, err)
 	}
@@ -790,6 +826,74 @@ func (r *chaosRun) newProducer() *kgo.Client {
 		r.t.Fatal(err)
 	}
 	return cl
+}
+
+// newEpoch gives table ti a version epoch above its last one (and above
+// stored, when not -1) for its topic's current incarnation, as an operator
+// does after re-creating a topic or when a worker stops with an
+// EpochError.
+func (r *chaosRun) newEpoch(ti int, stored int64) {
+	tb := r.model.Tables[ti]
+	inc := r.model.Incarnation(tb.Topic)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.epochs == nil {
+		r.epochs = map[int]map[int64]int{}
+	}
+	if r.epochs[ti] == nil {
+		r.epochs[ti] = map[int64]int{0: 0}
+	}
+	next := stored + 1
+	for e := range r.epochs[ti] {
+		next = max(next, e+1)
+	}
+	r.epochs[ti][next] = inc
+	tables := maps.Clone(r.cfg.Mapping.Tables)
+	tables[tb.Name] = config.TableOptions{VersionEpoch: next}
+	r.cfg.Mapping.Tables = tables
+}
+
+// incarnation returns the incarnation of table ti's topic that versions of
+// epoch e name.
+func (r *chaosRun) incarnation(ti int, e int64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if inc, ok := r.epochs[ti][e]; ok {
+		return inc
+	}
+	return int(e) // before any new epoch: epoch 0, incarnation 0
+}
+
+// target reads table ti's rows as the model knows them: a version from
+// Kafka offsets in the seq column is replaced by the LSN of the change of
+// the record it names (for the guard on kafka_offset; source positions are
+// LSNs already).
+func (r *chaosRun) target(ti int, rows [][]any) chaos.Target {
+	tb := r.model.Tables[ti]
+	tg := tb.Target(rows)
+	if r.cfg.Mapping.VersionFrom != config.VersionFromOffset {
+		return tg
+	}
+	for k, row := range tg {
+		row = slices.Clone(row)
+		row[tb.Seq] = r.origin(ti, k, tb.SeqOf(row))
+		tg[k] = row
+	}
+	return tg
+}
+
+// origin maps a version from Kafka offsets back to the LSN of the change
+// it stands for (a version it cannot place is returned as it is, and shows
+// as a difference).
+func (r *chaosRun) origin(ti int, key string, v int64) int64 {
+	if r.cfg.Mapping.VersionFrom != config.VersionFromOffset || v < 1<<62 {
+		return v
+	}
+	inc, off := r.incarnation(ti, (v-1<<62)>>44), v&(1<<44-1)
+	if lsn, ok := r.model.Origin(ti, inc, off, key); ok {
+		return lsn
+	}
+	return v
 }
 
 // settle ends the faults, makes sure a member runs, waits until the
@@ -871,6 +975,8 @@ func (r *chaosRun) settle() {
 		}
 		switch {
 		case m.err == nil || m.mayFail || errors.Is(m.err, context.Canceled):
+		case m.slowed && errors.Is(m.err, ErrUnfinishedAtShutdown):
+			r.tolerate("member %s, its loads slowed: %v", m.name, m.err)
 		case m.early:
 			r.tolerate("member %s, stopped during the faults: %v", m.name, m.err)
 		case errors.Is(m.err, debezium.ErrNoVersion) && *chaosEnvelope == "auto":
@@ -956,7 +1062,7 @@ func (r *chaosRun) converged() string {
 		if err != nil {
 			return err.Error()
 		}
-		if diffs, reverted, resurrected := r.model.Diff(ti, tb.Target(rows)); !r.revertsAccepted(len(diffs), reverted, resurrected) {
+		if diffs, reverted, resurrected := r.model.Diff(ti, r.target(ti, rows)); !r.revertsAccepted(len(diffs), reverted, resurrected) {
 			return fmt.Sprintf("%d differences, first %s", len(diffs), diffs[0])
 		}
 	}
@@ -979,7 +1085,7 @@ func (r *chaosRun) report() {
 			r.fail("read %s: %v", tb.Name, err)
 			continue
 		}
-		diffs, reverted, resurrected := r.model.Diff(ti, tb.Target(rows))
+		diffs, reverted, resurrected := r.model.Diff(ti, r.target(ti, rows))
 		switch {
 		case len(diffs) == 0:
 		case r.revertsAccepted(len(diffs), reverted, resurrected) && r.s.Guard:
@@ -1067,6 +1173,13 @@ func (l *faultLoader) Load(ctx context.Context, b *Batch) error {
 		select {
 		case <-time.After(chaosSlow):
 		case <-ctx.Done():
+			return ctx.Err()
+		}
+		l.mu.Lock()
+		dead = l.dead
+		l.mu.Unlock()
+		if dead { // killed while waiting: a killed process sends nothing more
+			<-ctx.Done()
 			return ctx.Err()
 		}
 	}
@@ -1191,7 +1304,7 @@ func (p *beProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		rows, _ := p.emu.Rows(chaosDatabase, tb.Name)
-		before = tb.Target(rows)
+		before = p.r.target(ti, rows)
 	}
 	out, _ := http.NewRequest(req.Method, p.be+req.URL.RequestURI(), bytes.NewReader(body))
 	out.Header = req.Header.Clone()
@@ -1275,6 +1388,7 @@ func (p *beProxy) check(ti int, tb *chaos.Table, before chaos.Target, body []byt
 			}
 		}
 		k, seq := tb.Key(row), tb.SeqOf(row)
+		seq = p.r.origin(ti, k, seq)
 		by, _ := p.r.sentBy.Load(h.Get("label"))
 		p.note(tb.Name, k, fmt.Sprintf("%s by %v%s seq %d op %v", time.Now().Format("15:04:05.000"), by, h.Get("label"), seq, m["__op"]))
 		old, present := cur[k]
@@ -1295,7 +1409,7 @@ func (p *beProxy) check(ti int, tb *chaos.Table, before chaos.Target, body []byt
 		p.r.fail("read %s: %v", tb.Name, err)
 		return
 	}
-	for _, f := range p.watch[tb.Name].Observe(tb.Target(rows2)) {
+	for _, f := range p.watch[tb.Name].Observe(p.r.target(ti, rows2)) {
 		p.r.finding(f.Kind, fmt.Errorf("after load %s: %w", h.Get("label"), f.Err))
 	}
 }

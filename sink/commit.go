@@ -69,6 +69,12 @@ func (w *Worker) commitMarked(ctx context.Context) error {
 	return nil
 }
 
+// ErrUnfinishedAtShutdown is wrapped by the error of a shutdown that left
+// loads unfinished (past shutdown.grace_period, or fenced while holding
+// partitions still owned): their records stay uncommitted, for the next
+// owner to load. Nothing is lost; the stop was not clean.
+var ErrUnfinishedAtShutdown = errors.New("sink: loads unfinished at shutdown, their records left uncommitted")
+
 // lostGroup reports whether a commit was refused because this member's
 // generation is over (the group rebalanced without it, or evicted it): the
 // offsets stay as the group last committed them, for the next owner.

@@ -40,6 +40,10 @@ type Batch struct {
 	// deleted holds the hashes of the Kafka keys of the batch's deletes
 	// (Primary Key tables): an upsert of one of them starts a new batch.
 	deleted map[uint64]struct{}
+	// streamed: the batch holds a streamed (not snapshot) row; with the
+	// version guard on source positions a snapshot row starts a new batch
+	// after one (tableState.addRow).
+	streamed bool
 
 	// kept holds what the dead-letter topic needs of each record (only when
 	// one is configured), its keys and values copied into arena so the

@@ -331,8 +331,12 @@ func (t *tableState) rewind(b *Batch, why string, locked bool) {
 	w := t.w
 	if w.stopping.Load() || w.rewinds == nil {
 		t.failed.Store(true)
-		w.fail(fmt.Errorf("sink: a batch of %s (label %s, %s) was not loaded (%s) while it holds partitions this member still owns: stopping without committing them",
-			t.name, b.Label, describeRanges(b.Ranges), why))
+		err := fmt.Errorf("sink: a batch of %s (label %s, %s) was not loaded (%s) while it holds partitions this member still owns: stopping without committing them",
+			t.name, b.Label, describeRanges(b.Ranges), why)
+		if w.stopping.Load() {
+			err = fmt.Errorf("%w: %w", ErrUnfinishedAtShutdown, err)
+		}
+		w.fail(err)
 		return
 	}
 	if !locked {

@@ -133,3 +133,78 @@ func TestLabelsCarryTopicID(t *testing.T) {
 		t.Errorf("labels %v: the same offsets of two incarnations of a topic share a label", labels)
 	}
 }
+
+// TestSnapshotRowAfterStreamedChangeStartsALoad: with the version guard on
+// source positions a snapshot row ranks below every streamed change, and
+// StarRocks keeps the last row of a key within a load before comparing it
+// with the stored one: a streamed update followed in one load by an
+// incremental snapshot's row of the same key would be hidden by it and
+// refused with it. The batch closes before a snapshot row that follows a
+// streamed one, and the update lands.
+func TestSnapshotRowAfterStreamedChangeStartsALoad(t *testing.T) {
+	for _, from := range []string{config.VersionFromSource, config.VersionFromOffset} {
+		t.Run(from, func(t *testing.T) {
+			emu, def, loader := guardEmulator(t)
+			// StarRocks' memtable keeps the last row of a key (REPLACE
+			// aggregation) before the condition is checked: shared-data mode.
+			if err := emu.SetSettings(*strictSettings()); err != nil {
+				t.Fatal(err)
+			}
+			w := batchWorker(t)
+			w.cfg.Mapping.VersionColumn = "_version"
+			w.cfg.Mapping.VersionFrom = from
+			ts, err := newTableState(w, def, config.TableOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			chunk := func(k int, v int64) []byte {
+				row := fmt.Sprintf(`{"use_date":"20240601","line_no":"1","station_name":"s%d","pass_in":"%s","pass_out":null,"reg_date":"20240604"}`, k, decimalB64(v))
+				return []byte(fmt.Sprintf(`{"before":null,"after":%s,"source":{"connector":"postgresql","snapshot":"incremental","ts_ms":1,"lsn":null,"sequence":"[\"900\",\"900\"]"},"op":"r"}`, row))
+			}
+			values := [][]byte{
+				passIn("c", 1, 10, 100), // stored first
+				passIn("u", 1, 11, 200), // the update …
+				chunk(1, 10),            // … then a chunk that read key 1 before it (source positions rank it lower)
+				passIn("u", 2, 20, 300),
+			}
+			for i, v := range values {
+				if i == 1 {
+					ts.flush("test") // the create is stored on its own
+				}
+				if err := add(ts, &kgo.Record{Topic: batchTopic, Offset: int64(i), Value: v}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ts.flush("test")
+			var reasons []string
+			for _, b := range ts.queue {
+				reasons = append(reasons, fmt.Sprintf("%d:%s", b.Rows, b.reason))
+				if err := loader.Load(context.Background(), b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := "[1:test 1:snapshot_after_stream 2:test]" // source positions
+			if from == config.VersionFromOffset {
+				want = "[1:test 3:test]" // offsets: the chunk's row ranks above the update, in log order
+			}
+			if fmt.Sprint(reasons) != want {
+				t.Errorf("batches %v, want %s", reasons, want)
+			}
+			rows, err := emu.Rows("subway", "subway_passengers_copy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				if r[2] == "s1" {
+					wantIn := "11" // the update survives the chunk's row under source positions
+					if from == config.VersionFromOffset {
+						wantIn = "10" // the chunk's image, last in the topic, wins
+					}
+					if got := fmt.Sprint(r[3]); got != wantIn {
+						t.Errorf("key s1: pass_in %s, want %s", got, wantIn)
+					}
+				}
+			}
+		})
+	}
+}

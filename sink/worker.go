@@ -408,7 +408,7 @@ func (w *Worker) shutdown(runErr error) error {
 	w.log.Info("worker stopped", zap.Int64("records", st.Records), zap.Int64("rows_loaded", st.RowsLoaded),
 		zap.Int64("rows_deleted", st.RowsDeleted), zap.Int64("dead_lettered", st.DeadLettered), zap.Bool("clean", clean && runErr == nil))
 	if runErr == nil && !clean {
-		runErr = errors.New("sink: loads did not finish within shutdown.grace_period")
+		runErr = fmt.Errorf("%w: loads did not finish within shutdown.grace_period", ErrUnfinishedAtShutdown)
 	}
 	return runErr
 }

@@ -30,11 +30,20 @@ type Model struct {
 	byTopic map[string]int
 	parts   map[TP][]Event
 	keys    []map[string][]Version
+	// inc numbers each topic's incarnations (Recreate), and old keeps the
+	// records of the earlier ones, for Origin.
+	inc map[string]int
+	old map[incTP][]Event
+}
+
+type incTP struct {
+	TP
+	inc int
 }
 
 // NewModel returns the empty model of tables.
 func NewModel(tables []*Table) *Model {
-	m := &Model{Tables: tables, byTopic: map[string]int{}, parts: map[TP][]Event{}}
+	m := &Model{Tables: tables, byTopic: map[string]int{}, parts: map[TP][]Event{}, inc: map[string]int{}, old: map[incTP][]Event{}}
 	for i, t := range tables {
 		m.byTopic[t.Topic] = i
 		m.keys = append(m.keys, map[string][]Version{})
@@ -63,11 +72,48 @@ func (m *Model) Append(ev Event) int64 {
 func (m *Model) Recreate(topic string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for tp := range m.parts {
+	for tp, recs := range m.parts {
 		if tp.Topic == topic {
+			m.old[incTP{tp, m.inc[topic]}] = recs
 			delete(m.parts, tp)
 		}
 	}
+	m.inc[topic]++
+}
+
+// Incarnation returns the number of topic's current incarnation: 0, then
+// one more at each Recreate.
+func (m *Model) Incarnation(topic string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inc[topic]
+}
+
+// Origin returns the LSN of the change of key written by the record at
+// offset off of incarnation inc of table ti's topic (its partition is the
+// key's): what a version from Kafka offsets stands for.
+func (m *Model) Origin(ti, inc int, off int64, key string) (int64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	topic := m.Tables[ti].Topic
+	for tp := range m.parts {
+		if tp.Topic != topic {
+			continue
+		}
+		recs := m.parts[tp]
+		if inc != m.inc[topic] {
+			recs = m.old[incTP{tp, inc}]
+		}
+		if off < int64(len(recs)) && recs[off].KeyID == key && recs[off].Op != OpTombstone {
+			return recs[off].LSN, true
+		}
+	}
+	for it, recs := range m.old {
+		if it.Topic == topic && it.inc == inc && off < int64(len(recs)) && recs[off].KeyID == key && recs[off].Op != OpTombstone {
+			return recs[off].LSN, true
+		}
+	}
+	return 0, false
 }
 
 // End returns the offset after the last record of a partition.
