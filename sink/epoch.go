@@ -26,7 +26,11 @@ import (
 //     new incarnation above everything stored.
 // A partition of a topic the group has committed on is the same
 // incarnation going on (Kafka drops a topic's committed offsets with the
-// topic), and needs nothing.
+// topic), and needs nothing. The check runs again before the first batch
+// after each assignment (onAssigned marks the topics): in a rolling
+// restart that raises version_epoch, a member still on the old epoch
+// stops before loading partitions a member of the new epoch loaded, whose
+// rows its versions could not outrank.
 
 // MaxValuer is an optional capability of a SchemaSource: the largest value
 // of an integer column (false when the table is empty). streamload.Catalog

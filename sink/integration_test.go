@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap/zaptest"
@@ -247,6 +248,9 @@ func (h *harness) runToError() error {
 func (h *harness) committed(group string) int64 {
 	adm := kadm.NewClient(h.prod)
 	offs, err := adm.FetchOffsets(context.Background(), group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return 0 // not joined yet
+	}
 	if err != nil {
 		h.t.Fatal(err)
 	}

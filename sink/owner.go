@@ -112,6 +112,14 @@ func (o *owner) holds(b *Batch) (all, any bool) {
 func (w *Worker) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	w.own.assign(assigned)
 	w.pauseAssigned(assigned)
+	w.mu.Lock()
+	if w.epochDue == nil {
+		w.epochDue = map[string]bool{}
+	}
+	for topic := range assigned {
+		w.epochDue[topic] = true // epoch.go: a member of another epoch may have loaded them
+	}
+	w.mu.Unlock()
 	w.log.Info("partitions assigned", zap.Any("partitions", assigned))
 }
 

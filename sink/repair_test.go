@@ -16,6 +16,7 @@ import (
 	"github.com/starsink/starsink/debezium"
 	"github.com/starsink/starsink/emulator"
 	"github.com/starsink/starsink/streamload"
+	"go.uber.org/zap/zaptest"
 )
 
 // TestOffsetVersion: with mapping.version_from kafka_offset a change's
@@ -427,5 +428,83 @@ func TestIntegrationVersionEpoch(t *testing.T) {
 	h.cfg.Kafka.GroupID = "starsink-test-3"
 	if err := h.runToError(); !errors.As(err, &epochErr) || epochErr.NewTopic || epochErr.Stored != 1 || epochErr.Epoch != 0 {
 		t.Fatalf("Run = %v, want an EpochError: stored epoch 1 later than 0", err)
+	}
+}
+
+// TestIntegrationVersionEpochRechecksOnAssignment: during a rolling restart
+// that raises version_epoch, a member still on the old epoch must not take
+// over partitions a member of the new epoch loaded: its rows would rank
+// below and be refused. The epoch check runs again at each assignment, and
+// the old member stops.
+func TestIntegrationVersionEpochRechecksOnAssignment(t *testing.T) {
+	topic := "dip.cdc.public.repair_t"
+	h := newHarnessWith(t, emulator.Config{}, 2, topic)
+	ddl := `CREATE TABLE repair_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
+		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8), _version BIGINT NOT NULL DEFAULT "0")
+		PRIMARY KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)`
+	if err := h.emu.Exec(context.Background(), ddl); err != nil {
+		t.Fatal(err)
+	}
+	h.topic = topic
+	h.cfg.Kafka.Topics = []string{topic}
+	h.cfg.Mapping.VersionFrom = config.VersionFromOffset
+	h.cfg.Mapping.Tables = map[string]config.TableOptions{"repair_t": {VersionColumn: "_version"}}
+	r := &repairRig{harness: h, table: "repair_t"}
+	for k := range 10 {
+		r.event("c", k, int64(k), streamed(1000+8*int64(k)))
+	}
+	// The old member loads everything, then a member of epoch 1 joins and
+	// loads what it is given.
+	old := *h.cfg
+	old.Kafka.ClientID = "old"
+	oldW, err := New(&old, Deps{Schemas: emuSchemas{h.emu}}, zaptest.NewLogger(t).Named("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	oldDone := make(chan error, 1)
+	go func() { oldDone <- oldW.Run(ctx) }()
+	r.settle()
+	newCfg := *h.cfg
+	newCfg.Mapping.VersionEpoch = 1
+	newCfg.Kafka.ClientID = "new"
+	_, stopNew := h.worker(&newCfg)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rows, _ := h.emu.Rows("subway", "repair_t")
+		epoch1 := false
+		for _, x := range rows {
+			if v, _ := x[6].(int64); v >= 1<<62+1<<44 {
+				epoch1 = true
+			}
+		}
+		if epoch1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the epoch-1 member loaded nothing within 20s")
+		}
+		for k := range 10 {
+			r.event("u", k, int64(k)+100, streamed(2000+8*int64(k)))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// The new member leaves: its partitions go back to the old one, which
+	// checks the epoch before loading them and stops.
+	if err := stopNew(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range 10 {
+		r.event("u", k, int64(k)+200, streamed(3000+8*int64(k)))
+	}
+	var epochErr *EpochError
+	select {
+	case err := <-oldDone:
+		if !errors.As(err, &epochErr) || epochErr.NewTopic || epochErr.Stored != 1 || epochErr.Epoch != 0 {
+			t.Fatalf("the old member stopped with %v, want an EpochError: stored epoch 1, its own 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the old member did not stop within 30s")
 	}
 }

@@ -84,6 +84,9 @@ type Worker struct {
 	// topicCommitted reports whether the group has committed on a topic
 	// (groupCommitted; the version epoch check, epoch.go).
 	topicCommitted func(ctx context.Context, topic string) (bool, error)
+	// epochDue holds the topics assigned since their last version epoch
+	// check (epoch.go): it runs again before their next batch. Under mu.
+	epochDue map[string]bool
 	// lookupAfter: no topic ID lookup before then (one failed; topicid.go).
 	lookupAfter time.Time
 	parts       map[string]map[int32]struct{} // partitions fetched from, by topic (dropped on revoke)
@@ -590,6 +593,12 @@ func (w *Worker) reject(r *kgo.Record, t *tableState, stage string, err error) e
 // table returns the table a topic loads into, resolving it once.
 func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 	if t := w.topics[topic]; t != nil {
+		if w.epochDue[topic] && t.byOffset && t.verCol != "" {
+			if err := w.checkEpoch(ctx, t, topic); err != nil {
+				return nil, err
+			}
+		}
+		delete(w.epochDue, topic)
 		return t, nil
 	}
 	target, err := w.mapper.Resolve(topic)
@@ -620,6 +629,7 @@ func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
 			return nil, err
 		}
 	}
+	delete(w.epochDue, topic)
 	w.topics[topic] = t
 	return t, nil
 }
