@@ -33,16 +33,16 @@ test-deps:
 ## e2e: PostgreSQL 15 -> Debezium -> Kafka 4.0 -> starsink -> StarRocks emulator, real processes on loopback.
 ## The reference scenario on the seed's cell (2.6-raw-schemas) with the classic group protocol, then again with
 ## KIP-848's consumer protocol, then on 3.6-raw-schemas; the short scenario on the other cells of the matrix
-## (e2e/README.md, "The matrix"). E2E_PENDING: cells left out of CI until the decoder can pass them (none).
+## (e2e/README.md, "The matrix"); the repair scenario (incremental snapshot repairs, a restarted snapshot) on 2.6-raw-schemas and 3.6-raw-schemas. E2E_PENDING: cells left out of CI until the decoder can pass them (none).
 E2E_CELLS_26 := 2.6-raw-schemas 2.6-raw-schemaless 2.6-rewrite-schemas 2.6-rewrite-schemaless 2.6-tombstone-schemas 2.6-tombstone-schemaless
 E2E_CELLS_36 := $(subst 2.6-,3.6-,$(E2E_CELLS_26))
 E2E_PENDING :=
 comma := ,
 e2e_list = $(subst $(eval) ,$(comma),$(strip $(1)))
 e2e:
-	bash e2e/run.sh --full 2.6-raw-schemas --short $(call e2e_list,$(filter-out 2.6-raw-schemas $(E2E_PENDING),$(E2E_CELLS_26)))
+	bash e2e/run.sh --full 2.6-raw-schemas --repair 2.6-raw-schemas --short $(call e2e_list,$(filter-out 2.6-raw-schemas $(E2E_PENDING),$(E2E_CELLS_26)))
 	STARSINK_KAFKA_GROUP_PROTOCOL=consumer bash e2e/run.sh --full 2.6-raw-schemas
-	bash e2e/run.sh --no-secure --full 3.6-raw-schemas --short $(call e2e_list,$(filter-out 3.6-raw-schemas $(E2E_PENDING),$(E2E_CELLS_36)))
+	bash e2e/run.sh --no-secure --full 3.6-raw-schemas --repair 3.6-raw-schemas --short $(call e2e_list,$(filter-out 3.6-raw-schemas $(E2E_PENDING),$(E2E_CELLS_36)))
 
 ## e2e-matrix: the reference scenario on every cell of the matrix, pending ones included (19 min on the 2-core machine)
 e2e-matrix:

@@ -72,9 +72,9 @@ func pgRows(ctx context.Context, c *pgx.Conn, tb table) (rowSet, error) {
 
 // srRows reads every row of tb from the emulator.
 func srRows(ctx context.Context, db *sql.DB, tb table) (rowSet, error) {
-	rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(tb.cols, ", ")+" FROM "+tb.name)
+	rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(tb.cols, ", ")+" FROM "+tb.srName())
 	if err != nil {
-		return nil, fmt.Errorf("emulator: read %s: %w", tb.name, err)
+		return nil, fmt.Errorf("emulator: read %s: %w", tb.srName(), err)
 	}
 	defer rows.Close()
 	out := rowSet{}
@@ -86,7 +86,7 @@ func srRows(ctx context.Context, db *sql.DB, tb table) (rowSet, error) {
 	}
 	for rows.Next() {
 		if err := rows.Scan(dst...); err != nil {
-			return nil, fmt.Errorf("emulator: scan %s: %w", tb.name, err)
+			return nil, fmt.Errorf("emulator: scan %s: %w", tb.srName(), err)
 		}
 		for i := range ns {
 			vals[i] = nil

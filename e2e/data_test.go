@@ -12,6 +12,17 @@ type table struct {
 	pgDDL   string
 	srDDL   string
 	initial int // rows before the connector starts
+	// target is what is read in StarRocks when it is not the table of
+	// the same name: a versioned table's latest-row view.
+	target string
+}
+
+// srName is the table or view read in StarRocks.
+func (tb table) srName() string {
+	if tb.target != "" {
+		return tb.target
+	}
+	return tb.name
 }
 
 var subwayTables = []table{

@@ -9,14 +9,18 @@
 #                                   the reference scenario on some cells, the short one on others
 #   bash e2e/run.sh --capture-only  only refresh debezium/testdata/captured/<cell>/ of the --full cells
 #   bash e2e/run.sh --source-only   capture, then time Debezium alone on the bulk steps (no starsink)
+#   --repair CELLS                  also the repair scenario (incremental snapshot repairs; e2e/repair_test.go) on CELLS
 #   --no-secure                     skip the SASL_SSL listener's test (it does not involve Debezium)
+#   bash e2e/run.sh --no-secure --repair 2.6-raw-schemas
+#                                   the repair scenario alone
 #
 # A cell is <debezium>-<topics>-<values>: 2.6 or 3.6 (2.6.2.Final, 3.6.1.Final),
 # raw, rewrite or tombstone, schemas or schemaless (e2e/README.md, "The matrix");
 # CELLS is a comma-separated list, all of one Debezium release (one stack).
 #
 # Environment: E2E_BULK_ROWS (default 950000), E2E_CHANGE_ROWS (default 200000),
-# E2E_REPLICAS (default 3), E2E_TIMEOUT (go test -timeout, default 25m per full cell, 6m per short one).
+# E2E_REPLICAS (default 3), E2E_RESTART_ROWS (default 50000, the repair scenario's interrupted snapshot),
+# E2E_TIMEOUT (go test -timeout, default 25m per full cell, 6m per short one, 16m per repair one).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +29,7 @@ SOURCE_ONLY=0
 SECURE=1
 FULL_CELLS=""
 SHORT_CELLS=""
+REPAIR_CELLS=""
 cells_given=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -33,7 +38,8 @@ while [ $# -gt 0 ]; do
 	--no-secure) SECURE=0 ;;
 	--full) FULL_CELLS=${2:?--full needs a list of cells}; cells_given=1; shift ;;
 	--short) SHORT_CELLS=${2:?--short needs a list of cells}; cells_given=1; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	--repair) REPAIR_CELLS=${2:?--repair needs a list of cells}; cells_given=1; shift ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "unknown argument: $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -41,7 +47,7 @@ done
 [ "$cells_given" = 1 ] || FULL_CELLS=2.6-raw-schemas
 # One stack runs one Debezium release: every cell must name the same one.
 DEBEZIUM_VERSION=""
-for c in ${FULL_CELLS//,/ } ${SHORT_CELLS//,/ }; do
+for c in ${FULL_CELLS//,/ } ${SHORT_CELLS//,/ } ${REPAIR_CELLS//,/ }; do
 	case "${c%%-*}" in
 	2.6) v=2.6.2.Final ;;
 	3.6) v=3.6.1.Final ;;
@@ -81,9 +87,9 @@ cleanup() {
 				# the replicas of the cells that failed (cell 3.6-raw-schemas: starsink-d36_raw_schemas-N.log,
 				# and those of its self-managed tables' step, starsink-d36_raw_schemas_own-N.log)
 				local c l id
-				for c in $(grep -oE -- '--- FAIL: TestIntegration(EndToEnd|Matrix)/[^/ ]+' "$E2E_LOGS/scenario.log" 2>/dev/null | sed 's|.*/||' | sort -u); do
+				for c in $(grep -oE -- '--- FAIL: TestIntegration(EndToEnd|Matrix|Repair)/[^/ ]+' "$E2E_LOGS/scenario.log" 2>/dev/null | sed 's|.*/||' | sort -u); do
 					id=d$(echo "$c" | tr -d . | tr - _)
-					for l in "$E2E_LOGS/starsink-$id"-*.log "$E2E_LOGS/starsink-${id}_own"-*.log; do
+					for l in "$E2E_LOGS/starsink-$id"-*.log "$E2E_LOGS/starsink-${id}_"{own,repair,restart}-*.log; do
 						[ -f "$l" ] || continue
 						echo "----- last lines of $l -----" >&2
 						tail -40 "$l" >&2
@@ -154,12 +160,13 @@ if [ "$CAPTURE_ONLY" = 0 ]; then
 		-e "s/\${SR_MYSQL_PORT}/$SR_MYSQL_PORT/g" "$E2E_DIR/starsink.yaml" >"$E2E_RUN/starsink.yaml"
 fi
 
-tests='TestIntegrationEndToEnd|TestIntegrationMatrix'
+tests='TestIntegrationEndToEnd|TestIntegrationMatrix|TestIntegrationRepair'
 [ "$SECURE" = 1 ] && tests="$tests|TestIntegrationSecureListener"
 nfull=$(echo "$FULL_CELLS" | tr ',' '\n' | grep -c .)
 nshort=$(echo "$SHORT_CELLS" | tr ',' '\n' | grep -c .)
-log "running the scenario on Debezium $DEBEZIUM_VERSION (go test -tags e2e ./e2e/): full ${FULL_CELLS:-none}; short ${SHORT_CELLS:-none}"
-export E2E_FULL_CELLS="$FULL_CELLS" E2E_SHORT_CELLS="$SHORT_CELLS"
+nrepair=$(echo "$REPAIR_CELLS" | tr ',' '\n' | grep -c .)
+log "running the scenario on Debezium $DEBEZIUM_VERSION (go test -tags e2e ./e2e/): full ${FULL_CELLS:-none}; short ${SHORT_CELLS:-none}; repair ${REPAIR_CELLS:-none}"
+export E2E_FULL_CELLS="$FULL_CELLS" E2E_SHORT_CELLS="$SHORT_CELLS" E2E_REPAIR_CELLS="$REPAIR_CELLS"
 export E2E_PG_DSN="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 export E2E_KAFKA="127.0.0.1:$KAFKA_PORT"
 export E2E_CONNECT_URL="http://127.0.0.1:$CONNECT_PORT"
@@ -179,7 +186,7 @@ else
 	rm -rf "$E2E_CAPTURE_DIR"
 fi
 export E2E_CAPTURE_ONLY="$CAPTURE_ONLY" E2E_SOURCE_ONLY="$SOURCE_ONLY"
-(cd "$E2E_ROOT" && go test -tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-$((25 * nfull + 6 * nshort + 5))m}" -run "^($tests)\$" ./e2e/) 2>&1 |
+(cd "$E2E_ROOT" && go test -tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-$((25 * nfull + 6 * nshort + 16 * nrepair + 5))m}" -run "^($tests)\$" ./e2e/) 2>&1 |
 	tee "$E2E_LOGS/scenario.log"
 rc=${PIPESTATUS[0]}
 if [ "$CAPTURE_ONLY" = 0 ] && [ -n "$(ls "$E2E_CAPTURE_DIR" 2>/dev/null)" ]; then

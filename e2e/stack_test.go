@@ -31,6 +31,8 @@ type env struct {
 	topicPrefix                       string
 	debezium                          string // the release Connect runs, e.g. 3.6.1.Final
 	fullCells, shortCells             string // the cells of the reference and the short scenario
+	repairCells                       string // the cells of the repair scenario (repair_test.go)
+	restartRows                       int    // the rows of the interrupted initial snapshot's table
 	captureOnly, sourceOnly           bool
 	bulkRows, changeRows, replicas    int
 }
@@ -52,6 +54,8 @@ func loadEnv(t *testing.T) env {
 		debezium:    envOr("DEBEZIUM_VERSION", "2.6.2.Final"),
 		fullCells:   os.Getenv("E2E_FULL_CELLS"),
 		shortCells:  os.Getenv("E2E_SHORT_CELLS"),
+		repairCells: os.Getenv("E2E_REPAIR_CELLS"),
+		restartRows: envInt(t, "E2E_RESTART_ROWS", 50000),
 		captureOnly: os.Getenv("E2E_CAPTURE_ONLY") == "1" || os.Getenv("E2E_SOURCE_ONLY") == "1",
 		sourceOnly:  os.Getenv("E2E_SOURCE_ONLY") == "1",
 		bulkRows:    envInt(t, "E2E_BULK_ROWS", 950000),
