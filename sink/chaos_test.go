@@ -145,6 +145,9 @@ type chaosRun struct {
 	// epochs maps, per table, each version epoch given to it to the
 	// incarnation of its topic it was given for (version_from kafka_offset).
 	epochs map[int]map[int64]int
+	// epochReplay: a table got a new epoch for the incarnation it was
+	// loaded from (after an EpochError; see newEpoch).
+	epochReplay bool
 }
 
 // chaosMember is one worker of the group.
@@ -184,6 +187,9 @@ const (
 	bugResurrect = "resurrect: with the version guard on, a member frozen past its session and then released loads an upsert it held " +
 		"after the new owner loaded that key's delete, and the key comes back with an older image for good " +
 		"(a deleted key leaves no version for merge_condition to compare with)"
+	bugLateDelete = "late-delete: with the version guard on, a member frozen (or evicted) past its session loads, after the new owner loaded newer images of a key, " +
+		"a batch holding that key's delete: deletes are unconditional in StarRocks, so the key is removed, or removed and given an older image by the rest of the batch, " +
+		"until it changes again (the versioned mode has no such gap)"
 	bugTombstoneFirst = "tombstone-first: with decoder.envelope=auto and the version guard, a member whose committed offset points at a delete's " +
 		"tombstone, with no change event of the table in that poll or before, takes it for an unwrapped delete without a source position, and stops " +
 		"(the fix, as its error says: decoder.envelope=raw, the schedules' default)"
@@ -228,6 +234,9 @@ func (r *chaosRun) judgeLater(f func()) {
 func (r *chaosRun) judgeFinding(k chaos.Kind, err error) {
 	switch {
 	case k == chaos.Phantom:
+	case r.epochReplayed():
+		r.tolerate("(c) %v", err)
+		return
 	case !r.s.Replays() && !r.frozen():
 	case !r.s.Guard, k == chaos.DeleteOrder:
 		r.tolerate("(c) %v", err)
@@ -250,6 +259,8 @@ func (r *chaosRun) judgeCommit(err error, resurrected bool) {
 		r.tolerate("(b) %v", err)
 	case r.frozen() && resurrected:
 		r.failKnown(bugResurrect, "(b) %v", err)
+	case r.frozen() && r.proxy.deletedAll(err.Error()):
+		r.failKnown(bugLateDelete, "(b) %v", err)
 	default:
 		r.fail("(b) %v", err)
 	}
@@ -269,12 +280,21 @@ func (r *chaosRun) revertsAccepted(diffs, reverted, resurrected int) bool {
 	return reverted == diffs
 }
 
-// frozen reports whether a member was frozen past its session: by the
-// schedule, or unplanned (evicted).
+// lateDeletes reports whether every difference of a table (with the
+// guard, a member frozen or evicted) is a key a delete was loaded for
+// (bugLateDelete).
+func (r *chaosRun) lateDeletes(diffs []string) bool {
+	return r.s.Guard && r.frozen() && len(diffs) > 0 && r.proxy.deletedAll(strings.Join(diffs, "\n"))
+}
+
+// frozen reports whether a member may have had a load land after its
+// partitions moved: frozen past its session by the schedule, evicted
+// unplanned, or killed with a load on the wire (a killed process's last
+// request still reaches StarRocks, as after a SIGKILL).
 func (r *chaosRun) frozen() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.s.Has(chaos.Freeze) || r.evicted
+	return r.s.Has(chaos.Freeze) || r.s.Has(chaos.Kill) || r.evicted
 }
 
 // lostWatch is a log core that calls onLost when the worker logs that its
@@ -583,10 +603,10 @@ func (r *chaosRun) join() {
 			restart = !r.ending
 			r.mu.Unlock()
 		}
-		close(m.done)
 		if restart {
-			r.join()
+			r.join() // before done closes: the schedule never sees no member alive in between
 		}
+		close(m.done)
 	}()
 	r.mu.Lock()
 	r.members = append(r.members, m)
@@ -847,10 +867,24 @@ func (r *chaosRun) newEpoch(ti int, stored int64) {
 	for e := range r.epochs[ti] {
 		next = max(next, e+1)
 	}
+	if stored >= 0 {
+		// An EpochError on the topic's incarnation that loaded the stored
+		// rows (a member killed before its first commit): the new epoch
+		// reads the topic again from its start, ranked above what is
+		// stored, so its older images land again until it catches up,
+		// as a replay without the guard does.
+		r.epochReplay = true
+	}
 	r.epochs[ti][next] = inc
 	tables := maps.Clone(r.cfg.Mapping.Tables)
 	tables[tb.Name] = config.TableOptions{VersionEpoch: next}
 	r.cfg.Mapping.Tables = tables
+}
+
+func (r *chaosRun) epochReplayed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.epochReplay
 }
 
 // incarnation returns the incarnation of table ti's topic that versions of
@@ -1062,7 +1096,7 @@ func (r *chaosRun) converged() string {
 		if err != nil {
 			return err.Error()
 		}
-		if diffs, reverted, resurrected := r.model.Diff(ti, r.target(ti, rows)); !r.revertsAccepted(len(diffs), reverted, resurrected) {
+		if diffs, reverted, resurrected := r.model.Diff(ti, r.target(ti, rows)); !r.revertsAccepted(len(diffs), reverted, resurrected) && !r.lateDeletes(diffs) {
 			return fmt.Sprintf("%d differences, first %s", len(diffs), diffs[0])
 		}
 	}
@@ -1090,6 +1124,8 @@ func (r *chaosRun) report() {
 		case len(diffs) == 0:
 		case r.revertsAccepted(len(diffs), reverted, resurrected) && r.s.Guard:
 			r.failKnown(bugResurrect, "(a) %s differs from the source:\n    %s", tb.Name, strings.Join(diffs, "\n    "))
+		case r.lateDeletes(diffs):
+			r.failKnown(bugLateDelete, "(a) %s differs from the source:\n    %s", tb.Name, strings.Join(diffs, "\n    "))
 		case r.revertsAccepted(len(diffs), reverted, resurrected):
 			r.tolerate("(a) %d keys of %s reverted by the released frozen member", reverted, tb.Name)
 		default:
@@ -1252,13 +1288,14 @@ type beProxy struct {
 	// history holds, per table and key, the last loads that wrote the
 	// key (label, its seq or delete, when), for failure messages.
 	history map[string][]string
+	deletes map[string]bool // "table key": a load applied a delete of the key
 	loss    float64
 	rnd     *rand.Rand
 	lost    atomic.Int64 // loads whose answer was lost
 }
 
 func newBEProxy(r *chaosRun, emu *emulator.Server) *beProxy {
-	p := &beProxy{r: r, emu: emu, be: emu.BEURL(), tables: map[string]*sync.Mutex{}, watch: map[string]*chaos.Watch{}, labels: map[string][]byte{}, history: map[string][]string{}}
+	p := &beProxy{r: r, emu: emu, be: emu.BEURL(), tables: map[string]*sync.Mutex{}, watch: map[string]*chaos.Watch{}, labels: map[string][]byte{}, history: map[string][]string{}, deletes: map[string]bool{}}
 	for ti, tb := range r.model.Tables {
 		p.tables[tb.Name] = &sync.Mutex{}
 		p.watch[tb.Name] = r.model.NewWatch(ti)
@@ -1393,6 +1430,9 @@ func (p *beProxy) check(ti int, tb *chaos.Table, before chaos.Target, body []byt
 		p.note(tb.Name, k, fmt.Sprintf("%s by %v%s seq %d op %v", time.Now().Format("15:04:05.000"), by, h.Get("label"), seq, m["__op"]))
 		old, present := cur[k]
 		if m["__op"] == json.Number("1") {
+			p.mu.Lock()
+			p.deletes[tb.Name+" "+k] = true
+			p.mu.Unlock()
 			if present && chaos.StaleDelete(seq, old) {
 				p.r.finding(chaos.DeleteOrder, fmt.Errorf("load %s into %s deletes key %s, which holds lsn %d, with the delete of its image at lsn %d", h.Get("label"), tb.Name, k, old, seq))
 			}
@@ -1444,6 +1484,35 @@ func (p *beProxy) histories(msg string) string {
 }
 
 var reFailedKey = regexp.MustCompile(`key (\S+): its`)
+
+// reDiffKey finds the keys of check (a)'s differences and check (b)'s
+// failures.
+var reDiffKey = regexp.MustCompile(`(\w+) key (\S+):|key (\S+): its`)
+
+// deletedAll reports whether every key a failure names had a delete
+// loaded (by any member), so that an unconditional delete may explain it.
+func (p *beProxy) deletedAll(msg string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ms := reDiffKey.FindAllStringSubmatch(msg, -1)
+	if len(ms) == 0 {
+		return false
+	}
+	for _, m := range ms {
+		found := false
+		if m[1] != "" {
+			found = p.deletes[m[1]+" "+m[2]]
+		} else {
+			for name := range p.tables {
+				found = found || p.deletes[name+" "+m[3]]
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
 
 // hijackClose drops the client's connection without an answer.
 func hijackClose(w http.ResponseWriter) {

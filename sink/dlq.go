@@ -170,6 +170,6 @@ func (t *tableState) part(b *Batch, lo, hi int) *Batch {
 		}
 	}
 	p.body.writeByte(']')
-	p.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, p.Table, p.Ranges)
+	p.Label = streamload.Label(t.labelPrefix, p.Table, p.Ranges)
 	return p
 }

@@ -508,3 +508,32 @@ func TestIntegrationVersionEpochRechecksOnAssignment(t *testing.T) {
 		t.Fatal("the old member did not stop within 30s")
 	}
 }
+
+// TestEpochInLabels: a batch's body holds its rows' versions, so under a
+// version_epoch above 0 the same offsets get another label (a replay after
+// the epoch was raised is other content, which a label must not hide).
+func TestEpochInLabels(t *testing.T) {
+	_, def, _ := guardEmulator(t)
+	labels := map[string]bool{}
+	for _, epoch := range []int64{0, 1, 0} {
+		w := batchWorker(t)
+		w.cfg.Mapping.VersionColumn = "_version"
+		w.cfg.Mapping.VersionFrom = config.VersionFromOffset
+		w.cfg.Mapping.VersionEpoch = epoch
+		ts, err := newTableState(w, def, config.TableOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := add(ts, &kgo.Record{Topic: batchTopic, Offset: 7, Value: passIn("u", 1, 1, 100)}); err != nil {
+			t.Fatal(err)
+		}
+		ts.flush("test")
+		labels[ts.queue[0].Label] = true
+		if epoch > 0 && !strings.Contains(ts.queue[0].Label, "-e1-") {
+			t.Errorf("label %s: want the epoch in it", ts.queue[0].Label)
+		}
+	}
+	if len(labels) != 2 {
+		t.Errorf("labels %v: want one per epoch", labels)
+	}
+}

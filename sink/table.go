@@ -40,9 +40,14 @@ type tableState struct {
 	// byOffset: versions come from the records' Kafka offsets
 	// (mapping.version_from kafka_offset), 2^62 + epoch<<44 + offset, with
 	// epochBase = 2^62 + epoch<<44.
-	byOffset             bool
-	epochBase            int64
-	verCol               string // the version column (guard or versioned mode)
+	byOffset  bool
+	epochBase int64
+	verCol    string // the version column (guard or versioned mode)
+	// labelPrefix is starrocks.label_prefix, with "-e<epoch>" for a
+	// version_epoch above 0: a batch's body holds its rows' versions, so
+	// the same offsets loaded under another epoch are other content and
+	// get another label.
+	labelPrefix          string
 	verSuffix, delSuffix []byte
 	decs                 []*debezium.Decoder // one per decode lane
 	// raw is set once a decoder of the table decoded a raw Debezium
@@ -112,8 +117,12 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableS
 			t.opts.MergeCondition = t.guard
 		}
 	}
+	t.labelPrefix = w.cfg.StarRocks.LabelPrefix
 	if from, epoch := o.VersionOrigin(w.cfg.Mapping); from == config.VersionFromOffset {
 		t.byOffset, t.epochBase = true, offsetVersionBase+epoch<<offsetBits
+		if epoch > 0 && (t.guard != "" || t.versioned) {
+			t.labelPrefix += "-e" + strconv.FormatInt(epoch, 10)
+		}
 	}
 	if err := t.useSchema(def); err != nil {
 		return nil, err
@@ -561,7 +570,7 @@ func (t *tableState) flush(reason string) {
 	b.body.writeByte(']')
 	t.charge(b)
 	b.reason = reason
-	b.Label = streamload.Label(t.w.cfg.StarRocks.LabelPrefix, b.Table, b.Ranges)
+	b.Label = streamload.Label(t.labelPrefix, b.Table, b.Ranges)
 	t.w.m.flushes.WithLabelValues(t.name, reason).Inc()
 	t.qmu.Lock()
 	t.seq++
