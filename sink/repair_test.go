@@ -352,12 +352,10 @@ func TestIntegrationIncrementalSnapshotRepair(t *testing.T) {
 	}
 }
 
-// TestIntegrationVersionEpoch: with versions from Kafka offsets, a topic
-// deleted and created again starts from offset 0, below every version the
-// table holds. The worker refuses to load it (EpochError naming the fix)
-// until version_epoch is raised; then the new incarnation's rows win. A
-// version_epoch lowered below the stored versions is refused too.
-func TestIntegrationVersionEpoch(t *testing.T) {
+// guardedOffsetRig is a harness whose topic feeds repair_t, a Primary
+// Key table with the version guard on Kafka-offset versions.
+func guardedOffsetRig(t *testing.T) *repairRig {
+	t.Helper()
 	topic := "dip.cdc.public.repair_t"
 	h := newHarnessWith(t, emulator.Config{}, 2, topic)
 	ddl := `CREATE TABLE repair_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
@@ -370,7 +368,17 @@ func TestIntegrationVersionEpoch(t *testing.T) {
 	h.cfg.Kafka.Topics = []string{topic}
 	h.cfg.Mapping.VersionFrom = config.VersionFromOffset
 	h.cfg.Mapping.Tables = map[string]config.TableOptions{"repair_t": {VersionColumn: "_version"}}
-	r := &repairRig{harness: h, table: "repair_t"}
+	return &repairRig{harness: h, table: "repair_t"}
+}
+
+// TestIntegrationVersionEpoch: with versions from Kafka offsets, a topic
+// deleted and created again starts from offset 0, below every version the
+// table holds. The worker refuses to load it (EpochError naming the fix)
+// until version_epoch is raised; then the new incarnation's rows win. A
+// version_epoch lowered below the stored versions is refused too.
+func TestIntegrationVersionEpoch(t *testing.T) {
+	r := guardedOffsetRig(t)
+	h, topic := r.harness, r.topic
 	_, stop := h.worker(h.cfg)
 	for k := range 10 {
 		r.event("c", k, int64(k), streamed(1000+8*int64(k)))
@@ -437,19 +445,8 @@ func TestIntegrationVersionEpoch(t *testing.T) {
 // below and be refused. The epoch check runs again at each assignment, and
 // the old member stops.
 func TestIntegrationVersionEpochRechecksOnAssignment(t *testing.T) {
-	topic := "dip.cdc.public.repair_t"
-	h := newHarnessWith(t, emulator.Config{}, 2, topic)
-	ddl := `CREATE TABLE repair_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
-		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8), _version BIGINT NOT NULL DEFAULT "0")
-		PRIMARY KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)`
-	if err := h.emu.Exec(context.Background(), ddl); err != nil {
-		t.Fatal(err)
-	}
-	h.topic = topic
-	h.cfg.Kafka.Topics = []string{topic}
-	h.cfg.Mapping.VersionFrom = config.VersionFromOffset
-	h.cfg.Mapping.Tables = map[string]config.TableOptions{"repair_t": {VersionColumn: "_version"}}
-	r := &repairRig{harness: h, table: "repair_t"}
+	r := guardedOffsetRig(t)
+	h := r.harness
 	for k := range 10 {
 		r.event("c", k, int64(k), streamed(1000+8*int64(k)))
 	}
