@@ -385,15 +385,16 @@ func (w *Worker) shutdown(runErr error) error {
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := w.commitMarked(cctx); err != nil {
+		// The partitions' next owner reads again from the last commit, as
+		// after any revoke: nothing is lost, and the stop is clean when the
+		// group moved on while this member was leaving, or the commit could
+		// not be made in time (franz-go holds commits while the group joins
+		// and syncs; a coordinator that does not answer looks the same).
 		switch {
-		case lostGroup(err), errors.Is(err, context.DeadlineExceeded):
-			// The group moved on while this member was leaving (franz-go
-			// holds commits while the group joins and syncs, so a
-			// rebalance that does not end within the commit's 10 s shows
-			// as a timeout): the partitions' next owner reads again from
-			// the last commit, as after any revoke. Nothing is lost; the
-			// stop is clean.
-			w.log.Warn("final commit not made: the group rebalanced while this member was leaving; the next owner reads again from the last commit", zap.Error(err))
+		case lostGroup(err):
+			w.log.Warn("final commit refused: the group rebalanced while this member was leaving; the next owner reads again from the last commit", zap.Error(err))
+		case errors.Is(err, context.DeadlineExceeded):
+			w.log.Warn("final commit not made within 10s: the group is rebalancing or its coordinator does not answer; the next owner reads again from the last commit", zap.Error(err))
 		default:
 			w.log.Error("final commit failed", zap.Error(err))
 			if runErr == nil {
@@ -592,45 +593,56 @@ func (w *Worker) reject(r *kgo.Record, t *tableState, stage string, err error) e
 
 // table returns the table a topic loads into, resolving it once.
 func (w *Worker) table(ctx context.Context, topic string) (*tableState, error) {
-	if t := w.topics[topic]; t != nil {
-		if w.epochDue[topic] && t.byOffset && t.verCol != "" {
-			if err := w.checkEpoch(ctx, t, topic); err != nil {
-				return nil, err
-			}
+	t := w.topics[topic]
+	due := w.epochDue[topic]
+	if t == nil {
+		var err error
+		if t, err = w.resolveTable(ctx, topic); err != nil {
+			return nil, err
 		}
-		delete(w.epochDue, topic)
-		return t, nil
+		due = true
 	}
+	if due && t.byOffset && t.verCol != "" {
+		// Before the topic's first batch, and after each assignment of it
+		// (epoch.go).
+		if err := w.checkEpoch(ctx, t, topic); err != nil {
+			return nil, err
+		}
+	}
+	if due {
+		delete(w.epochDue, topic)
+		w.topics[topic] = t
+	}
+	return t, nil
+}
+
+// resolveTable maps a topic to its table's state, reading (or creating)
+// the table and starting its loader the first time the table is met.
+func (w *Worker) resolveTable(ctx context.Context, topic string) (*tableState, error) {
 	target, err := w.mapper.Resolve(topic)
 	if err != nil {
 		return nil, err
 	}
 	key := target.Database + "." + target.Table
-	t := w.tables[key]
-	if t == nil {
-		def, ok := w.prefetched[key]
-		if !ok {
-			def, err = w.schemas.Table(ctx, target.Database, target.Table)
-			if err != nil && isTableNotFound(err) {
-				def, err = w.createTable(topic, target, err)
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", key, err)
-		}
-		if t, err = newTableState(w, def, target.Options); err != nil {
-			return nil, err
-		}
-		w.tables[key] = t
-		go t.run()
+	if t := w.tables[key]; t != nil {
+		return t, nil
 	}
-	if t.byOffset && t.verCol != "" {
-		if err := w.checkEpoch(ctx, t, topic); err != nil {
-			return nil, err
+	def, ok := w.prefetched[key]
+	if !ok {
+		def, err = w.schemas.Table(ctx, target.Database, target.Table)
+		if err != nil && isTableNotFound(err) {
+			def, err = w.createTable(topic, target, err)
 		}
 	}
-	delete(w.epochDue, topic)
-	w.topics[topic] = t
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", key, err)
+	}
+	t, err := newTableState(w, def, target.Options)
+	if err != nil {
+		return nil, err
+	}
+	w.tables[key] = t
+	go t.run()
 	return t, nil
 }
 
