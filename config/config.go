@@ -175,6 +175,11 @@ type TableOptions struct {
 	VersionFrom       string            `koanf:"version_from"`        // source_position or kafka_offset; "" = mapping.version_from
 	VersionEpoch      int64             `koanf:"version_epoch"`       // kafka_offset versions: the topic's incarnation; 0 = mapping.version_epoch
 	Aggregate         string            `koanf:"aggregate"`           // "allow": load into an Aggregate Key table whose value columns are not all REPLACE
+	// SnapshotDeletesMissing (versioned mode, source_position versions): a
+	// new full snapshot of the table deletes the keys it does not read, as
+	// a restarted initial snapshot must (docs/architecture.md, "A
+	// restarted snapshot").
+	SnapshotDeletesMissing bool `koanf:"snapshot_deletes_missing"`
 }
 
 // Version sources (mapping.version_from).

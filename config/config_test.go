@@ -130,6 +130,14 @@ func TestValidate(t *testing.T) {
 			c.Mapping.VersionFrom, c.Mapping.VersionEpoch = "lsn", -1
 			c.Mapping.Tables = map[string]TableOptions{"o": {VersionFrom: "offset", VersionEpoch: MaxVersionEpoch + 1}}
 		}, []string{"mapping.version_from:", "mapping.version_epoch: must be 0..262143", "mapping.tables.o.version_from:", "mapping.tables.o.version_epoch: must be 0..262143"}},
+		{"snapshot_deletes_missing", func(c *Config) {
+			c.Mapping.VersionFrom = VersionFromOffset
+			c.Mapping.Tables = map[string]TableOptions{
+				"pk":  {SnapshotDeletesMissing: true},
+				"off": {Mode: "versioned", SnapshotDeletesMissing: true},
+				"ok":  {Mode: "versioned", VersionFrom: VersionFromSource, SnapshotDeletesMissing: true},
+			}
+		}, []string{"mapping.tables.pk.snapshot_deletes_missing: needs mode versioned", "mapping.tables.off.snapshot_deletes_missing: needs mode versioned"}},
 		{"version guard", func(c *Config) {
 			c.Mapping.VersionColumn = "_version"
 			c.Mapping.Tables = map[string]TableOptions{"g": {VersionColumn: "ver", MergeCondition: "ver"}, "h": {Aggregate: "allow"}}

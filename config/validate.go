@@ -172,6 +172,11 @@ func (c *Config) Validate() error {
 			}
 		}
 		v.oneOf(key+".aggregate", t.Aggregate, "", "allow")
+		if t.SnapshotDeletesMissing {
+			if from, _ := t.VersionOrigin(*m); !t.Versioned() || from != VersionFromSource {
+				v.add(key+".snapshot_deletes_missing", "needs mode versioned with version_from source_position (a delete marker must rank between a key's older snapshot rows and the new snapshot's, which only source positions place)")
+			}
+		}
 		v.oneOf(key+".version_from", t.VersionFrom, "", VersionFromSource, VersionFromOffset)
 		if t.VersionEpoch < 0 || t.VersionEpoch > MaxVersionEpoch {
 			v.addf(key+".version_epoch", "must be 0..%d", MaxVersionEpoch)

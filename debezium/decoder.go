@@ -158,7 +158,30 @@ type Event struct {
 	// to take it from; callers that need it refuse the record, naming it.
 	Version    int64
 	VersionErr error
+	// Span is the kind of snapshot a snapshot row belongs to, as
+	// source.snapshot (or the unwrapped row's snapshot field) says;
+	// SpanUnknown for streamed changes and reads whose message does not
+	// say.
+	Span Span
 }
+
+// Span is the kind of snapshot a snapshot row belongs to.
+type Span uint8
+
+const (
+	// SpanUnknown: not a snapshot row, or its message does not say
+	// (snapshot absent, null or "false").
+	SpanUnknown Span = iota
+	// SpanFull: a row of a full (initial or blocking) snapshot, which reads
+	// every row of the table at one position: true, first,
+	// first_in_data_collection.
+	SpanFull
+	// SpanFullLast: a full snapshot's last row of its table: last,
+	// last_in_data_collection.
+	SpanFullLast
+	// SpanIncremental: an incremental snapshot's chunk row: incremental.
+	SpanIncremental
+)
 
 // Framing says whether values carry JsonConverter's schema envelope.
 type Framing uint8

@@ -73,7 +73,10 @@ const noPositionDelete = " (with ExtractNewRecordState use delete.tombstone.hand
 // a change: source's members (raw) or an unwrapped row's add.fields. lsn
 // is p.lsn already read as an integer (ev.LSN).
 func (d *Decoder) setVersion(ev *Event, p *position, raw bool, lsn int64) {
-	snap, err := snapshotOf(p.snapshot, ev.Snapshot)
+	snap, span, err := snapshotOf(p.snapshot, ev.Snapshot)
+	if ev.Snapshot {
+		ev.Span = span
+	}
 	if err != nil {
 		ev.VersionErr = &VersionError{Field: d.metaName(raw, "snapshot"), Reason: err.Error()}
 		return
@@ -112,20 +115,24 @@ func (d *Decoder) metaName(raw bool, f string) string {
 // errNone: the message has no position field at all.
 var errNone = errors.New(noPosition)
 
-// snapshotOf reads source.snapshot: true for the rows of an initial,
-// blocking or incremental snapshot. A read (op r) is a snapshot row
-// whatever the field says.
-func snapshotOf(span string, read bool) (bool, error) {
-	if span == "" || span == "null" {
-		return read, nil
+// snapshotOf reads source.snapshot: snap is true for the rows of an
+// initial, blocking or incremental snapshot (a read, op r, is a snapshot
+// row whatever the field says), span says which kind the field names.
+func snapshotOf(field string, read bool) (snap bool, span Span, err error) {
+	if field == "" || field == "null" {
+		return read, SpanUnknown, nil
 	}
-	switch span {
+	switch field {
 	case `"false"`, "false":
-		return read, nil
-	case `"true"`, "true", `"first"`, `"first_in_data_collection"`, `"last"`, `"last_in_data_collection"`, `"incremental"`:
-		return true, nil
+		return read, SpanUnknown, nil
+	case `"incremental"`:
+		return true, SpanIncremental, nil
+	case `"true"`, "true", `"first"`, `"first_in_data_collection"`:
+		return true, SpanFull, nil
+	case `"last"`, `"last_in_data_collection"`:
+		return true, SpanFullLast, nil
 	}
-	return false, fmt.Errorf("unknown snapshot marker %s", span)
+	return false, SpanUnknown, fmt.Errorf("unknown snapshot marker %s", field)
 }
 
 // positionOf reads a change's source position (see the file comment) and

@@ -148,3 +148,52 @@ func TestNoVersionAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per record, want 0", allocs)
 	}
 }
+
+// TestSpan checks which rows Event.Span calls a full snapshot's: only
+// those whose snapshot field names one. A row that does not
+// say, or an incremental snapshot's, is not (the worker's restarted-snapshot
+// reconciliation must never take an incremental chunk for a new full
+// snapshot).
+func TestSpan(t *testing.T) {
+	file := func(path string) string {
+		b, err := os.ReadFile(filepath.Join("testdata", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	pg := func(op, source string) string {
+		return `{"before":null,"after":{"id":1},"source":{"connector":"postgresql","ts_ms":1,` + source + `},"op":"` + op + `"}`
+	}
+	tests := []struct {
+		name  string
+		value string
+		want  Span
+	}{
+		{"initial snapshot row (fixture)", file("fixtures/snapshot-read.value.json"), SpanFull},
+		{"first_in_data_collection (capture)", file("captured/passengers-snapshot-read.value.json"), SpanFull},
+		{"first", pg("r", `"snapshot":"first","lsn":5`), SpanFull},
+		{"last", pg("r", `"snapshot":"last","lsn":5`), SpanFullLast},
+		{"last_in_data_collection", pg("r", `"snapshot":"last_in_data_collection","lsn":5`), SpanFullLast},
+		{"boolean true", pg("r", `"snapshot":true,"lsn":5`), SpanFull},
+		{"incremental", pg("r", `"snapshot":"incremental","lsn":null,"sequence":"[\"4\",\"5\"]"`), SpanIncremental},
+		{"read without snapshot field", pg("r", `"lsn":5`), SpanUnknown},
+		{"read with snapshot false", pg("r", `"snapshot":"false","lsn":5`), SpanUnknown},
+		{"streamed insert", pg("c", `"snapshot":"false","lsn":5`), SpanUnknown},
+		{"streamed insert (fixture)", file("fixtures/insert.value.json"), SpanUnknown},
+		{"unwrapped snapshot row with source.snapshot", `{"id":1,"__op":"r","__source_snapshot":"true","__source_lsn":5}`, SpanFull},
+		{"unwrapped incremental row", `{"id":1,"__op":"r","__source_snapshot":"incremental","__source_lsn":null,"__source_sequence":"[null,\"900\"]"}`, SpanIncremental},
+		{"unwrapped read without snapshot field", `{"id":1,"__op":"r","__lsn":5}`, SpanUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ev, err := NewDecoder(nil, Options{}).Decode(&Record{Topic: "p.s.t", Value: []byte(tt.value)}, nil)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if ev.Span != tt.want {
+				t.Errorf("Span = %d, want %d", ev.Span, tt.want)
+			}
+		})
+	}
+}
