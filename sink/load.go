@@ -124,9 +124,42 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		t.refused(ctx, b, err, fields)
 		return
 	}
+	if !t.snapshotDeletes(ctx, b, fields) {
+		return
+	}
 	t.loaded(b, fields)
 	t.trackLoaded(b, start)
 	w.markBatch(b)
+}
+
+// snapshotDeletes runs deleteMissing for a loaded batch that needs it
+// and reports whether its offsets may be marked. When the markers fail,
+// nothing is marked: the worker stops (StarRocks failing), or, fenced or
+// stopping, the batch is read again by whoever owns its partitions next,
+// whose load of it (the same label) runs deleteMissing again.
+func (t *tableState) snapshotDeletes(ctx context.Context, b *Batch, fields []zap.Field) bool {
+	if b.snap == nil || !t.deletesMissing {
+		return true
+	}
+	err := t.deleteMissing(ctx, b)
+	if err == nil {
+		return true
+	}
+	w := t.w
+	switch {
+	case w.loadCtx.Err() != nil:
+		t.failed.Store(true) // stopped: nothing more is marked
+	case ctx.Err() != nil:
+		w.log.Warn("batch loaded, its snapshot's delete markers cancelled: not marked, read again", append(fields, zap.Error(err))...)
+		if _, any := w.own.holds(b); any {
+			t.rewind(b, "snapshot delete markers cancelled", false)
+		}
+	default:
+		t.failed.Store(true)
+		w.log.Error("batch loaded, its snapshot's delete markers failed", append(fields, zap.Error(err))...)
+		w.fail(fmt.Errorf("load %s (label %s, %s): loaded, but %w: stopping without committing it", t.name, b.Label, describeRanges(b.Ranges), err))
+	}
+	return false
 }
 
 // dataRefusal reports whether err is StarRocks refusing rows as data: a
@@ -184,6 +217,9 @@ func (t *tableState) refused(ctx context.Context, b *Batch, err error, fields []
 		t.failed.Store(true)
 		w.log.Error("batch failed", append(fields, zap.Error(derr))...)
 		w.fail(derr)
+		return
+	}
+	if !t.snapshotDeletes(ctx, b, fields) {
 		return
 	}
 	w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()

@@ -44,6 +44,9 @@ type Batch struct {
 	// version guard on source positions a snapshot row starts a new batch
 	// after one (tableState.addRow).
 	streamed bool
+	// snap: the batch holds rows of a full snapshot of a table with
+	// snapshot_deletes_missing (snapshot.go).
+	snap *snapMeta
 
 	// kept holds what the dead-letter topic needs of each record (only when
 	// one is configured), its keys and values copied into arena so the

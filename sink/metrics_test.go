@@ -63,6 +63,7 @@ func TestMetricNames(t *testing.T) {
 		"starsink_rows_deleted_total",
 		"starsink_rows_filtered_total",
 		"starsink_rows_loaded_total",
+		"starsink_snapshot_deletes_total",
 		"starsink_topic_id_errors_total",
 	}
 	got := MetricNames()

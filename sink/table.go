@@ -42,7 +42,12 @@ type tableState struct {
 	// epochBase = 2^62 + epoch<<44.
 	byOffset  bool
 	epochBase int64
-	verCol    string // the version column (guard or versioned mode)
+	// deletesMissing: a full snapshot's end marks deleted the keys it did
+	// not read (snapshot_deletes_missing, snapshot.go); keyCols are the
+	// key's columns, learned from the first full-snapshot record's key.
+	deletesMissing bool
+	keyCols        []int
+	verCol         string // the version column (guard or versioned mode)
 	// labelPrefix is starrocks.label_prefix, with "-e<epoch>" for a
 	// version_epoch above 0: a batch's body holds its rows' versions, so
 	// the same offsets loaded under another epoch are other content and
@@ -127,6 +132,15 @@ func newTableState(w *Worker, def *schema.Table, o config.TableOptions) (*tableS
 	if err := t.useSchema(def); err != nil {
 		return nil, err
 	}
+	if o.SnapshotDeletesMissing {
+		if from, _ := o.VersionOrigin(w.cfg.Mapping); !t.versioned || from != config.VersionFromSource {
+			return nil, fmt.Errorf("table %s: mapping.tables.%s.snapshot_deletes_missing needs mode versioned with version_from source_position", t.name, def.Name)
+		}
+		if _, ok := w.schemas.(SnapshotQuerier); !ok {
+			return nil, fmt.Errorf("table %s: mapping.tables.%s.snapshot_deletes_missing: the schema source cannot read the table's keys", t.name, def.Name)
+		}
+		t.deletesMissing = true
+	}
 	if t.deletes == "" {
 		t.deletes = "apply" // versioned: a delete is a row with the deleted flag
 		if !t.pk && !t.versioned {
@@ -178,6 +192,7 @@ func (t *tableState) useSchema(def *schema.Table) error {
 		cols = append(cols, "__op")
 	}
 	t.def, t.decs, t.cols = def, decs, cols
+	t.keyCols = nil // learned again under this schema (snapshotRow)
 	t.gen++
 	return nil
 }
@@ -410,9 +425,10 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 		}
 		key = fmt.Sprint(ev.Unavailable)
 	}
+	var v int64
 	if t.versioned || t.guard != "" {
-		v, err := t.version(r, &ev)
-		if err != nil {
+		var err error
+		if v, err = t.version(r, &ev); err != nil {
 			return t.w.reject(r, t, "transform", err)
 		}
 		t.scratch = t.appendVersion(append(t.scratch[:0], row...), v, ev.Op == debezium.OpDelete)
@@ -448,6 +464,17 @@ func (t *tableState) addRow(r *kgo.Record, row []byte, ev debezium.Event) error 
 		t.flush("snapshot_after_stream")
 	}
 	b := t.batch(r)
+	if t.deletesMissing && ev.Snapshot {
+		if ev.Span == debezium.SpanUnknown {
+			return t.w.reject(r, t, "transform", fmt.Errorf("topic %s partition %d offset %d: field source.snapshot: snapshot_deletes_missing of %s needs to tell a full snapshot's rows from an incremental one's, and this snapshot row does not say (with ExtractNewRecordState add source.snapshot to add.fields)",
+				r.Topic, r.Partition, r.Offset, t.name))
+		}
+		if ev.Span != debezium.SpanIncremental {
+			if err := t.snapshotRow(r, b, row, &ev, v); err != nil {
+				return t.w.reject(r, t, "transform", err)
+			}
+		}
+	}
 	if key != "" && b.Rows == 0 {
 		b.Partial = true
 		b.Columns = b.Columns[:0]

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -358,6 +359,70 @@ func (c *Catalog) MaxValue(ctx context.Context, db, table, column string) (int64
 	var v sql.NullInt64
 	if err := c.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
 		return 0, false, fmt.Errorf("streamload: catalog: largest %s of %s.%s: %w", column, db, table, err)
+	}
+	return v.Int64, v.Valid, nil
+}
+
+// KeysBelow calls each, in no particular order, with the values of the
+// columns keys (MySQL text; nil for NULL) of every distinct key of db.table
+// whose largest value of the integer column is below below:
+//
+//	SELECT k1, k2 FROM db.table GROUP BY k1, k2 HAVING MAX(column) < below
+//
+// values is reused between calls. An error from each stops the scan and is
+// returned.
+func (c *Catalog) KeysBelow(ctx context.Context, db, table string, keys []string, column string, below int64, each func(values []*string) error) error {
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		cols[i] = quoteIdent(k)
+	}
+	list := strings.Join(cols, ", ")
+	q := "SELECT " + list + " FROM " + quoteIdent(db) + "." + quoteIdent(table) + " GROUP BY " + list +
+		" HAVING MAX(" + quoteIdent(column) + ") < " + strconv.FormatInt(below, 10)
+	rows, err := c.db.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("streamload: catalog: keys of %s.%s below %s %d: %w", db, table, column, below, err)
+	}
+	defer rows.Close()
+	raw := make([]sql.RawBytes, len(keys))
+	dest := make([]any, len(keys))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	values := make([]*string, len(keys))
+	strs := make([]string, len(keys))
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("streamload: catalog: keys of %s.%s: %w", db, table, err)
+		}
+		for i, b := range raw {
+			values[i] = nil
+			if b != nil {
+				strs[i] = string(b)
+				values[i] = &strs[i]
+			}
+		}
+		if err := each(values); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("streamload: catalog: keys of %s.%s: %w", db, table, err)
+	}
+	return nil
+}
+
+// MaxFlagged returns the largest value below below of the integer column
+// among the rows of db.table whose flag (BOOLEAN) column is true, and false
+// when there is none:
+//
+//	SELECT MAX(column) FROM db.table WHERE flag = TRUE AND column < below
+func (c *Catalog) MaxFlagged(ctx context.Context, db, table, column, flag string, below int64) (int64, bool, error) {
+	q := "SELECT MAX(" + quoteIdent(column) + ") FROM " + quoteIdent(db) + "." + quoteIdent(table) +
+		" WHERE " + quoteIdent(flag) + " = TRUE AND " + quoteIdent(column) + " < " + strconv.FormatInt(below, 10)
+	var v sql.NullInt64
+	if err := c.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+		return 0, false, fmt.Errorf("streamload: catalog: largest %s of %s.%s where %s: %w", column, db, table, flag, err)
 	}
 	return v.Int64, v.Valid, nil
 }

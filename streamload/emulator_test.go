@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -437,5 +438,56 @@ func TestIntegrationEmulatorCatalogMaxValue(t *testing.T) {
 	}
 	if _, _, err := cat.MaxValue(ctx, "subway", "versioned_t", "no_such_column"); err == nil {
 		t.Error("a missing column: no error")
+	}
+}
+
+// TestIntegrationEmulatorCatalogKeysBelow: the two reads of a restarted
+// snapshot's reconciliation, over MySQL against a versioned (Duplicate
+// Key) table: the keys whose newest version is below a bound, and the
+// newest flagged version below a bound.
+func TestIntegrationEmulatorCatalogKeysBelow(t *testing.T) {
+	srv, cfg := startEmulator(t, false)
+	ctx := context.Background()
+	if err := srv.Exec(ctx, "CREATE TABLE subway.versions_t (d DATE NOT NULL, k VARCHAR(20) NOT NULL, n INT, `_version` BIGINT NOT NULL, `_deleted` BOOLEAN NOT NULL) ENGINE=OLAP DUPLICATE KEY(d, k) DISTRIBUTED BY HASH(d, k)"); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := NewCatalog(CatalogConfig{Addr: srv.MySQLAddr(), User: "root", Password: emuPass, Timeout: 5 * time.Second}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	c, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Load(ctx, &Request{DB: "subway", Table: "versions_t", Label: "keys-1", Format: FormatJSON, Columns: []string{"d", "k", "n", "_version", "_deleted"},
+		Body: []byte(`[{"d":"2024-01-01","k":"a","n":1,"_version":-100,"_deleted":false},` +
+			`{"d":"2024-01-01","k":"a","n":2,"_version":-50,"_deleted":false},` +
+			`{"d":"2024-01-02","k":"b","n":1,"_version":-100,"_deleted":false},` +
+			`{"d":"2024-01-02","k":"b","n":null,"_version":-80,"_deleted":true},` +
+			`{"d":"2024-01-03","k":"c","n":1,"_version":-100,"_deleted":false},` +
+			`{"d":"2024-01-03","k":"c","n":1,"_version":7,"_deleted":false}]`)}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	if err := cat.KeysBelow(ctx, "subway", "versions_t", []string{"d", "k"}, "_version", -60, func(v []*string) error {
+		got[*v[0]+"/"+*v[1]] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]bool{"2024-01-02/b": true}; !reflect.DeepEqual(got, want) {
+		t.Errorf("KeysBelow(-60) = %v, want %v", got, want)
+	}
+	for _, tt := range []struct {
+		below int64
+		want  int64
+		has   bool
+	}{{0, -80, true}, {-80, 0, false}} {
+		max, has, err := cat.MaxFlagged(ctx, "subway", "versions_t", "_version", "_deleted", tt.below)
+		if err != nil || has != tt.has || max != tt.want {
+			t.Errorf("MaxFlagged(below %d) = %d, %v, %v; want %d, %v", tt.below, max, has, err, tt.want, tt.has)
+		}
 	}
 }

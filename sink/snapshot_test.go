@@ -1,0 +1,260 @@
+package sink
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/starsink/starsink/config"
+	"github.com/starsink/starsink/emulator"
+	"github.com/starsink/starsink/streamload"
+)
+
+// restartRig is a versioned table with snapshot_deletes_missing fed by a
+// two-partition topic whose records it places by hand (key k in partition
+// k%2, as Debezium's key hashing keeps every change of a key in one
+// partition), read through a real catalog over the emulator's MySQL port.
+type restartRig struct {
+	*repairRig
+	place *kgo.Client
+	cat   *streamload.Catalog
+}
+
+const restartTopic = "dip.cdc.public.restart_t"
+
+func newRestartRig(t *testing.T) *restartRig {
+	t.Helper()
+	h := newHarnessWith(t, emulator.Config{}, 2, restartTopic)
+	ddl := `CREATE TABLE restart_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
+		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8), _version BIGINT NOT NULL, _deleted BOOLEAN NOT NULL)
+		DUPLICATE KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)`
+	if err := h.emu.Exec(context.Background(), ddl); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", "root:@tcp("+h.emu.MySQLAddr()+")/subway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cat, err := streamload.NewCatalog(streamload.CatalogConfig{Addr: h.emu.MySQLAddr(), User: "root", TTL: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	place, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(place.Close)
+	h.topic = restartTopic
+	h.cfg.Kafka.Topics = []string{restartTopic}
+	h.cfg.Mapping.Tables = map[string]config.TableOptions{"restart_t": {Mode: "versioned", SnapshotDeletesMissing: true}}
+	return &restartRig{repairRig: &repairRig{harness: h, table: "restart_t", db: db}, place: place, cat: cat}
+}
+
+// emit produces one raw envelope for key k (pass_in v) into partition k%2
+// and keeps the source's rows; a snapshot row (op r) is the source's row
+// at its snapshot's position.
+func (r *restartRig) emit(op string, k int, v int64, source string) {
+	r.t.Helper()
+	date, line, station := "20240601", "1호선", fmt.Sprintf("역%d", k)
+	row := fmt.Sprintf(`{"use_date":%q,"line_no":%q,"station_name":%q,"pass_in":%q,"pass_out":null,"reg_date":"20240604"}`, date, line, station, decimalB64(v))
+	before, after := "null", row
+	if op == "d" {
+		before, after = row, "null"
+	}
+	key, _ := json.Marshal(map[string]string{"use_date": date, "line_no": line, "station_name": station})
+	rec := &kgo.Record{Topic: restartTopic, Partition: int32(k % 2), Key: key,
+		Value: []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":%s,"op":%q}`, before, after, source, op))}
+	if err := r.place.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if op == "d" {
+		delete(r.model, date+"|"+line+"|"+station)
+	} else {
+		r.model[date+"|"+line+"|"+station] = [3]string{fmt.Sprint(v), "NULL", "20240604"}
+	}
+}
+
+// fullSnapshot is the source of a full snapshot's row, as Debezium 2.6
+// writes it (debezium/testdata/fixtures/snapshot-read.value.json): the
+// snapshot's position in lsn, span first, true, last….
+func fullSnapshot(lsn int64, span string) string {
+	return fmt.Sprintf(`{"connector":"postgresql","snapshot":%q,"ts_ms":1,"lsn":%d,"sequence":"[null,\"%d\"]"}`, span, lsn, lsn)
+}
+
+// snapshotRun emits the rows of keys of one full snapshot at lsn: the
+// first "first", the last "last" when the run ends (an interrupted one
+// has no last row), the others "true".
+func (r *restartRig) snapshotRun(lsn int64, keys []int, value func(k int) int64, ends bool) {
+	for i, k := range keys {
+		span := "true"
+		switch {
+		case i == 0:
+			span = "first"
+		case i == len(keys)-1 && ends:
+			span = "last"
+		}
+		r.emit("r", k, value(k), fullSnapshot(lsn, span))
+	}
+}
+
+// keysOf returns the keys in [0, n) for which keep holds.
+func keysOf(n int, keep func(k int) bool) []int {
+	var ks []int
+	for k := range n {
+		if keep(k) {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// failMarkersOnce fails the first load of delete markers, as StarRocks
+// refusing it would.
+type failMarkersOnce struct {
+	inner  Loader
+	mu     sync.Mutex
+	failed bool
+}
+
+func (l *failMarkersOnce) Load(ctx context.Context, b *Batch) error {
+	l.mu.Lock()
+	fail := !l.failed && strings.Contains(b.Label, "-missing-")
+	l.failed = l.failed || fail
+	l.mu.Unlock()
+	if fail {
+		return &streamload.LoadError{Status: "Fail", Message: "injected: the delete markers' load is refused"}
+	}
+	return l.inner.Load(ctx, b)
+}
+
+// TestIntegrationRestartedSnapshot: an initial snapshot interrupted and
+// taken again from the start, at a later position, ends exact in the
+// versioned mode's latest-row view: rows the first attempt loaded and
+// the source deleted before the second (which no record ever deletes)
+// are marked deleted once the second one ends, and nothing the second
+// one read or the stream changed is. Cases: in one pass; with one
+// partition behind the snapshot's end (its rows of the first attempt load
+// after the markers were written, and are marked in turn); and with the
+// markers' load failing once (the worker stops without committing the
+// batch that ended the snapshot, and the next one marks on replay).
+func TestIntegrationRestartedSnapshot(t *testing.T) {
+	const keys = 40
+	ghost := func(k int) bool { return k == 4 || k == 5 || k == 10 || k == 11 } // deleted between the two attempts
+	first := func(k int) int64 { return int64(k) }
+	second := func(k int) int64 { return int64(k) + 1000 }
+	for _, tc := range []struct {
+		name        string
+		lagging     bool
+		failMarkers bool
+	}{
+		{name: "one pass"},
+		{name: "a partition behind the snapshot's end", lagging: true},
+		{name: "markers fail once", failMarkers: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRestartRig(t)
+			var loader Loader
+			if tc.failMarkers {
+				c, err := streamload.New(streamload.Config{FEURLs: []string{r.emu.FEURL()}, User: "root"}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				loader = &failMarkersOnce{inner: &StreamLoader{Client: c}}
+			}
+			start := func() (done chan error, stop func() error) {
+				w, err := New(r.cfg, Deps{Schemas: r.cat, Loader: loader}, zaptest.NewLogger(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done = make(chan error, 1)
+				go func() { done <- w.Run(ctx) }()
+				return done, func() error { cancel(); return <-done }
+			}
+			done, stop := start()
+
+			// The first attempt reads keys 0–29 at LSN 1000 and stops
+			// (lagging: partition 0's rows of it come later, below).
+			r.snapshotRun(1000, keysOf(30, func(k int) bool { return !tc.lagging || k%2 == 1 }), first, false)
+			// The second reads the table at LSN 3000, after keys 4, 5, 10
+			// and 11 were deleted: the source is now what it reads.
+			r.mu.Lock()
+			clear(r.model)
+			r.mu.Unlock()
+			run2 := keysOf(keys, func(k int) bool { return !ghost(k) })
+			if !tc.lagging {
+				r.snapshotRun(3000, run2, second, true)
+			} else {
+				// Partition 1 (odd keys) is read to the snapshot's end
+				// and loaded, marks included, before partition 0 (even
+				// keys) delivers the first attempt's rows: they load after
+				// the markers.
+				odd := keysOf(keys, func(k int) bool { return k%2 == 1 && !ghost(k) })
+				r.snapshotRun(3000, odd, second, true)
+				r.settle()
+				even := keysOf(keys, func(k int) bool { return k%2 == 0 && !ghost(k) })
+				for _, k := range keysOf(30, func(k int) bool { return k%2 == 0 }) {
+					r.emit("r", k, first(k), fullSnapshot(1000, "true"))
+					r.mu.Lock()
+					delete(r.model, fmt.Sprintf("20240601|1호선|역%d", k)) // not the source's: an older attempt's
+					r.mu.Unlock()
+				}
+				r.settle()
+				for _, k := range even {
+					r.emit("r", k, second(k), fullSnapshot(3000, "true"))
+				}
+			}
+			// Then the stream: an update, a delete, an insert.
+			r.emit("u", 1, 7, streamed(4000))
+			r.emit("d", 2, second(2), streamed(4008))
+			r.emit("c", 50, 50, streamed(4016))
+
+			if tc.failMarkers {
+				select {
+				case err := <-done:
+					var le *streamload.LoadError
+					if !errors.As(err, &le) || !strings.Contains(err.Error(), "delete markers") {
+						t.Fatalf("Run = %v, want the markers' load error", err)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("the worker did not stop when the delete markers failed")
+				}
+				_, stop = start()
+			}
+			r.settle()
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			bad, err := r.diff(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bad) > 0 {
+				t.Fatalf("the latest-row view differs from the source in %d keys: %v", len(bad), bad)
+			}
+			// Each ghost has exactly its marker as the newest row, at the
+			// second attempt's version − 1.
+			var n int
+			if err := r.db.QueryRow("SELECT COUNT(*) FROM restart_t WHERE _deleted AND _version = ?", 3000-1<<62-1).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n < 4 {
+				t.Errorf("%d delete markers at the second attempt's version − 1, want at least the 4 ghosts'", n)
+			}
+		})
+	}
+}
