@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,10 +55,10 @@ import (
 // reads a restarted snapshot's delete markers need. streamload.Catalog has
 // it (SQL over the MySQL protocol).
 type SnapshotQuerier interface {
-	// KeysBelow calls each with the values (MySQL text, nil for NULL) of
-	// the columns keys of every key of db.table whose largest value of
-	// column is below below.
-	KeysBelow(ctx context.Context, db, table string, keys []string, column string, below int64, each func(values []*string) error) error
+	// NewestBelow calls each with the values (MySQL text, nil for NULL)
+	// of cols in the newest row (by column) of every key (the columns
+	// keys) of db.table whose newest row's column is below below.
+	NewestBelow(ctx context.Context, db, table string, keys, cols []string, column string, below int64, each func(values []*string) error) error
 	// MaxFlagged returns the largest value below below of column among
 	// the rows whose flag column is true (false: none).
 	MaxFlagged(ctx context.Context, db, table, column, flag string, below int64) (int64, bool, error)
@@ -73,9 +74,15 @@ type snapMeta struct {
 	end      int64  // the version of the snapshot whose last row it holds; 0: none
 	announce []byte // the marker for that row's key, at end-1
 	def      *schema.Table
-	cols     []int // the key columns (indexes into def.Columns)
-	verCol   string
-	delCol   string
+	// cols are the columns a marker holds (indexes into def.Columns): the
+	// key's first (nkeys of them), then every other NOT NULL column but
+	// the version and the deleted flag, which StarRocks would otherwise
+	// refuse to leave out ("Column has no default value"). The others are
+	// left NULL: a deleted row's values are never read.
+	cols   []int
+	nkeys  int
+	verCol string
+	delCol string
 }
 
 // snapshotRow notes a full-snapshot row of a table with
@@ -92,7 +99,12 @@ func (t *tableState) snapshotRow(r *kgo.Record, b *Batch, row []byte, ev *debezi
 	s := b.snap
 	if s == nil {
 		_, del := t.o.VersionColumns()
-		s = &snapMeta{min: v, def: t.def, cols: t.keyCols, verCol: t.verCol, delCol: del}
+		s = &snapMeta{min: v, def: t.def, cols: slices.Clone(t.keyCols), nkeys: len(t.keyCols), verCol: t.verCol, delCol: del}
+		for i, c := range t.def.Columns {
+			if !c.Nullable && !slices.Contains(s.cols, i) && !strings.EqualFold(c.Name, s.verCol) && !strings.EqualFold(c.Name, del) {
+				s.cols = append(s.cols, i)
+			}
+		}
 		b.snap = s
 	}
 	s.min = min(s.min, v)
@@ -136,7 +148,7 @@ func recordKeyColumns(def *schema.Table, key []byte) ([]int, error) {
 }
 
 // markerFromRow appends to dst a delete marker at version v for the key
-// of row, a decoded row object.
+// of row, a decoded row object (its values of the marker's columns).
 func (s *snapMeta) markerFromRow(dst, row []byte, v int64) ([]byte, error) {
 	vals := make([]string, len(s.cols))
 	found := 0
@@ -150,7 +162,7 @@ func (s *snapMeta) markerFromRow(dst, row []byte, v int64) ([]byte, error) {
 		return true
 	})
 	if found != len(s.cols) {
-		return nil, fmt.Errorf("the row lacks a key column (%s)", strings.Join(s.keyNames(), ", "))
+		return nil, fmt.Errorf("the row lacks one of the columns %s", strings.Join(s.names(s.cols), ", "))
 	}
 	dst = append(dst, '{')
 	for j, c := range s.cols {
@@ -161,8 +173,9 @@ func (s *snapMeta) markerFromRow(dst, row []byte, v int64) ([]byte, error) {
 	return s.closeMarker(dst, v), nil
 }
 
-// markerFromText appends to dst a delete marker at version v for a key
-// read over SQL (MySQL text): numbers as JSON numbers, the rest as strings.
+// markerFromText appends to dst a delete marker at version v for a row
+// read over SQL (MySQL text): numbers as JSON numbers, JSON, arrays, maps
+// and structs as the JSON text StarRocks prints, the rest as strings.
 func (s *snapMeta) markerFromText(dst []byte, vals []*string, v int64) []byte {
 	dst = append(dst, '{')
 	for j, c := range s.cols {
@@ -171,7 +184,8 @@ func (s *snapMeta) markerFromText(dst []byte, vals []*string, v int64) []byte {
 		switch {
 		case vals[j] == nil:
 			dst = append(dst, "null"...)
-		case col.Kind >= schema.KindBoolean && col.Kind <= schema.KindDecimal && col.Kind != schema.KindLargeInt:
+		case col.Kind >= schema.KindBoolean && col.Kind <= schema.KindDecimal && col.Kind != schema.KindLargeInt,
+			col.Kind >= schema.KindJSON && col.Kind != schema.KindBinary && json.Valid([]byte(*vals[j])):
 			dst = append(dst, *vals[j]...)
 		default:
 			q, _ := json.Marshal(*vals[j])
@@ -196,9 +210,10 @@ func (s *snapMeta) closeMarker(dst []byte, v int64) []byte {
 	return append(dst, "true}"...)
 }
 
-func (s *snapMeta) keyNames() []string {
-	names := make([]string, len(s.cols))
-	for j, c := range s.cols {
+// names returns the names of the columns cols.
+func (s *snapMeta) names(cols []int) []string {
+	names := make([]string, len(cols))
+	for j, c := range cols {
 		names[j] = s.def.Columns[c].Name
 	}
 	return names
@@ -212,6 +227,10 @@ func (t *tableState) deleteMissing(ctx context.Context, b *Batch) error {
 	q, ok := t.w.schemas.(SnapshotQuerier)
 	if !ok {
 		return fmt.Errorf("table %s: snapshot_deletes_missing: the schema source cannot read the table's keys", t.name)
+	}
+	// The reads below must see the batch's rows.
+	if err := t.visible(ctx, b.DB, b.Label, b.status); err != nil {
+		return fmt.Errorf("table %s: snapshot_deletes_missing: %w", t.name, err)
 	}
 	done := int64(math.MinInt64)
 	if s.end != 0 {
@@ -236,7 +255,8 @@ func (t *tableState) deleteMissing(ctx context.Context, b *Batch) error {
 }
 
 // markBelow appends a delete marker at version v for every key whose
-// newest version is below v, in loads of at most batch.max_rows rows and
+// newest version is below v (its newest row's values of the marker's
+// columns), in loads of at most batch.max_rows rows and
 // half of batch.max_bytes.
 func (t *tableState) markBelow(ctx context.Context, q SnapshotQuerier, s *snapMeta, v int64, why string) error {
 	w := t.w
@@ -253,7 +273,7 @@ func (t *tableState) markBelow(ctx context.Context, q SnapshotQuerier, s *snapMe
 		body, n = body[:0], 0
 		return err
 	}
-	err := q.KeysBelow(ctx, s.def.Database, s.def.Name, s.keyNames(), s.verCol, v, func(vals []*string) error {
+	err := q.NewestBelow(ctx, s.def.Database, s.def.Name, s.names(s.cols[:s.nkeys]), s.names(s.cols), s.verCol, v, func(vals []*string) error {
 		if n > 0 {
 			body = append(body, ',')
 		}
@@ -280,7 +300,7 @@ func (t *tableState) markBelow(ctx context.Context, q SnapshotQuerier, s *snapMe
 // version v with a label of their own: markers are idempotent, so a retry
 // or a second member loading the same ones changes no key's latest state.
 func (t *tableState) loadMarkers(ctx context.Context, s *snapMeta, rows []byte, n int, v int64, part int) error {
-	cols := append(s.keyNames(), s.verCol, s.delCol)
+	cols := append(s.names(s.cols), s.verCol, s.delCol)
 	b := &Batch{DB: s.def.Database, Table: s.def.Name, Columns: cols, Rows: n, Options: t.opts, reason: "snapshot_deletes_missing"}
 	suffix := fmt.Sprintf("-missing-%x-%d-%x", uint64(-v), part, time.Now().UnixNano())
 	b.Label = t.labelPrefix + "-" + s.def.Name + suffix
@@ -300,5 +320,36 @@ func (t *tableState) loadMarkers(ctx context.Context, s *snapMeta, rows []byte, 
 	if err := t.w.loader.Load(ctx, b); err != nil {
 		return fmt.Errorf("load of %d delete markers (label %s): %w", n, b.Label, err)
 	}
-	return nil
+	return t.visible(ctx, b.DB, b.Label, b.status)
+}
+
+// visible returns once the load of label is visible to reads. StarRocks
+// answers Success only when it is (the BE waits for the publish until the
+// load's deadline, stream_load_executor.cpp commit_txn_internal);
+// Publish Timeout, or a label found already loaded, may still be
+// COMMITTED and not readable: get_load_state is asked until it says
+// VISIBLE, for at most starrocks.retry_for.
+func (t *tableState) visible(ctx context.Context, db, label, status string) error {
+	if status == "Success" {
+		return nil
+	}
+	ls, ok := t.w.loader.(LoadStater)
+	if !ok {
+		return fmt.Errorf("load %s answered %q and the loader cannot tell when it becomes visible", label, status)
+	}
+	deadline := time.Now().Add(t.w.cfg.StarRocks.RetryFor)
+	for {
+		st, err := ls.LoadState(ctx, db, label)
+		if err == nil && st == "VISIBLE" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("load %s (%q) not visible after %s: state %s, %v", label, status, t.w.cfg.StarRocks.RetryFor, st, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -35,8 +35,8 @@ func newRestartRig(t *testing.T) *restartRig {
 	t.Helper()
 	h := newHarnessWith(t, emulator.Config{}, 2, restartTopic)
 	ddl := `CREATE TABLE restart_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
-		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8), _version BIGINT NOT NULL, _deleted BOOLEAN NOT NULL)
-		DUPLICATE KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)`
+		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8) NOT NULL, _version BIGINT NOT NULL, _deleted BOOLEAN NOT NULL)
+		DUPLICATE KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)` // reg_date NOT NULL: markers must carry it
 	if err := h.emu.Exec(context.Background(), ddl); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +140,10 @@ func (l *failMarkersOnce) Load(ctx context.Context, b *Batch) error {
 	return l.inner.Load(ctx, b)
 }
 
+func (l *failMarkersOnce) LoadState(ctx context.Context, db, label string) (string, error) {
+	return l.inner.(LoadStater).LoadState(ctx, db, label)
+}
+
 // TestIntegrationRestartedSnapshot: an initial snapshot interrupted and
 // taken again from the start, at a later position, ends exact in the
 // versioned mode's latest-row view: rows the first attempt loaded and
@@ -149,7 +153,8 @@ func (l *failMarkersOnce) Load(ctx context.Context, b *Batch) error {
 // partition behind the snapshot's end (its rows of the first attempt load
 // after the markers were written, and are marked in turn); and with the
 // markers' load failing once (the worker stops without committing the
-// batch that ended the snapshot, and the next one marks on replay).
+// batch that ended the snapshot, and the next one marks on replay); and
+// with loads answered Publish Timeout.
 func TestIntegrationRestartedSnapshot(t *testing.T) {
 	const keys = 40
 	ghost := func(k int) bool { return k == 4 || k == 5 || k == 10 || k == 11 } // deleted between the two attempts
@@ -159,13 +164,18 @@ func TestIntegrationRestartedSnapshot(t *testing.T) {
 		name        string
 		lagging     bool
 		failMarkers bool
+		faults      emulator.Faults
 	}{
 		{name: "one pass"},
+		// Publish Timeout: committed, maybe not yet visible; the reads wait
+		// for get_load_state to say VISIBLE.
+		{name: "publish timeouts", faults: emulator.Faults{PublishTimeoutRatio: 0.5, Seed: 7}},
 		{name: "a partition behind the snapshot's end", lagging: true},
 		{name: "markers fail once", failMarkers: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRestartRig(t)
+			r.emu.SetFaults(tc.faults)
 			var loader Loader
 			if tc.failMarkers {
 				c, err := streamload.New(streamload.Config{FEURLs: []string{r.emu.FEURL()}, User: "root"}, nil)

@@ -363,37 +363,42 @@ func (c *Catalog) MaxValue(ctx context.Context, db, table, column string) (int64
 	return v.Int64, v.Valid, nil
 }
 
-// KeysBelow calls each, in no particular order, with the values of the
-// columns keys (MySQL text; nil for NULL) of every distinct key of db.table
-// whose largest value of the integer column is below below:
+// NewestBelow calls each, in no particular order, with the values of cols
+// (MySQL text; nil for NULL) in the newest row of every key of db.table
+// (the columns keys) whose newest row's integer column is below below:
 //
-//	SELECT k1, k2 FROM db.table GROUP BY k1, k2 HAVING MAX(column) < below
+//	SELECT cols FROM (SELECT cols, column, ROW_NUMBER() OVER (PARTITION BY keys
+//	    ORDER BY column DESC) AS rn FROM db.table) newest WHERE rn = 1 AND column < below
 //
 // values is reused between calls. An error from each stops the scan and is
 // returned.
-func (c *Catalog) KeysBelow(ctx context.Context, db, table string, keys []string, column string, below int64, each func(values []*string) error) error {
-	cols := make([]string, len(keys))
-	for i, k := range keys {
-		cols[i] = quoteIdent(k)
+func (c *Catalog) NewestBelow(ctx context.Context, db, table string, keys, cols []string, column string, below int64, each func(values []*string) error) error {
+	quote := func(names []string) string {
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = quoteIdent(n)
+		}
+		return strings.Join(q, ", ")
 	}
-	list := strings.Join(cols, ", ")
-	q := "SELECT " + list + " FROM " + quoteIdent(db) + "." + quoteIdent(table) + " GROUP BY " + list +
-		" HAVING MAX(" + quoteIdent(column) + ") < " + strconv.FormatInt(below, 10)
+	ver := quoteIdent(column)
+	q := "SELECT " + quote(cols) + " FROM (SELECT " + quote(cols) + ", " + ver + ", ROW_NUMBER() OVER (PARTITION BY " + quote(keys) +
+		" ORDER BY " + ver + " DESC) AS `starsink_rn` FROM " + quoteIdent(db) + "." + quoteIdent(table) + ") `newest` WHERE `starsink_rn` = 1 AND " +
+		ver + " < " + strconv.FormatInt(below, 10)
 	rows, err := c.db.QueryContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("streamload: catalog: keys of %s.%s below %s %d: %w", db, table, column, below, err)
+		return fmt.Errorf("streamload: catalog: newest rows of %s.%s below %s %d: %w", db, table, column, below, err)
 	}
 	defer rows.Close()
-	raw := make([]sql.RawBytes, len(keys))
-	dest := make([]any, len(keys))
+	raw := make([]sql.RawBytes, len(cols))
+	dest := make([]any, len(cols))
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	values := make([]*string, len(keys))
-	strs := make([]string, len(keys))
+	values := make([]*string, len(cols))
+	strs := make([]string, len(cols))
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("streamload: catalog: keys of %s.%s: %w", db, table, err)
+			return fmt.Errorf("streamload: catalog: newest rows of %s.%s: %w", db, table, err)
 		}
 		for i, b := range raw {
 			values[i] = nil
@@ -407,7 +412,7 @@ func (c *Catalog) KeysBelow(ctx context.Context, db, table string, keys []string
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("streamload: catalog: keys of %s.%s: %w", db, table, err)
+		return fmt.Errorf("streamload: catalog: newest rows of %s.%s: %w", db, table, err)
 	}
 	return nil
 }

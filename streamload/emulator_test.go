@@ -441,11 +441,11 @@ func TestIntegrationEmulatorCatalogMaxValue(t *testing.T) {
 	}
 }
 
-// TestIntegrationEmulatorCatalogKeysBelow: the two reads of a restarted
-// snapshot's reconciliation, over MySQL against a versioned (Duplicate
-// Key) table: the keys whose newest version is below a bound, and the
-// newest flagged version below a bound.
-func TestIntegrationEmulatorCatalogKeysBelow(t *testing.T) {
+// TestIntegrationEmulatorCatalogNewestBelow: the two reads of a restarted
+// snapshot's delete markers, over MySQL against a versioned (Duplicate
+// Key) table: the newest row of each key whose newest version is below a
+// bound, and the newest flagged version below a bound.
+func TestIntegrationEmulatorCatalogNewestBelow(t *testing.T) {
 	srv, cfg := startEmulator(t, false)
 	ctx := context.Background()
 	if err := srv.Exec(ctx, "CREATE TABLE subway.versions_t (d DATE NOT NULL, k VARCHAR(20) NOT NULL, n INT, `_version` BIGINT NOT NULL, `_deleted` BOOLEAN NOT NULL) ENGINE=OLAP DUPLICATE KEY(d, k) DISTRIBUTED BY HASH(d, k)"); err != nil {
@@ -470,15 +470,28 @@ func TestIntegrationEmulatorCatalogKeysBelow(t *testing.T) {
 			`{"d":"2024-01-03","k":"c","n":1,"_version":7,"_deleted":false}]`)}); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]bool{}
-	if err := cat.KeysBelow(ctx, "subway", "versions_t", []string{"d", "k"}, "_version", -60, func(v []*string) error {
-		got[*v[0]+"/"+*v[1]] = true
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]bool{"2024-01-02/b": true}; !reflect.DeepEqual(got, want) {
-		t.Errorf("KeysBelow(-60) = %v, want %v", got, want)
+	for _, tt := range []struct {
+		below int64
+		want  map[string]bool
+	}{
+		{-60, map[string]bool{"2024-01-02/b/<nil>": true}},
+		{-49, map[string]bool{"2024-01-01/a/2": true, "2024-01-02/b/<nil>": true}},
+		{-100, map[string]bool{}},
+	} {
+		got := map[string]bool{}
+		if err := cat.NewestBelow(ctx, "subway", "versions_t", []string{"d", "k"}, []string{"d", "k", "n"}, "_version", tt.below, func(v []*string) error {
+			n := "<nil>"
+			if v[2] != nil {
+				n = *v[2]
+			}
+			got[*v[0]+"/"+*v[1]+"/"+n] = true
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("NewestBelow(%d) = %v, want %v", tt.below, got, tt.want)
+		}
 	}
 	for _, tt := range []struct {
 		below int64
