@@ -73,6 +73,7 @@ type snapMeta struct {
 	min      int64  // the smallest version of its full-snapshot rows
 	end      int64  // the version of the snapshot whose last row it holds; 0: none
 	announce []byte // the marker for that row's key, at end-1
+	annCols  []int  // the columns announce holds
 	def      *schema.Table
 	// cols are the columns a marker holds (indexes into def.Columns): the
 	// key's first (nkeys of them), then every other NOT NULL column but
@@ -111,11 +112,11 @@ func (t *tableState) snapshotRow(r *kgo.Record, b *Batch, row []byte, ev *debezi
 	if ev.Span != debezium.SpanFullLast {
 		return nil
 	}
-	announce, err := s.markerFromRow(nil, row, v-1)
+	announce, cols, err := s.markerFromRow(row, v-1)
 	if err != nil {
 		return fmt.Errorf("topic %s partition %d offset %d: snapshot_deletes_missing of %s: %w", r.Topic, r.Partition, r.Offset, t.name, err)
 	}
-	s.end, s.announce = v, announce
+	s.end, s.announce, s.annCols = v, announce, cols
 	return nil
 }
 
@@ -147,30 +148,37 @@ func recordKeyColumns(def *schema.Table, key []byte) ([]int, error) {
 	return cols, err
 }
 
-// markerFromRow appends to dst a delete marker at version v for the key
-// of row, a decoded row object (its values of the marker's columns).
-func (s *snapMeta) markerFromRow(dst, row []byte, v int64) ([]byte, error) {
+// markerFromRow returns the delete marker at version v for the key of
+// row, a decoded row object, and the columns it holds: the marker's
+// columns the row has (every key column, or an error). A NOT NULL column
+// the row lacks the row itself was loaded without, so the table has a
+// default for it.
+func (s *snapMeta) markerFromRow(row []byte, v int64) ([]byte, []int, error) {
 	vals := make([]string, len(s.cols))
-	found := 0
 	gjson.ParseBytes(row).ForEach(func(name, val gjson.Result) bool {
 		for j, c := range s.cols {
 			if vals[j] == "" && strings.EqualFold(s.def.Columns[c].Name, name.Str) {
 				vals[j] = val.Raw
-				found++
 			}
 		}
 		return true
 	})
-	if found != len(s.cols) {
-		return nil, fmt.Errorf("the row lacks one of the columns %s", strings.Join(s.names(s.cols), ", "))
-	}
+	var dst []byte
+	var cols []int
 	dst = append(dst, '{')
 	for j, c := range s.cols {
+		if vals[j] == "" {
+			if j < s.nkeys {
+				return nil, nil, fmt.Errorf("the row lacks the key column %s", s.def.Columns[c].Name)
+			}
+			continue
+		}
+		cols = append(cols, c)
 		dst = appendName(dst, s.def.Columns[c].Name)
 		dst = append(dst, vals[j]...)
 		dst = append(dst, ',')
 	}
-	return s.closeMarker(dst, v), nil
+	return s.closeMarker(dst, v), cols, nil
 }
 
 // markerFromText appends to dst a delete marker at version v for a row
@@ -235,7 +243,7 @@ func (t *tableState) deleteMissing(ctx context.Context, b *Batch) error {
 	done := int64(math.MinInt64)
 	if s.end != 0 {
 		// The announce, then the keys the snapshot did not read.
-		if err := t.loadMarkers(ctx, s, s.announce, 1, s.end-1, 0); err != nil {
+		if err := t.loadMarkers(ctx, s, s.annCols, s.announce, 1, s.end-1, 0); err != nil {
 			return fmt.Errorf("table %s: snapshot_deletes_missing: %w", t.name, err)
 		}
 		if err := t.markBelow(ctx, q, s, s.end-1, "snapshot_end"); err != nil {
@@ -268,7 +276,7 @@ func (t *tableState) markBelow(ctx context.Context, q SnapshotQuerier, s *snapMe
 			return nil
 		}
 		part++
-		err := t.loadMarkers(ctx, s, body, n, v, part)
+		err := t.loadMarkers(ctx, s, s.cols, body, n, v, part)
 		total += n
 		body, n = body[:0], 0
 		return err
@@ -296,12 +304,12 @@ func (t *tableState) markBelow(ctx context.Context, q SnapshotQuerier, s *snapMe
 	return nil
 }
 
-// loadMarkers loads n marker rows (comma-separated objects in rows) at
+// loadMarkers loads n marker rows (comma-separated objects of the columns
+// cols in rows) at
 // version v with a label of their own: markers are idempotent, so a retry
 // or a second member loading the same ones changes no key's latest state.
-func (t *tableState) loadMarkers(ctx context.Context, s *snapMeta, rows []byte, n int, v int64, part int) error {
-	cols := append(s.names(s.cols), s.verCol, s.delCol)
-	b := &Batch{DB: s.def.Database, Table: s.def.Name, Columns: cols, Rows: n, Options: t.opts, reason: "snapshot_deletes_missing"}
+func (t *tableState) loadMarkers(ctx context.Context, s *snapMeta, cols []int, rows []byte, n int, v int64, part int) error {
+	b := &Batch{DB: s.def.Database, Table: s.def.Name, Columns: append(s.names(cols), s.verCol, s.delCol), Rows: n, Options: t.opts, reason: "snapshot_deletes_missing"}
 	suffix := fmt.Sprintf("-missing-%x-%d-%x", uint64(-v), part, time.Now().UnixNano())
 	b.Label = t.labelPrefix + "-" + s.def.Name + suffix
 	if !streamload.ValidLabel(b.Label) {

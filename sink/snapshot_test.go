@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/starsink/starsink/config"
 	"github.com/starsink/starsink/emulator"
+	"github.com/starsink/starsink/schema"
 	"github.com/starsink/starsink/streamload"
 )
 
@@ -266,5 +268,86 @@ func TestIntegrationRestartedSnapshot(t *testing.T) {
 				t.Errorf("%d delete markers at the second attempt's version − 1, want at least the 4 ghosts'", n)
 			}
 		})
+	}
+}
+
+// TestMarkers: what a delete marker holds. The key's columns come from the
+// record key (with or without JsonConverter's schema envelope); a marker
+// built from a loaded row carries its key and the NOT NULL columns it has;
+// one built from SQL text types its values for a JSON body.
+func TestMarkers(t *testing.T) {
+	def := &schema.Table{Database: "subway", Name: "v", Model: schema.ModelDupKeys, Columns: []schema.Column{
+		schema.NewColumn("d", "date", false, true),
+		schema.NewColumn("id", "bigint(20)", false, true),
+		schema.NewColumn("name", "varchar(20)", false, false),
+		schema.NewColumn("amount", "decimal(13,2)", false, false),
+		schema.NewColumn("doc", "json", false, false),
+		schema.NewColumn("note", "varchar(20)", true, false),
+		schema.NewColumn("_version", "bigint(20)", false, false),
+		schema.NewColumn("_deleted", "boolean", false, false),
+	}}
+	for _, tc := range []struct {
+		name, key string
+		want      []int
+		err       string
+	}{
+		{"schemaless key", `{"d":"2024-01-01","id":7}`, []int{0, 1}, ""},
+		{"key with schema", `{"schema":{"type":"struct"},"payload":{"ID":7,"d":"2024-01-01"}}`, []int{1, 0}, ""},
+		{"key field without a column", `{"d":"2024-01-01","other":1}`, nil, "key field other has no column in subway.v"},
+		{"not an object", `7`, nil, "not a JSON object"},
+		{"no key", ``, nil, "not a JSON object"},
+		{"empty object", `{}`, nil, "no field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := recordKeyColumns(def, []byte(tc.key))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("recordKeyColumns = %v, %v; want an error with %q", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("recordKeyColumns = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+
+	s := &snapMeta{def: def, cols: []int{0, 1, 2, 3, 4}, nkeys: 2, verCol: "_version", delCol: "_deleted"}
+	for _, tc := range []struct {
+		name, row, want string
+		cols            []int
+		err             string
+	}{
+		{"whole row", `{"d":"2024-01-01","id":7,"name":"a\"b","amount":1.50,"doc":{"x":[1]},"note":null,"_version":-5,"_deleted":false}`,
+			`{"d":"2024-01-01","id":7,"name":"a\"b","amount":1.50,"doc":{"x":[1]},"_version":-6,"_deleted":true}`, []int{0, 1, 2, 3, 4}, ""},
+		{"a NOT NULL column the row lacks is left out", `{"d":"2024-01-01","id":7,"name":"a"}`,
+			`{"d":"2024-01-01","id":7,"name":"a","_version":-6,"_deleted":true}`, []int{0, 1, 2}, ""},
+		{"a key column lacking", `{"d":"2024-01-01","name":"a"}`, "", nil, "lacks the key column id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, cols, err := s.markerFromRow([]byte(tc.row), -6)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("markerFromRow = %s, %v; want an error with %q", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want || !slices.Equal(cols, tc.cols) {
+				t.Fatalf("markerFromRow = %s %v, %v; want %s %v", got, cols, err, tc.want, tc.cols)
+			}
+		})
+	}
+
+	text := func(v string) *string { return &v }
+	got := s.markerFromText(nil, []*string{text("2024-01-01"), text("7"), text(`say "hi"`), text("1.50"), text(`{"x": [1]}`)}, -6)
+	if want := `{"d":"2024-01-01","id":7,"name":"say \"hi\"","amount":1.50,"doc":{"x": [1]},"_version":-6,"_deleted":true}`; string(got) != want {
+		t.Errorf("markerFromText = %s, want %s", got, want)
+	}
+	if !json.Valid(got) {
+		t.Errorf("markerFromText = %s: not JSON", got)
+	}
+	got = s.markerFromText(nil, []*string{text("2024-01-01"), text("7"), nil, text("1"), text("not json")}, -6)
+	if want := `{"d":"2024-01-01","id":7,"name":null,"amount":1,"doc":"not json","_version":-6,"_deleted":true}`; string(got) != want {
+		t.Errorf("markerFromText = %s, want %s", got, want)
 	}
 }
