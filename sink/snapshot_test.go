@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/starsink/starsink/config"
@@ -27,15 +30,18 @@ import (
 // partition), read through a real catalog over the emulator's MySQL port.
 type restartRig struct {
 	*repairRig
-	place *kgo.Client
-	cat   *streamload.Catalog
+	place      *kgo.Client
+	cat        *streamload.Catalog
+	partitions int32
 }
 
 const restartTopic = "dip.cdc.public.restart_t"
 
-func newRestartRig(t *testing.T) *restartRig {
+func newRestartRig(t *testing.T) *restartRig { return newRestartRigN(t, 2) }
+
+func newRestartRigN(t *testing.T, partitions int32) *restartRig {
 	t.Helper()
-	h := newHarnessWith(t, emulator.Config{}, 2, restartTopic)
+	h := newHarnessWith(t, emulator.Config{}, partitions, restartTopic)
 	ddl := `CREATE TABLE restart_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
 		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8) NOT NULL, _version BIGINT NOT NULL, _deleted BOOLEAN NOT NULL)
 		DUPLICATE KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)` // reg_date NOT NULL: markers must carry it
@@ -60,10 +66,11 @@ func newRestartRig(t *testing.T) *restartRig {
 	h.topic = restartTopic
 	h.cfg.Kafka.Topics = []string{restartTopic}
 	h.cfg.Mapping.Tables = map[string]config.TableOptions{"restart_t": {Mode: "versioned", SnapshotDeletesMissing: true}}
-	return &restartRig{repairRig: &repairRig{harness: h, table: "restart_t", db: db}, place: place, cat: cat}
+	return &restartRig{repairRig: &repairRig{harness: h, table: "restart_t", db: db}, place: place, cat: cat, partitions: partitions}
 }
 
-// emit produces one raw envelope for key k (pass_in v) into partition k%2
+// emit produces one raw envelope for key k (pass_in v) into partition
+// k%partitions
 // and keeps the source's rows; a snapshot row (op r) is the source's row
 // at its snapshot's position.
 func (r *restartRig) emit(op string, k int, v int64, source string) {
@@ -75,7 +82,7 @@ func (r *restartRig) emit(op string, k int, v int64, source string) {
 		before, after = row, "null"
 	}
 	key, _ := json.Marshal(map[string]string{"use_date": date, "line_no": line, "station_name": station})
-	rec := &kgo.Record{Topic: restartTopic, Partition: int32(k % 2), Key: key,
+	rec := &kgo.Record{Topic: restartTopic, Partition: int32(k) % r.partitions, Key: key,
 		Value: []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":%s,"op":%q}`, before, after, source, op))}
 	if err := r.place.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
 		r.t.Fatal(err)
@@ -349,5 +356,196 @@ func TestMarkers(t *testing.T) {
 	got = s.markerFromText(nil, []*string{text("2024-01-01"), text("7"), nil, text("1"), text("not json")}, -6)
 	if want := `{"d":"2024-01-01","id":7,"name":null,"amount":1,"doc":"not json","_version":-6,"_deleted":true}`; string(got) != want {
 		t.Errorf("markerFromText = %s, want %s", got, want)
+	}
+}
+
+var restartSeeds = flag.Int("restart.seeds", 4, "TestRestartedSnapshotSchedules: schedules to run, from restart.first")
+var restartFirst = flag.Int64("restart.first", 1, "TestRestartedSnapshotSchedules: first seed")
+
+// TestRestartedSnapshotSchedules runs random schedules of restarted full
+// snapshots against two members of a group over three partitions, and
+// checks the latest-row view against the source. Each seed draws: one or
+// two interrupted attempts (each reads a random prefix of the keys, at its
+// own position), the rows the source deletes, inserts and changes before
+// the attempt that ends, the order in which partitions deliver their
+// records (per partition: older attempts, the last one, then the stream,
+// as Debezium writes them; the last attempt's last row last of its rows),
+// members stopped and replaced while loads are in flight (their
+// partitions move), and Publish Timeout answers. Reproduce one with
+// -run 'TestRestartedSnapshotSchedules/seed=N'; run more with
+// -restart.seeds and -restart.first.
+func TestRestartedSnapshotSchedules(t *testing.T) {
+	for seed := *restartFirst; seed < *restartFirst+int64(*restartSeeds); seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { restartSchedule(t, seed) })
+	}
+}
+
+func restartSchedule(t *testing.T, seed int64) {
+	rnd := rand.New(rand.NewPCG(uint64(seed), 0))
+	r := newRestartRigN(t, 3)
+	if rnd.IntN(2) == 0 {
+		r.emu.SetFaults(emulator.Faults{PublishTimeoutRatio: 0.3, Seed: seed})
+	}
+	r.cfg.Batch.MaxRows = 4 + rnd.IntN(20)
+
+	type rec struct {
+		op     string
+		k      int
+		v      int64
+		source string
+	}
+	// The source: keys 0..59; each attempt reads a prefix of the table as
+	// it is at its position; between attempts the source changes.
+	source := map[int]int64{}
+	for k := range 60 {
+		source[k] = int64(k)
+	}
+	keysNow := func() []int {
+		ks := make([]int, 0, len(source))
+		for k := range source {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	queues := make([][]rec, r.partitions) // per partition, in Debezium's order
+	push := func(x rec) { p := x.k % int(r.partitions); queues[p] = append(queues[p], x) }
+	attempts := 1 + rnd.IntN(2)
+	lsn := int64(1000)
+	for a := 0; a < attempts; a++ {
+		ks := keysNow()
+		n := 1 + rnd.IntN(len(ks)-1)
+		for i, k := range ks[:n] {
+			span := "true"
+			if i == 0 {
+				span = "first"
+			}
+			push(rec{"r", k, source[k], fullSnapshot(lsn, span)})
+		}
+		// While the connector is down: deletes, inserts, changes.
+		for range 3 + rnd.IntN(8) {
+			if rnd.IntN(2) == 0 {
+				delete(source, ks[rnd.IntN(n)]) // a row this attempt read, mostly
+				continue
+			}
+			k := rnd.IntN(80)
+			source[k] = int64(k) + lsn
+		}
+		lsn += 1000
+	}
+	// The attempt that ends: every key, the last row last.
+	ks := keysNow()
+	var last rec
+	for i, k := range ks {
+		span := "true"
+		switch i {
+		case 0:
+			span = "first"
+		case len(ks) - 1:
+			last = rec{"r", k, source[k], fullSnapshot(lsn, "last")}
+			continue
+		}
+		push(rec{"r", k, source[k], fullSnapshot(lsn, span)})
+	}
+	// The stream after it.
+	var stream []rec
+	for i := range 5 + rnd.IntN(10) {
+		k := rnd.IntN(80)
+		pos := lsn + 100 + 8*int64(i)
+		if _, ok := source[k]; ok && rnd.IntN(3) == 0 {
+			stream = append(stream, rec{"d", k, source[k], streamed(pos)})
+			delete(source, k)
+			continue
+		}
+		op := "u"
+		if _, ok := source[k]; !ok {
+			op = "c"
+		}
+		source[k] = int64(k) + pos
+		stream = append(stream, rec{op, k, source[k], streamed(pos)})
+	}
+
+	// Members: two, replaced at random while records flow.
+	type member struct{ stop func() error }
+	var members []member
+	start := func() {
+		w, err := New(r.cfg, Deps{Schemas: r.cat}, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		members = append(members, member{func() error { cancel(); return <-done }})
+	}
+	replace := func() {
+		i := rnd.IntN(len(members))
+		if err := members[i].stop(); err != nil && !errors.Is(err, ErrUnfinishedAtShutdown) {
+			t.Fatalf("seed %d: a member stopped with %v", seed, err)
+		}
+		members = slices.Delete(members, i, i+1)
+		start()
+	}
+	start()
+	start()
+	defer func() {
+		for _, m := range members {
+			m.stop()
+		}
+	}()
+
+	// Deliver: partitions in random turns, a few records at a time; the
+	// last row once every other row of its attempt is out; then the stream.
+	emit := func(x rec) { r.emit(x.op, x.k, x.v, x.source) }
+	for {
+		var open []int
+		for p, q := range queues {
+			if len(q) > 0 {
+				open = append(open, p)
+			}
+		}
+		if len(open) == 0 {
+			break
+		}
+		p := open[rnd.IntN(len(open))]
+		for range 1 + rnd.IntN(6) {
+			if len(queues[p]) == 0 {
+				break
+			}
+			emit(queues[p][0])
+			queues[p] = queues[p][1:]
+		}
+		if rnd.IntN(12) == 0 {
+			replace()
+		}
+		if rnd.IntN(4) == 0 {
+			time.Sleep(time.Duration(rnd.IntN(30)) * time.Millisecond)
+		}
+	}
+	emit(last)
+	for _, x := range stream {
+		emit(x)
+		if rnd.IntN(8) == 0 {
+			replace()
+		}
+	}
+
+	// The model is the source; emit kept r.model as the records say, so
+	// set it from the source.
+	r.mu.Lock()
+	clear(r.model)
+	for k, v := range source {
+		r.model[fmt.Sprintf("20240601|1호선|역%d", k)] = [3]string{fmt.Sprint(v), "NULL", "20240604"}
+	}
+	r.mu.Unlock()
+	r.settle()
+	bad, err := r.diff(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		t.Fatalf("seed %d (%d attempts interrupted, batch.max_rows %d): the latest-row view differs from the source in %d keys: %v",
+			seed, attempts, r.cfg.Batch.MaxRows, len(bad), bad)
 	}
 }
