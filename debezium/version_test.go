@@ -14,13 +14,7 @@ import (
 // snapshots, unwrapped rows with add.fields): see each case's comment.
 func TestVersion(t *testing.T) {
 	const base = -1 << 62
-	file := func(path string) string {
-		b, err := os.ReadFile(filepath.Join("testdata", path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	file := func(path string) string { return testdataText(t, path) }
 	pg := func(op, source string) string {
 		return `{"before":null,"after":{"id":1},"source":{"connector":"postgresql","ts_ms":1700000000000,` + source + `},"op":"` + op + `"}`
 	}
@@ -155,13 +149,7 @@ func TestNoVersionAllocatesNothing(t *testing.T) {
 // reconciliation must never take an incremental chunk for a new full
 // snapshot).
 func TestSpan(t *testing.T) {
-	file := func(path string) string {
-		b, err := os.ReadFile(filepath.Join("testdata", path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	file := func(path string) string { return testdataText(t, path) }
 	pg := func(op, source string) string {
 		return `{"before":null,"after":{"id":1},"source":{"connector":"postgresql","ts_ms":1,` + source + `},"op":"` + op + `"}`
 	}
@@ -196,4 +184,14 @@ func TestSpan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testdataText returns the text of testdata/path.
+func testdataText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

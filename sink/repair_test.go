@@ -68,14 +68,21 @@ type repairRig struct {
 // the envelope's source object (the version the message carries).
 func (r *repairRig) event(op string, k int, v int64, source string) {
 	r.t.Helper()
+	key, val := r.change(op, k, v, source)
+	r.produce(key, val)
+}
+
+// change returns the record of one change of station k with pass_in v
+// (source is the envelope's source object) and applies it to the model.
+func (r *repairRig) change(op string, k int, v int64, source string) (key, val []byte) {
 	date, line, station := "20240601", "1호선", fmt.Sprintf("역%d", k)
 	row := fmt.Sprintf(`{"use_date":%q,"line_no":%q,"station_name":%q,"pass_in":%q,"pass_out":null,"reg_date":"20240604"}`, date, line, station, decimalB64(v))
 	before, after := "null", row
 	if op == "d" {
 		before, after = row, "null"
 	}
-	key, _ := json.Marshal(map[string]string{"use_date": date, "line_no": line, "station_name": station})
-	r.produce(key, []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":%s,"op":%q}`, before, after, source, op)))
+	key, _ = json.Marshal(map[string]string{"use_date": date, "line_no": line, "station_name": station})
+	val = []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":%s,"op":%q}`, before, after, source, op))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if op == "d" {
@@ -83,6 +90,7 @@ func (r *repairRig) event(op string, k int, v int64, source string) {
 	} else {
 		r.model[date+"|"+line+"|"+station] = [3]string{fmt.Sprint(v), "NULL", "20240604"}
 	}
+	return key, val
 }
 
 func streamed(lsn int64) string {

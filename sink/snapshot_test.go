@@ -75,24 +75,10 @@ func newRestartRigN(t *testing.T, partitions int32) *restartRig {
 // at its snapshot's position.
 func (r *restartRig) emit(op string, k int, v int64, source string) {
 	r.t.Helper()
-	date, line, station := "20240601", "1호선", fmt.Sprintf("역%d", k)
-	row := fmt.Sprintf(`{"use_date":%q,"line_no":%q,"station_name":%q,"pass_in":%q,"pass_out":null,"reg_date":"20240604"}`, date, line, station, decimalB64(v))
-	before, after := "null", row
-	if op == "d" {
-		before, after = row, "null"
-	}
-	key, _ := json.Marshal(map[string]string{"use_date": date, "line_no": line, "station_name": station})
-	rec := &kgo.Record{Topic: restartTopic, Partition: int32(k) % r.partitions, Key: key,
-		Value: []byte(fmt.Sprintf(`{"before":%s,"after":%s,"source":%s,"op":%q}`, before, after, source, op))}
+	key, val := r.change(op, k, v, source)
+	rec := &kgo.Record{Topic: restartTopic, Partition: int32(k) % r.partitions, Key: key, Value: val}
 	if err := r.place.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
 		r.t.Fatal(err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if op == "d" {
-		delete(r.model, date+"|"+line+"|"+station)
-	} else {
-		r.model[date+"|"+line+"|"+station] = [3]string{fmt.Sprint(v), "NULL", "20240604"}
 	}
 }
 
@@ -359,7 +345,7 @@ func TestMarkers(t *testing.T) {
 	}
 }
 
-var restartSeeds = flag.Int("restart.seeds", 4, "TestRestartedSnapshotSchedules: schedules to run, from restart.first")
+var restartSeeds = flag.Int("restart.seeds", 6, "TestRestartedSnapshotSchedules: schedules to run, from restart.first")
 var restartFirst = flag.Int64("restart.first", 1, "TestRestartedSnapshotSchedules: first seed")
 
 // TestRestartedSnapshotSchedules runs random schedules of restarted full
