@@ -243,14 +243,7 @@ func TestIntegrationIncrementalSnapshotRepair(t *testing.T) {
 			default:
 				ddl = strings.Replace(ddl, `, _version BIGINT NOT NULL DEFAULT "0"`, "", 1)
 			}
-			if err := h.emu.Exec(context.Background(), ddl); err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open("mysql", "root:@tcp("+h.emu.MySQLAddr()+")/subway")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
+			db := h.createTable(ddl)
 			h.topic = topic
 			h.cfg.Kafka.Topics = []string{topic}
 			h.cfg.Mapping.Tables = map[string]config.TableOptions{table: opts}
@@ -358,6 +351,21 @@ func TestIntegrationIncrementalSnapshotRepair(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createTable runs ddl on the emulator and returns a connection to its
+// MySQL port (database subway), closed when the test ends.
+func (h *harness) createTable(ddl string) *sql.DB {
+	h.t.Helper()
+	if err := h.emu.Exec(context.Background(), ddl); err != nil {
+		h.t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", "root:@tcp("+h.emu.MySQLAddr()+")/subway")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // guardedOffsetRig is a harness whose topic feeds repair_t, a Primary

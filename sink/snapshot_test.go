@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -45,14 +44,7 @@ func newRestartRigN(t *testing.T, partitions int32) *restartRig {
 	ddl := `CREATE TABLE restart_t (use_date VARCHAR(8) NOT NULL, line_no VARCHAR(100) NOT NULL, station_name VARCHAR(100) NOT NULL,
 		pass_in DECIMAL(13,0), pass_out DECIMAL(13,0), reg_date VARCHAR(8) NOT NULL, _version BIGINT NOT NULL, _deleted BOOLEAN NOT NULL)
 		DUPLICATE KEY(use_date, line_no, station_name) DISTRIBUTED BY HASH(use_date)` // reg_date NOT NULL: markers must carry it
-	if err := h.emu.Exec(context.Background(), ddl); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("mysql", "root:@tcp("+h.emu.MySQLAddr()+")/subway")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := h.createTable(ddl)
 	cat, err := streamload.NewCatalog(streamload.CatalogConfig{Addr: h.emu.MySQLAddr(), User: "root", TTL: time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
