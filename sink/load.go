@@ -124,7 +124,7 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 		t.refused(ctx, b, err, fields)
 		return
 	}
-	if !t.snapshotDeletes(ctx, b, fields) {
+	if !t.snapshotDeletes(ctx, b, true, fields) {
 		return
 	}
 	t.loaded(b, fields)
@@ -133,15 +133,16 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 }
 
 // snapshotDeletes runs deleteMissing for a loaded batch that needs it
-// and reports whether its offsets may be marked. When the markers fail,
+// and reports whether its offsets may be marked; whole says b was loaded
+// as one load, under its own label. When the markers fail,
 // nothing is marked: the worker stops (StarRocks failing), or, fenced or
 // stopping, the batch is read again by whoever owns its partitions next,
 // whose load of it (the same label) runs deleteMissing again.
-func (t *tableState) snapshotDeletes(ctx context.Context, b *Batch, fields []zap.Field) bool {
+func (t *tableState) snapshotDeletes(ctx context.Context, b *Batch, whole bool, fields []zap.Field) bool {
 	if b.snap == nil || !t.deletesMissing {
 		return true
 	}
-	err := t.deleteMissing(ctx, b)
+	err := t.deleteMissing(ctx, b, whole)
 	if err == nil {
 		return true
 	}
@@ -219,7 +220,7 @@ func (t *tableState) refused(ctx context.Context, b *Batch, err error, fields []
 		w.fail(derr)
 		return
 	}
-	if !t.snapshotDeletes(ctx, b, fields) {
+	if !t.snapshotDeletes(ctx, b, false, fields) { // its parts were each seen visible (bisect)
 		return
 	}
 	w.m.batches.WithLabelValues(t.name, "dead_lettered").Inc()

@@ -88,7 +88,8 @@ type snapMeta struct {
 
 // snapshotRow notes a full-snapshot row of a table with
 // snapshot_deletes_missing in the batch b it was added to. row is the
-// decoded row (without the version columns). Poll loop.
+// row as loaded (its version columns are not among a marker's). Poll
+// loop.
 func (t *tableState) snapshotRow(r *kgo.Record, b *Batch, row []byte, ev *debezium.Event, v int64) error {
 	if t.keyCols == nil {
 		keys, err := recordKeyColumns(t.def, r.Key)
@@ -228,17 +229,21 @@ func (s *snapMeta) names(cols []int) []string {
 }
 
 // deleteMissing runs after a batch holding full-snapshot rows is loaded
-// and before its offsets are marked (see the top of this file). A nil
+// and before its offsets are marked (see the top of this file); whole
+// says it was loaded as one load under its label, whose visibility it
+// waits for (the parts of a bisected batch were each waited for). A nil
 // error means every marker it owes is loaded.
-func (t *tableState) deleteMissing(ctx context.Context, b *Batch) error {
+func (t *tableState) deleteMissing(ctx context.Context, b *Batch, whole bool) error {
 	s := b.snap
 	q, ok := t.w.schemas.(SnapshotQuerier)
 	if !ok {
 		return fmt.Errorf("table %s: snapshot_deletes_missing: the schema source cannot read the table's keys", t.name)
 	}
 	// The reads below must see the batch's rows.
-	if err := t.visible(ctx, b.DB, b.Label, b.status); err != nil {
-		return fmt.Errorf("table %s: snapshot_deletes_missing: %w", t.name, err)
+	if whole {
+		if err := t.visible(ctx, b.DB, b.Label, b.status); err != nil {
+			return fmt.Errorf("table %s: snapshot_deletes_missing: %w", t.name, err)
+		}
 	}
 	done := int64(math.MinInt64)
 	if s.end != 0 {
