@@ -200,8 +200,7 @@ func New(cfg *config.Config, deps Deps, log *zap.Logger) (*Worker, error) {
 		w.loader = &StreamLoader{Client: c, Compression: cfg.StarRocks.Compression, Properties: cfg.StarRocks.Properties}
 	}
 	if w.schemas == nil {
-		cat, err := streamload.NewCatalog(streamload.CatalogConfig{Addr: cfg.StarRocks.MySQLAddress(), User: cfg.StarRocks.User,
-			Password: cfg.StarRocks.Password.Value(), TTL: cfg.StarRocks.SchemaTTL, Timeout: cfg.StarRocks.ConnectTimeout}, log.Named("catalog"))
+		cat, err := streamload.NewCatalog(CatalogConfig(cfg), log.Named("catalog"))
 		if err != nil {
 			return nil, fmt.Errorf("sink: catalog: %w", err)
 		}
@@ -777,4 +776,11 @@ func (w *Worker) fail(err error) {
 	case w.fatal <- err:
 	default:
 	}
+}
+
+// CatalogConfig is the configuration of the MySQL-protocol catalog that
+// reads StarRocks table schemas (and, for the checks that need them, rows).
+func CatalogConfig(cfg *config.Config) streamload.CatalogConfig {
+	return streamload.CatalogConfig{Addr: cfg.StarRocks.MySQLAddress(), User: cfg.StarRocks.User,
+		Password: cfg.StarRocks.Password.Value(), TTL: cfg.StarRocks.SchemaTTL, Timeout: cfg.StarRocks.ConnectTimeout}
 }

@@ -84,8 +84,7 @@ func runDecode(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err != nil {
 			return err
 		}
-		cat, err := streamload.NewCatalog(streamload.CatalogConfig{Addr: cfg.StarRocks.MySQLAddress(), User: cfg.StarRocks.User,
-			Password: cfg.StarRocks.Password.Value(), Timeout: cfg.StarRocks.ConnectTimeout}, nil)
+		cat, err := streamload.NewCatalog(sink.CatalogConfig(cfg), nil)
 		if err != nil {
 			return err
 		}

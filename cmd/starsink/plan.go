@@ -50,8 +50,7 @@ func runPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	cat, err := streamload.NewCatalog(streamload.CatalogConfig{Addr: cfg.StarRocks.MySQLAddress(), User: cfg.StarRocks.User,
-		Password: cfg.StarRocks.Password.Value(), Timeout: cfg.StarRocks.ConnectTimeout}, nil)
+	cat, err := streamload.NewCatalog(sink.CatalogConfig(cfg), nil)
 	if err != nil {
 		return err
 	}
