@@ -116,6 +116,21 @@ func proofRunToError(h *harness) error {
 }
 
 // allCommitted waits until the group committed every offset of the topic.
+// finish checks the end of a proof: every record committed, the worker
+// stopping cleanly, and deadLettered records dead-lettered.
+func (h *harness) finish(w *Worker, stop func() error, deadLettered int64) {
+	h.t.Helper()
+	if err := h.allCommitted(30 * time.Second); err != nil {
+		h.t.Error(err)
+	}
+	if err := stop(); err != nil {
+		h.t.Fatalf("Run: %v", err)
+	}
+	if n := w.Stats().DeadLettered; n != deadLettered {
+		h.t.Errorf("%d records dead-lettered, want %d", n, deadLettered)
+	}
+}
+
 func (h *harness) allCommitted(timeout time.Duration) error {
 	want := h.endOffsets()
 	deadline := time.Now().Add(timeout)
@@ -196,15 +211,7 @@ func TestProofTooLongVarcharRefusedWithCoordinates(t *testing.T) {
 		if err := h.converged(20 * time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.allCommitted(20 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if err := stop(); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		if n := w.Stats().DeadLettered; n != 1 {
-			t.Errorf("%d records dead-lettered, want 1", n)
-		}
+		h.finish(w, stop, 1)
 	})
 }
 
@@ -379,15 +386,7 @@ func TestProofTransientAnswersConverge(t *testing.T) {
 			if err := h.converged(60 * time.Second); err != nil {
 				t.Error(err)
 			}
-			if err := h.allCommitted(30 * time.Second); err != nil {
-				t.Error(err)
-			}
-			if err := stop(); err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			if n := w.Stats().DeadLettered; n != 0 {
-				t.Errorf("%d records dead-lettered", n)
-			}
+			h.finish(w, stop, 0)
 			if trace := faultTrace[kind]; trace == "" || !logged(logs, trace) {
 				t.Errorf("no load met %s (no log holds %q): the fault was not injected", kind, trace)
 			}
@@ -428,13 +427,5 @@ func TestProofShuttingDownBEOutlived(t *testing.T) {
 	if !logged(logs, faultTrace[emulator.FaultShuttingDown]) {
 		t.Fatal("no load met the shutting-down BE: the fault was not injected")
 	}
-	if err := h.allCommitted(30 * time.Second); err != nil {
-		t.Error(err)
-	}
-	if err := stop(); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if n := w.Stats().DeadLettered; n != 0 {
-		t.Errorf("%d records dead-lettered", n)
-	}
+	h.finish(w, stop, 0)
 }
