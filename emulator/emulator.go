@@ -134,6 +134,9 @@ type job struct {
 	deadline, active time.Time
 	idle             time.Duration
 	reason           string
+	// visibleAt is when a load answered Publish Timeout, COMMITTED until
+	// then, turns VISIBLE (expire).
+	visibleAt time.Time
 	opts             loadOptions
 	plan             *loadPlan
 	resp             *loadResponse

@@ -181,7 +181,8 @@ func TestTransientAnswers(t *testing.T) {
 		{FaultTooManyVersions, false, "Fail", "Failed to load data into tablet ", "ABORTED", false},
 		{FaultHTTPLimit, false, "Fail", "Stream Load exceed http cuncurrent limit 47, please try again later", "UNKNOWN", false},
 		{FaultMemLimit, false, "Fail", "Memory of load exceed limit.", "ABORTED", false},
-		{FaultPublishTimeout, false, "Publish Timeout", "Publish timeout. The data will be visible after a while", "VISIBLE", true},
+		// COMMITTED until the publish ends (publishDelay), then VISIBLE.
+		{FaultPublishTimeout, false, "Publish Timeout", "Publish timeout. The data will be visible after a while", "COMMITTED", true},
 	}
 	for i, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
@@ -197,6 +198,12 @@ func TestTransientAnswers(t *testing.T) {
 			}
 			if _, ok := rows(t, s, "p")[key]; ok != tt.applied {
 				t.Errorf("row applied %v, want %v", ok, tt.applied)
+			}
+			if tt.state == "COMMITTED" {
+				time.Sleep(publishDelay)
+				if got := loadState(t, s, label); got != "VISIBLE" {
+					t.Errorf("label state %s after the publish delay, want VISIBLE", got)
+				}
 			}
 		})
 	}

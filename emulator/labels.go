@@ -25,6 +25,7 @@ func (s *Server) evictLabels(d *database, now time.Time) {
 	done := func(j *job) (bool, time.Time) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
+		j.expire(now)
 		return (j.state == "VISIBLE" || j.state == "ABORTED") && !j.running, j.finished
 	}
 	drop := func(j *job) {

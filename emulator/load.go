@@ -451,7 +451,18 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 	resp.Status, resp.Message = "Success", "OK"
 	switch fault {
 	case FaultPublishTimeout:
+		// Committed, not yet visible: get_load_state answers COMMITTED
+		// for publishDelay, then VISIBLE. (The rows are readable at once:
+		// docs/emulator.md, "What it does not emulate".)
 		resp.Status, resp.Message = "Publish Timeout", faultMessage(fault, id, s.beHost())
+		j.mu.Lock()
+		j.visibleAt = time.Now().Add(publishDelay)
+		j.mu.Unlock()
+		finish("COMMITTED")
+		j.mu.Lock()
+		j.finished = time.Time{}
+		j.mu.Unlock()
+		return resp
 	case FaultCommitUnknown:
 		// The FE committed; the BE did not hear it.
 		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())
@@ -460,6 +471,11 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 	s.log.Debug("load", zap.String("table", db+"."+tbl), zap.String("label", label), zap.Int64("rows", total))
 	return finish("VISIBLE")
 }
+
+// publishDelay is how long a load answered Publish Timeout stays
+// COMMITTED before it turns VISIBLE. StarRocks' publish ends whenever the
+// BEs finish applying the version; the emulator gives it a fixed span.
+const publishDelay = 300 * time.Millisecond
 
 // maxErrorRows is how many rejected rows a load's error log holds.
 const maxErrorRows = 50

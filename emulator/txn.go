@@ -76,6 +76,11 @@ func (s *Server) txnJob(db, label string) *job {
 // expire aborts a PREPARE txn past its timeout or idle timeout, as the
 // BE's _clean_stream_context does. Callers hold j.mu.
 func (j *job) expire(now time.Time) {
+	if j.state == "COMMITTED" && !j.visibleAt.IsZero() && !now.Before(j.visibleAt) {
+		// A publish that timed out has ended (publishDelay).
+		j.state, j.finished = "VISIBLE", j.visibleAt
+		return
+	}
 	if j.state != "PREPARE" {
 		return
 	}
