@@ -49,7 +49,9 @@ import (
 // batch's load precedes its read of M, so of two such members at least one
 // sees the other's write: either the keys read include the late rows, or
 // the late batch sees the marker (the store-then-load order of Dekker's
-// algorithm; a Stream Load is visible when it returns).
+// algorithm). It needs each write visible before the read that follows it:
+// a load answered Success is; after any other answer the worker waits for
+// get_load_state to say VISIBLE (visible).
 
 // SnapshotQuerier is an optional capability of a SchemaSource: the two
 // reads a restarted snapshot's delete markers need. streamload.Catalog has
