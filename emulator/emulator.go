@@ -137,9 +137,9 @@ type job struct {
 	// visibleAt is when a load answered Publish Timeout, COMMITTED until
 	// then, turns VISIBLE (expire).
 	visibleAt time.Time
-	opts             loadOptions
-	plan             *loadPlan
-	resp             *loadResponse
+	opts      loadOptions
+	plan      *loadPlan
+	resp      *loadResponse
 }
 
 // Start starts a server; Close stops it.
