@@ -64,6 +64,26 @@ func parseCell(s string) (cell, error) {
 	return c, nil
 }
 
+// stackCells returns the cells of list (the environment variable named
+// variable) that this stack's Debezium runs: it skips the test when list
+// names none, and fails it for each cell of another release.
+func stackCells(t *testing.T, e env, list, variable string) []cell {
+	t.Helper()
+	cells := parseCells(t, list)
+	if len(cells) == 0 {
+		t.Skip(variable + " names no cell")
+	}
+	var run []cell
+	for _, c := range cells {
+		if !e.runs(c) {
+			t.Errorf("cell %s needs Debezium %s; this stack runs %s", c.name, debeziumReleases[c.debezium], e.debezium)
+			continue
+		}
+		run = append(run, c)
+	}
+	return run
+}
+
 // parseCells reads a comma-separated list of cells; "" is none.
 func parseCells(t *testing.T, list string) []cell {
 	t.Helper()

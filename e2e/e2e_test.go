@@ -20,15 +20,7 @@ import (
 // an unchanged TOAST value, and the capture of real Debezium messages.
 func TestIntegrationEndToEnd(t *testing.T) {
 	e := loadEnv(t)
-	cells := parseCells(t, e.fullCells)
-	if len(cells) == 0 {
-		t.Skip("E2E_FULL_CELLS names no cell")
-	}
-	for _, c := range cells {
-		if !e.runs(c) {
-			t.Errorf("cell %s needs Debezium %s; this stack runs %s", c.name, debeziumReleases[c.debezium], e.debezium)
-			continue
-		}
+	for _, c := range stackCells(t, e, e.fullCells, "E2E_FULL_CELLS") {
 		t.Run(c.name, func(t *testing.T) { reference(t, e, c) })
 	}
 }

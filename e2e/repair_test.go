@@ -38,18 +38,10 @@ import (
 // the versioned mode needs each change's position).
 func TestIntegrationRepair(t *testing.T) {
 	e := loadEnv(t)
-	cells := parseCells(t, e.repairCells)
-	if len(cells) == 0 {
-		t.Skip("E2E_REPAIR_CELLS names no cell")
-	}
 	if e.captureOnly {
 		t.Skip("capture only")
 	}
-	for _, c := range cells {
-		if !e.runs(c) {
-			t.Errorf("cell %s needs Debezium %s; this stack runs %s", c.name, debeziumReleases[c.debezium], e.debezium)
-			continue
-		}
+	for _, c := range stackCells(t, e, e.repairCells, "E2E_REPAIR_CELLS") {
 		if c.topics == "tombstone" {
 			t.Errorf("cell %s: the versioned mode needs the changes' positions, which tombstone cells do not carry", c.name)
 			continue
@@ -323,14 +315,7 @@ func repairBySnapshot(t *testing.T, e env, c cell) {
 			if err := tamper(ctx, e, sr, db, m); err != nil {
 				t.Fatalf("%s: %v", m.table, err)
 			}
-			src, err := pgRows(ctx, pg, repairTable(m.table))
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst, err := srRows(ctx, sr, m.target())
-			if err != nil {
-				t.Fatal(err)
-			}
+			src, dst := repairSides(ctx, t, pg, sr, m)
 			if _, n := diffRows(src, dst, 0); n != tamperedCount {
 				t.Errorf("%s: %d rows differ after tampering, want %d", m.target().srName(), n, tamperedCount)
 			} else {
@@ -466,8 +451,7 @@ func repairBySnapshot(t *testing.T, e env, c cell) {
 				if m.repairs {
 					compareTables(ctx, t, pg, sr, []table{m.target()})
 					if t.Failed() {
-						src, _ := pgRows(ctx, pg, repairTable(m.table))
-						dst, _ := srRows(ctx, sr, m.target())
+						src, dst := repairSides(ctx, t, pg, sr, m)
 						keyHistory(ctx, t, e, sr, m, topics[i], differingSeqs(src, dst))
 					}
 					return
@@ -636,6 +620,20 @@ func streamLoadJSON(ctx context.Context, e env, db, table string, columns []stri
 		return fmt.Errorf("stream load into %s.%s: %s: %s", db, table, resp.Status, b.Bytes())
 	}
 	return nil
+}
+
+// repairSides reads a mode's source table and its target (the table, or
+// its latest-row view) for comparison.
+func repairSides(ctx context.Context, t *testing.T, pg *pgx.Conn, sr *sql.DB, m repairMode) (src, dst rowSet) {
+	t.Helper()
+	src, err := pgRows(ctx, pg, repairTable(m.table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dst, err = srRows(ctx, sr, m.target()); err != nil {
+		t.Fatal(err)
+	}
+	return src, dst
 }
 
 // pgTampered is what a control's target holds after the snapshot: the
@@ -972,14 +970,7 @@ func restartedSnapshot(t *testing.T, e env, c cell) {
 
 	// The latest-row view equals the source, rows deleted while the task
 	// was stopped included: they are marked deleted.
-	src, err := pgRows(ctx, pg, repairTable(m.table))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst, err := srRows(ctx, sr, m.target())
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, dst := repairSides(ctx, t, pg, sr, m)
 	if diffs, n := diffRows(src, dst, 10); n > 0 {
 		t.Errorf("%s: %d rows differ from the source:\n  %s", m.target().srName(), n, strings.Join(diffs, "\n  "))
 	}

@@ -26,18 +26,10 @@ import (
 // cell; the reference scenario (TestIntegrationEndToEnd) covers the group.
 func TestIntegrationMatrix(t *testing.T) {
 	e := loadEnv(t)
-	cells := parseCells(t, e.shortCells)
-	if len(cells) == 0 {
-		t.Skip("E2E_SHORT_CELLS names no cell")
-	}
 	if e.captureOnly {
 		t.Skip("capture only")
 	}
-	for _, c := range cells {
-		if !e.runs(c) {
-			t.Errorf("cell %s needs Debezium %s; this stack runs %s", c.name, debeziumReleases[c.debezium], e.debezium)
-			continue
-		}
+	for _, c := range stackCells(t, e, e.shortCells, "E2E_SHORT_CELLS") {
 		t.Run(c.name, func(t *testing.T) { short(t, e, c) })
 	}
 }

@@ -363,7 +363,10 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 
 	finish := func(state string) *loadResponse {
 		j.mu.Lock()
-		j.state, j.running, j.resp, j.finished = state, false, resp, time.Now()
+		j.state, j.running, j.resp = state, false, resp
+		if state == "VISIBLE" || state == "ABORTED" {
+			j.finished = time.Now() // COMMITTED: when it turns VISIBLE (expire)
+		}
 		j.mu.Unlock()
 		resp.LoadTimeMs = time.Since(start).Milliseconds()
 		if state == "ABORTED" {
@@ -458,11 +461,7 @@ func (s *Server) streamLoad(w http.ResponseWriter, r *http.Request, db, tbl stri
 		j.mu.Lock()
 		j.visibleAt = time.Now().Add(publishDelay)
 		j.mu.Unlock()
-		finish("COMMITTED")
-		j.mu.Lock()
-		j.finished = time.Time{}
-		j.mu.Unlock()
-		return resp
+		return finish("COMMITTED")
 	case FaultCommitUnknown:
 		// The FE committed; the BE did not hear it.
 		resp.Status, resp.Message = "Fail", faultMessage(fault, id, s.beHost())

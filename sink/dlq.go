@@ -122,7 +122,7 @@ func (t *tableState) bisect(ctx context.Context, b *Batch, lo, hi int, cause err
 	for _, h := range [2][2]int{{lo, mid}, {mid, hi}} {
 		sub := t.part(b, h[0], h[1])
 		err := w.loader.Load(ctx, sub)
-		if err == nil && b.snap != nil && t.deletesMissing {
+		if err == nil && b.snap != nil {
 			// The delete markers read the table after the batch: every
 			// part must be visible (snapshot.go).
 			err = t.visible(ctx, sub.DB, sub.Label, sub.status)

@@ -139,7 +139,7 @@ func (t *tableState) load(ctx context.Context, b *Batch) {
 // stopping, the batch is read again by whoever owns its partitions next,
 // whose load of it (the same label) runs deleteMissing again.
 func (t *tableState) snapshotDeletes(ctx context.Context, b *Batch, whole bool, fields []zap.Field) bool {
-	if b.snap == nil || !t.deletesMissing {
+	if b.snap == nil { // set only with snapshot_deletes_missing (snapshotRow)
 		return true
 	}
 	err := t.deleteMissing(ctx, b, whole)
