@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -474,11 +475,29 @@ func restartSchedule(t *testing.T, seed int64) {
 		stream = append(stream, rec{op, k, source[k], streamed(pos)})
 	}
 
+	// On half the seeds the delete markers' loads are slow and the
+	// revoke and shutdown bounds short: members are replaced, and
+	// partitions move, while markers are on their way (their loads are
+	// then cancelled, the batch not marked, and read again).
+	var loader Loader
+	var slow *slowMarkers
+	if rnd.IntN(2) == 0 {
+		c, err := streamload.New(streamload.Config{FEURLs: []string{r.emu.FEURL()}, User: "root"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		slow = &slowMarkers{inner: &StreamLoader{Client: c}, max: 400 * time.Millisecond}
+		loader = slow
+		r.cfg.Commit.RevokeTimeout = 100 * time.Millisecond
+		r.cfg.Shutdown.GracePeriod = 100 * time.Millisecond
+	}
+
 	// Members: two, replaced at random while records flow.
 	type member struct{ stop func() error }
 	var members []member
 	start := func() {
-		w, err := New(r.cfg, Deps{Schemas: r.cat}, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+		w, err := New(r.cfg, Deps{Schemas: r.cat, Loader: loader}, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -552,9 +571,36 @@ func restartSchedule(t *testing.T, seed int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if slow != nil {
+		t.Logf("seed %d: %d delete-marker loads cancelled in flight", seed, slow.cancelled.Load())
+	}
 	if len(bad) > 0 {
 		slices.Sort(bad)
 		t.Fatalf("seed %d (%d attempts interrupted, batch.max_rows %d): the latest-row view differs from the source in %d keys: %v",
 			seed, attempts, r.cfg.Batch.MaxRows, len(bad), bad)
 	}
+}
+
+// slowMarkers delays each load of delete markers by up to max, honouring
+// cancellation: a load cancelled while it waits is never sent.
+type slowMarkers struct {
+	inner     Loader
+	max       time.Duration
+	cancelled atomic.Int64
+}
+
+func (l *slowMarkers) Load(ctx context.Context, b *Batch) error {
+	if strings.Contains(b.Label, "-missing-") {
+		select {
+		case <-time.After(rand.N(l.max)):
+		case <-ctx.Done():
+			l.cancelled.Add(1)
+			return ctx.Err()
+		}
+	}
+	return l.inner.Load(ctx, b)
+}
+
+func (l *slowMarkers) LoadState(ctx context.Context, db, label string) (string, error) {
+	return l.inner.(LoadStater).LoadState(ctx, db, label)
 }
